@@ -1,0 +1,160 @@
+"""The classifier (a compact CNN on log-mel computed inside the graph) and the class-conditioned
+L-MAC mask decoder. Both take/produce tensors at the linear STFT magnitude's resolution."""
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from frontend import FE, mel_filterbank, mel_to_linear
+
+
+@dataclass
+class ClassifierConfig:
+    n_classes: int = 50
+    channels: tuple = (24, 48, 96, 192)
+    dropout: float = 0.3
+    spec_time_masks: int = 2
+    spec_time_width: int = 40
+    spec_freq_masks: int = 2
+    spec_freq_width: int = 10
+
+
+class ConvBlock(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(x)))
+        return F.avg_pool2d(x, 2)
+
+
+class Classifier(nn.Module):
+    """|X| [B, F, T] -> logits [B, C] and hidden block outputs h1..h4 (each after pooling)."""
+
+    def __init__(self, cfg: ClassifierConfig = ClassifierConfig()):
+        super().__init__()
+        self.cfg = cfg
+        self.register_buffer("mel_fb", torch.from_numpy(mel_filterbank(FE)))
+        self.bn0 = nn.BatchNorm1d(FE.n_mels)
+        chans = (1,) + tuple(cfg.channels)
+        self.blocks = nn.ModuleList(ConvBlock(chans[i], chans[i + 1]) for i in range(4))
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.fc = nn.Linear(chans[-1], cfg.n_classes)
+
+    def logmel(self, mag):
+        mel = torch.matmul(self.mel_fb, mag * mag)  # [B, M, T] power mel
+        return torch.log(mel + 1e-8)
+
+    def spec_augment(self, x):
+        b, m, t = x.shape
+        c = self.cfg
+        mask = torch.ones_like(x)
+        for _ in range(c.spec_time_masks):
+            w = torch.randint(0, c.spec_time_width + 1, (b,))
+            s = (torch.rand(b) * (t - w)).long()
+            ar = torch.arange(t).unsqueeze(0)
+            mask = mask * ~((ar >= s[:, None]) & (ar < (s + w)[:, None])).unsqueeze(1)
+        for _ in range(c.spec_freq_masks):
+            w = torch.randint(0, c.spec_freq_width + 1, (b,))
+            s = (torch.rand(b) * (m - w)).long()
+            ar = torch.arange(m).unsqueeze(0)
+            mask = mask * ~((ar >= s[:, None]) & (ar < (s + w)[:, None])).unsqueeze(2)
+        mean = x.mean(dim=(1, 2), keepdim=True)
+        return x * mask + mean * (1 - mask)
+
+    def forward(self, mag, augment: bool = False):
+        x = self.bn0(self.logmel(mag))
+        if augment:
+            x = self.spec_augment(x)
+        x = x.unsqueeze(1)  # [B, 1, M, T]
+        hidden = []
+        for blk in self.blocks:
+            x = blk(x)
+            hidden.append(x)
+        x = x.mean(dim=2)  # over frequency -> [B, C, T']
+        x = x.amax(dim=2) + x.mean(dim=2)
+        logits = self.fc(self.dropout(x))
+        return logits, hidden
+
+
+@dataclass
+class DecoderConfig:
+    n_classes: int = 50
+    enc_channels: tuple = (24, 48, 96, 192)
+    dec_channels: tuple = (128, 64, 32, 16)  # after up-sampling to h3, h2, h1, mel resolution
+    embed_dim: int = 64
+
+
+class FiLM(nn.Module):
+    def __init__(self, embed_dim, channels):
+        super().__init__()
+        self.proj = nn.Linear(embed_dim, 2 * channels)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x, e):
+        g, b = self.proj(e).chunk(2, dim=1)
+        return x * (1 + g[:, :, None, None]) + b[:, :, None, None]
+
+
+class UpStage(nn.Module):
+    """Transposed conv x2, crop/pad to the skip's size, concat skip, two convs, FiLM."""
+
+    def __init__(self, cin, cskip, cout, embed_dim):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(cin, cout, 2, stride=2)
+        self.conv1 = nn.Conv2d(cout + cskip, cout, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.film = FiLM(embed_dim, cout)
+
+    def forward(self, x, skip, e, size):
+        x = self.up(x)
+        dh, dw = size[0] - x.shape[2], size[1] - x.shape[3]
+        if dh or dw:  # shapes are static per window, so this traces to a constant Pad
+            x = F.pad(x, (0, dw, 0, dh), mode="replicate")
+        if skip is not None:
+            x = torch.cat([x, skip], dim=1)
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.film(self.bn2(self.conv2(x)), e)
+        return F.relu(x)
+
+
+class MaskDecoder(nn.Module):
+    """(h1..h4, target [B] int64) -> mask [B, F, T] in (0, 1) at |X|'s resolution."""
+
+    def __init__(self, cfg: DecoderConfig = DecoderConfig()):
+        super().__init__()
+        self.cfg = cfg
+        enc, dec = cfg.enc_channels, cfg.dec_channels
+        self.embed = nn.Embedding(cfg.n_classes, cfg.embed_dim)
+        self.bottleneck = nn.Conv2d(enc[3], enc[3], 1)
+        self.film0 = FiLM(cfg.embed_dim, enc[3])
+        self.up3 = UpStage(enc[3], enc[2], dec[0], cfg.embed_dim)
+        self.up2 = UpStage(dec[0], enc[1], dec[1], cfg.embed_dim)
+        self.up1 = UpStage(dec[1], enc[0], dec[2], cfg.embed_dim)
+        self.up0 = UpStage(dec[2], 0, dec[3], cfg.embed_dim)
+        self.out = nn.Conv2d(dec[3], 1, 3, padding=1)
+        self.register_buffer("mel_to_lin", torch.from_numpy(mel_to_linear(FE)))
+
+    def forward(self, h1, h2, h3, h4, target):
+        e = self.embed(target)
+        x = F.relu(self.film0(self.bottleneck(h4), e))
+        x = self.up3(x, h3, e, h3.shape[2:])
+        x = self.up2(x, h2, e, h2.shape[2:])
+        x = self.up1(x, h1, e, h1.shape[2:])
+        x = self.up0(x, None, e, (FE.n_mels, FE.frames))
+        logit_mel = self.out(x)[:, 0]  # [B, M, T]
+        logit_lin = torch.matmul(self.mel_to_lin, logit_mel)  # [B, F, T]
+        return torch.sigmoid(logit_lin)
+
+
+def count_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
