@@ -1,0 +1,187 @@
+// STFT / ISTFT matching torch.stft / torch.istft with a periodic Hann window, center=True,
+// reflect padding (see docs/DESIGN.md "DSP conventions"). FFTs come from the `fft.js` package.
+import FFT from 'fft.js';
+
+export interface StftParams {
+  nFft: number;
+  winLength: number;
+  hopLength: number;
+}
+
+/** Complex spectrogram, bin-major: value (f, t) is at index f * frames + t. */
+export interface Spectrogram {
+  bins: number;
+  frames: number;
+  re: Float32Array;
+  im: Float32Array;
+}
+
+/** Periodic Hann window of winLength, zero-padded centrally to nFft (as torch.stft does). */
+export function hannWindow(winLength: number, nFft: number = winLength): Float64Array {
+  if (winLength > nFft) throw new Error(`winLength ${winLength} exceeds nFft ${nFft}`);
+  const w = new Float64Array(nFft);
+  const offset = Math.floor((nFft - winLength) / 2);
+  for (let i = 0; i < winLength; i++) w[offset + i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / winLength);
+  return w;
+}
+
+/** Number of STFT frames for a signal of `length` samples (center=True). */
+export function frameCount(length: number, hopLength: number): number {
+  return Math.floor(length / hopLength) + 1;
+}
+
+/** Index into x for position i of the reflect-padded signal (repeats the reflection if needed). */
+function reflectIndex(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  let k = i % period;
+  if (k < 0) k += period;
+  return k < n ? k : period - k;
+}
+
+const fftCache = new Map<number, FFT>();
+function getFft(n: number): FFT {
+  let f = fftCache.get(n);
+  if (!f) {
+    f = new FFT(n);
+    fftCache.set(n, f);
+  }
+  return f;
+}
+
+function checkParams(p: StftParams): void {
+  const { nFft, winLength, hopLength } = p;
+  if (!Number.isInteger(nFft) || nFft < 2 || (nFft & (nFft - 1)) !== 0)
+    throw new Error(`nFft must be a power of two, got ${nFft}`);
+  if (!Number.isInteger(hopLength) || hopLength < 1 || hopLength > winLength)
+    throw new Error(`hopLength must be in [1, winLength], got ${hopLength}`);
+}
+
+/** Complex STFT of a real signal (periodic Hann, centred, reflect padding), bin-major layout. */
+export function stft(x: Float32Array, p: StftParams): Spectrogram {
+  checkParams(p);
+  const { nFft, winLength, hopLength } = p;
+  if (x.length === 0) throw new Error('stft: empty signal');
+  const bins = nFft / 2 + 1;
+  const frames = frameCount(x.length, hopLength);
+  const half = nFft / 2;
+  const win = hannWindow(winLength, nFft);
+  const fft = getFft(nFft);
+  const buf = new Float64Array(nFft);
+  const out = new Float64Array(2 * nFft);
+  const re = new Float32Array(bins * frames);
+  const im = new Float32Array(bins * frames);
+  const n = x.length;
+  for (let t = 0; t < frames; t++) {
+    const start = t * hopLength - half; // position in x of buf[0]
+    if (start >= 0 && start + nFft <= n) {
+      for (let i = 0; i < nFft; i++) buf[i] = x[start + i] * win[i];
+    } else {
+      for (let i = 0; i < nFft; i++) buf[i] = x[reflectIndex(start + i, n)] * win[i];
+    }
+    fft.realTransform(out, buf);
+    for (let f = 0; f < bins; f++) {
+      re[f * frames + t] = out[2 * f];
+      im[f * frames + t] = out[2 * f + 1];
+    }
+  }
+  return { bins, frames, re, im };
+}
+
+/** |X| of a spectrogram, same bin-major layout (the classifier's input). */
+export function magnitude(spec: Spectrogram): Float32Array {
+  const { re, im } = spec;
+  const mag = new Float32Array(re.length);
+  for (let i = 0; i < re.length; i++) mag[i] = Math.hypot(re[i], im[i]);
+  return mag;
+}
+
+export interface IstftOptions {
+  /** Real mask [bins*frames] multiplied into re and im before the inverse (M ⊙ X). */
+  mask?: Float32Array;
+  /** Use (1 - mask) instead of mask (the residual / masked-out signal). */
+  invert?: boolean;
+}
+
+/**
+ * Inverse STFT (torch.istft, center=True): inverse real FFT per frame, window, overlap-add,
+ * divide by the summed squared window, drop nFft/2 at the start, trim or zero-pad to `length`.
+ * Optionally applies a mask (or 1 - mask) on the fly. Two real frames share one complex IFFT.
+ */
+export function istft(spec: Spectrogram, p: StftParams, length: number, opts: IstftOptions = {}): Float32Array {
+  checkParams(p);
+  const { nFft, winLength, hopLength } = p;
+  const { bins, frames, re, im } = spec;
+  if (bins !== nFft / 2 + 1) throw new Error(`istft: spectrogram has ${bins} bins, nFft ${nFft} needs ${nFft / 2 + 1}`);
+  const mask = opts.mask;
+  if (mask && mask.length !== bins * frames)
+    throw new Error(`istft: mask has ${mask.length} values, spectrogram has ${bins * frames}`);
+  const invert = !!opts.invert;
+  const half = nFft / 2;
+  const win = hannWindow(winLength, nFft);
+  const fft = getFft(nFft);
+  const olaLen = nFft + hopLength * (frames - 1);
+  const ola = new Float64Array(olaLen);
+  const env = new Float64Array(olaLen);
+  const z = new Float64Array(2 * nFft);
+  const y = new Float64Array(2 * nFft);
+
+  const gain = (idx: number): number => {
+    if (!mask) return 1;
+    return invert ? 1 - mask[idx] : mask[idx];
+  };
+
+  // Pack frames a and b (b may be absent) as Z = A + jB, where A and B are the Hermitian
+  // full spectra; then ifft(Z) = a + j b for real a, b.
+  for (let t = 0; t < frames; t += 2) {
+    const hasB = t + 1 < frames;
+    for (let f = 0; f < bins; f++) {
+      const ia = f * frames + t;
+      const ga = gain(ia);
+      let ar = re[ia] * ga;
+      let ai = im[ia] * ga;
+      let br = 0;
+      let bi = 0;
+      if (hasB) {
+        const gb = gain(ia + 1);
+        br = re[ia + 1] * gb;
+        bi = im[ia + 1] * gb;
+      }
+      if (f === 0 || f === half) {
+        // irfft ignores the imaginary part of DC and Nyquist
+        ai = 0;
+        bi = 0;
+      }
+      // Z[f] = A[f] + j B[f]
+      z[2 * f] = ar - bi;
+      z[2 * f + 1] = ai + br;
+      if (f > 0 && f < half) {
+        // Z[n-f] = conj(A[f]) + j conj(B[f])
+        const k = nFft - f;
+        z[2 * k] = ar + bi;
+        z[2 * k + 1] = -ai + br;
+      }
+    }
+    fft.inverseTransform(y, z);
+    const off = t * hopLength;
+    for (let i = 0; i < nFft; i++) {
+      ola[off + i] += y[2 * i] * win[i];
+      env[off + i] += win[i] * win[i];
+    }
+    if (hasB) {
+      const offB = off + hopLength;
+      for (let i = 0; i < nFft; i++) {
+        ola[offB + i] += y[2 * i + 1] * win[i];
+        env[offB + i] += win[i] * win[i];
+      }
+    }
+  }
+  const outLen = length;
+  const res = new Float32Array(outLen);
+  const avail = Math.min(outLen, olaLen - half);
+  for (let i = 0; i < avail; i++) {
+    const e = env[half + i];
+    res[i] = e > 1e-11 ? ola[half + i] / e : 0;
+  }
+  return res;
+}

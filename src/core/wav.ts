@@ -1,0 +1,121 @@
+// WAV (RIFF) encode and decode: 16-bit PCM (x·32768 rounded, clamped to 32767) or 32-bit float out; 8/16/24/32-bit PCM and
+// 32/64-bit float in. Pure functions over ArrayBuffers (Node and browser).
+
+export type WavFormat = 'pcm16' | 'float32';
+
+export interface DecodedWav {
+  sampleRate: number;
+  /** One Float32Array per channel, values in [-1, 1). */
+  channels: Float32Array[];
+  bitsPerSample: number;
+  format: 'pcm' | 'float';
+}
+
+/** Encode mono samples as a WAV file: 16-bit PCM (clipped, rounded) or 32-bit IEEE float. */
+export function encodeWav(samples: Float32Array, sampleRate: number, format: WavFormat = 'pcm16'): ArrayBuffer {
+  if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw new Error(`encodeWav: bad sample rate ${sampleRate}`);
+  const bytesPerSample = format === 'pcm16' ? 2 : 4;
+  const dataBytes = samples.length * bytesPerSample;
+  const buf = new ArrayBuffer(44 + dataBytes);
+  const v = new DataView(buf);
+  const writeStr = (off: number, s: string) => {
+    for (let i = 0; i < s.length; i++) v.setUint8(off + i, s.charCodeAt(i));
+  };
+  writeStr(0, 'RIFF');
+  v.setUint32(4, 36 + dataBytes, true);
+  writeStr(8, 'WAVE');
+  writeStr(12, 'fmt ');
+  v.setUint32(16, 16, true);
+  v.setUint16(20, format === 'pcm16' ? 1 : 3, true); // 1 = PCM, 3 = IEEE float
+  v.setUint16(22, 1, true); // mono
+  v.setUint32(24, sampleRate, true);
+  v.setUint32(28, sampleRate * bytesPerSample, true);
+  v.setUint16(32, bytesPerSample, true);
+  v.setUint16(34, bytesPerSample * 8, true);
+  writeStr(36, 'data');
+  v.setUint32(40, dataBytes, true);
+  if (format === 'pcm16') {
+    for (let i = 0; i < samples.length; i++) {
+      const s = Math.max(-1, Math.min(1, samples[i]));
+      v.setInt16(44 + 2 * i, Math.min(32767, Math.round(s * 32768)), true);
+    }
+  } else {
+    for (let i = 0; i < samples.length; i++) v.setFloat32(44 + 4 * i, samples[i], true);
+  }
+  return buf;
+}
+
+/** Decode a WAV file (PCM 8/16/24/32-bit, float 32/64, incl. WAVE_FORMAT_EXTENSIBLE). Throws a specific Error. */
+export function decodeWav(data: ArrayBuffer | Uint8Array): DecodedWav {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const str = (off: number, n: number) => String.fromCharCode(...bytes.subarray(off, off + n));
+  if (bytes.length < 12 || str(0, 4) !== 'RIFF' || str(8, 4) !== 'WAVE') throw new Error('not a WAV file (no RIFF/WAVE header)');
+  let off = 12;
+  let fmt: { tag: number; channels: number; rate: number; bits: number; align: number } | null = null;
+  let dataOff = -1;
+  let dataLen = 0;
+  while (off + 8 <= bytes.length) {
+    const id = str(off, 4);
+    const size = v.getUint32(off + 4, true);
+    const body = off + 8;
+    if (id === 'fmt ') {
+      if (size < 16 || body + 16 > bytes.length) throw new Error('WAV fmt chunk is truncated');
+      let tag = v.getUint16(body, true);
+      if (tag === 0xfffe && size >= 40) tag = v.getUint16(body + 24, true); // extensible: sub-format GUID
+      fmt = {
+        tag,
+        channels: v.getUint16(body + 2, true),
+        rate: v.getUint32(body + 4, true),
+        align: v.getUint16(body + 12, true),
+        bits: v.getUint16(body + 14, true),
+      };
+    } else if (id === 'data') {
+      dataOff = body;
+      dataLen = Math.min(size, bytes.length - body); // tolerate truncated data chunks
+      break;
+    }
+    off = body + size + (size & 1);
+  }
+  if (!fmt) throw new Error('WAV has no fmt chunk');
+  if (dataOff < 0) throw new Error('WAV has no data chunk');
+  const { tag, channels: nch, rate, bits } = fmt;
+  if (nch < 1) throw new Error('WAV declares 0 channels');
+  if (!(rate > 0)) throw new Error(`WAV has an invalid sample rate (${rate})`);
+  const isFloat = tag === 3;
+  if (!(tag === 1 || isFloat)) throw new Error(`unsupported WAV encoding (format tag ${tag})`);
+  if (isFloat ? bits !== 32 && bits !== 64 : ![8, 16, 24, 32].includes(bits))
+    throw new Error(`unsupported WAV sample size (${bits}-bit ${isFloat ? 'float' : 'PCM'})`);
+  const bps = bits / 8;
+  const frameBytes = bps * nch;
+  const n = Math.floor(dataLen / frameBytes);
+  const channels = Array.from({ length: nch }, () => new Float32Array(n));
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < nch; c++) {
+      const p = dataOff + i * frameBytes + c * bps;
+      let s: number;
+      if (isFloat) s = bits === 32 ? v.getFloat32(p, true) : v.getFloat64(p, true);
+      else if (bits === 16) s = v.getInt16(p, true) / 32768;
+      else if (bits === 24) {
+        let x = bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16);
+        if (x & 0x800000) x -= 0x1000000;
+        s = x / 8388608;
+      } else if (bits === 32) s = v.getInt32(p, true) / 2147483648;
+      else s = (bytes[p] - 128) / 128;
+      channels[c][i] = s;
+    }
+  }
+  return { sampleRate: rate, channels, bitsPerSample: bits, format: isFloat ? 'float' : 'pcm' };
+}
+
+/** Average the channels into one mono signal. */
+export function downmix(channels: Float32Array[]): Float32Array {
+  if (channels.length === 0) return new Float32Array(0);
+  if (channels.length === 1) return channels[0];
+  const n = channels[0].length;
+  const out = new Float32Array(n);
+  for (const ch of channels) for (let i = 0; i < n; i++) out[i] += ch[i];
+  const k = 1 / channels.length;
+  for (let i = 0; i < n; i++) out[i] *= k;
+  return out;
+}
