@@ -1,0 +1,95 @@
+/** Pure helpers for names, numbers and waveform peaks (no DOM, unit-tested). */
+
+/** `"Dog Bark (1).mp3"` → `"dog-bark-1"`; never empty. */
+export function slug(s: string): string {
+  const out = s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return out || 'audio';
+}
+
+/** File name without its extension. */
+export function baseName(fileName: string): string {
+  const i = fileName.lastIndexOf('.');
+  return i > 0 ? fileName.slice(0, i) : fileName;
+}
+
+export type ExportKind = 'explanation' | 'residual' | 'mask';
+
+/** e.g. `exportName('dog-bark.wav', 'dog', 'explanation', 'wav')` → `dog-bark_explanation_dog.wav`. */
+export function exportName(fileName: string, label: string, kind: ExportKind, ext: string): string {
+  return `${slug(baseName(fileName))}_${kind}_${slug(label)}.${ext}`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function formatTime(s: number): string {
+  if (!Number.isFinite(s) || s < 0) s = 0;
+  const m = Math.floor(s / 60);
+  const sec = s - m * 60;
+  return `${m}:${sec.toFixed(2).padStart(5, '0')}`;
+}
+
+export function formatDuration(s: number): string {
+  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+export function formatMs(ms: number): string {
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`;
+}
+
+/** ESC-50 labels use underscores: `crying_baby` → `crying baby`. */
+export function prettyLabel(label: string): string {
+  return label.replace(/_/g, ' ');
+}
+
+/**
+ * Waveform peaks with `buckets` columns: the largest |x| per bucket, a fresh array
+ * (wavesurfer normalises what it is given in place, and draws one channel symmetrically).
+ */
+export function peaks(samples: Float32Array, buckets: number): Float32Array {
+  const n = samples.length;
+  const b = Math.max(1, Math.min(buckets, n));
+  const out = new Float32Array(b);
+  for (let i = 0; i < b; i++) {
+    const start = Math.floor((i * n) / b);
+    const end = Math.max(start + 1, Math.floor(((i + 1) * n) / b));
+    let hi = 0;
+    for (let j = start; j < end && j < n; j++) {
+      const v = Math.abs(samples[j]);
+      if (v > hi) hi = v;
+    }
+    out[i] = hi;
+  }
+  return out;
+}
+
+/** Indices of the k largest values, largest first. */
+export function topK(values: ArrayLike<number>, k: number): number[] {
+  const idx = Array.from({ length: values.length }, (_, i) => i);
+  idx.sort((a, b) => values[b] - values[a]);
+  return idx.slice(0, k);
+}
+
+/** Mean, min and max of a mask. */
+export function maskStats(mask: Float32Array): { mean: number; min: number; max: number } {
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < mask.length; i++) {
+    const v = mask[i];
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { mean: mask.length ? sum / mask.length : 0, min, max };
+}
