@@ -1,0 +1,145 @@
+// Model test: the real bundle (models/esc50) through the core pipeline with onnxruntime-web's
+// Node build. (a) parity with the PyTorch fixture written by models/train/export.py;
+// (b) ESC-50 fold-4 accuracy equals manifest.results.fold4Accuracy (when the data set is present).
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAudioFileNode } from '../node/audioNode';
+import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
+import { analyze, explain, pipelineConfig } from './explain';
+import type { BundleFiles } from './manifest';
+import { magnitude, stft } from './stft';
+
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const bundleDir = join(repoRoot, 'models', 'esc50');
+const fixtureJson = join(repoRoot, 'models', 'fixtures', 'esc50-parity.json');
+const esc50Dir = process.env.ESC50_DIR ?? resolve(repoRoot, '..', 'shared', 'data', 'esc50');
+const hasBundle = existsSync(join(bundleDir, 'manifest.json'));
+const hasFixture = existsSync(fixtureJson);
+const hasData = existsSync(join(esc50Dir, 'esc50.csv'));
+
+interface FixtureArray {
+  name: string;
+  shape: number[];
+  offset: number;
+  dtype: string;
+}
+
+function readFixture(): { target: number; arrays: Record<string, Float32Array> } {
+  const meta = JSON.parse(readFileSync(fixtureJson, 'utf8')) as { target: number; arrays: FixtureArray[] };
+  const bin = readFileSync(fixtureJson.replace(/\.json$/, '.bin'));
+  const arrays: Record<string, Float32Array> = {};
+  for (const a of meta.arrays) {
+    if (a.dtype !== 'float32') throw new Error(`fixture array ${a.name}: unsupported dtype ${a.dtype}`);
+    const n = a.shape.reduce((x, y) => x * y, 1);
+    arrays[a.name] = new Float32Array(bin.buffer.slice(bin.byteOffset + a.offset, bin.byteOffset + a.offset + 4 * n));
+  }
+  return { target: meta.target, arrays };
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function maxAbs(a: Float32Array): number {
+  return a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+}
+
+describe.skipIf(!hasBundle)('bundle models/esc50 (onnxruntime-web, Node)', () => {
+  let files: BundleFiles;
+  let model: NodeModel;
+
+  beforeAll(async () => {
+    files = await loadBundleDir(bundleDir);
+    model = await createNodeModel(files, 'ort-web');
+  });
+  afterAll(async () => {
+    await model?.release();
+  });
+
+  it('loads with verified sha256 and the manifest names', () => {
+    expect(files.manifest.format).toBe('lmac-bundle/1');
+    expect(model.runner.bins).toBe(files.manifest.freqBins);
+    expect(model.runner.frames).toBe(files.manifest.windowFrames);
+    expect(model.runner.classes).toBe(files.manifest.labels.length);
+  });
+
+  describe.skipIf(!hasFixture)('parity with the PyTorch fixture', () => {
+    it('TypeScript STFT magnitude matches torch.stft(...).abs()', () => {
+      const fx = readFixture();
+      const sp = pipelineConfig(files.manifest).stft;
+      const mag = magnitude(stft(fx.arrays.signal, sp));
+      const diff = maxAbsDiff(mag, fx.arrays.magnitude);
+      console.log(`magnitude: max |ts - torch| = ${diff.toExponential(3)} (max |X| ${maxAbs(fx.arrays.magnitude).toFixed(2)})`);
+      expect(diff).toBeLessThanOrEqual(1e-5 * maxAbs(fx.arrays.magnitude) + 1e-5);
+    });
+
+    it('logits and the target mask from ONNX via the core pipeline match PyTorch', async () => {
+      const fx = readFixture();
+      const cfg = pipelineConfig(files.manifest);
+      const state = await analyze(fx.arrays.signal, cfg, model.runner);
+      expect(state.plan.starts).toEqual([0]);
+      const dl = maxAbsDiff(state.logits, fx.arrays.logits);
+      console.log(`logits: max diff ${dl.toExponential(3)}`);
+      expect(dl).toBeLessThanOrEqual(1e-3);
+      expect(files.manifest.hasDecoder).toBe(true);
+      const ex = await explain(state, model.runner, fx.target, null);
+      const dm = maxAbsDiff(ex.mask, fx.arrays.mask);
+      console.log(`mask: max diff ${dm.toExponential(3)}, mean ${ex.maskMean.toFixed(4)}`);
+      expect(dm).toBeLessThanOrEqual(1e-3);
+      // masked-in + masked-out = original
+      const x = fx.arrays.signal;
+      let err = 0;
+      for (let i = 0; i < x.length; i++) err = Math.max(err, Math.abs(ex.maskedIn[i] + ex.maskedOut[i] - x[i]));
+      expect(err).toBeLessThan(1e-4);
+    });
+  });
+
+  const acc = (files_: BundleFiles | undefined) => (files_?.manifest.extra.results as { fold4Accuracy?: number } | undefined)?.fold4Accuracy;
+
+  describe.skipIf(!hasData)(`ESC-50 fold 4 (${esc50Dir})`, () => {
+    it('accuracy through the core pipeline equals manifest results.fold4Accuracy (±1 point)', async (ctx) => {
+      const recorded = acc(files);
+      if (typeof recorded !== 'number') {
+        console.warn('SKIP fold-4 accuracy: models/esc50/manifest.json has no results.fold4Accuracy (provisional bundle?)');
+        ctx.skip();
+        return;
+      }
+      const csv = readFileSync(join(esc50Dir, 'esc50.csv'), 'utf8').trim().split('\n');
+      const head = csv[0].split(',');
+      const iFile = head.indexOf('filename');
+      const iFold = head.indexOf('fold');
+      const iCat = head.indexOf('category');
+      const rows = csv.slice(1).map((l) => l.split(',')).filter((r) => r[iFold] === '4');
+      const audioFiles = new Set(await readdir(join(esc50Dir, 'audio')));
+      expect(rows.length).toBe(400);
+      const cfg = pipelineConfig(files.manifest);
+      const labels = files.manifest.labels;
+      let correct = 0;
+      const t0 = performance.now();
+      for (const r of rows) {
+        expect(audioFiles.has(r[iFile])).toBe(true);
+        const { samples } = await decodeAudioFileNode(join(esc50Dir, 'audio', r[iFile]), cfg.sampleRate);
+        const state = await analyze(samples, cfg, model.runner, { maxCacheBytes: 0 });
+        let best = 0;
+        for (let k = 1; k < labels.length; k++) if (state.probs[k] > state.probs[best]) best = k;
+        if (labels[best] === r[iCat]) correct++;
+      }
+      const accuracy = correct / rows.length;
+      const recordedFrac = recorded > 1 ? recorded / 100 : recorded;
+      console.log(
+        `fold 4: ${correct}/${rows.length} = ${(100 * accuracy).toFixed(2)} % (manifest ${(100 * recordedFrac).toFixed(2)} %), ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+      expect(Math.abs(accuracy - recordedFrac)).toBeLessThanOrEqual(0.01);
+    });
+  });
+});
+
+describe.skipIf(hasBundle)('bundle models/esc50', () => {
+  it.skip(`skipped: ${bundleDir}/manifest.json not found`, () => {});
+});

@@ -1,0 +1,301 @@
+// The L-MAC pipeline over a whole file: STFT → windows → classifier (batched) → per-window and
+// pooled probabilities + hidden cache; then for a target: decoder (batched) → stitched mask →
+// optional threshold → masked-in / masked-out audio by ISTFT. See docs/DESIGN.md.
+import type { Manifest } from './manifest';
+import type { ModelRunner } from './modelRunner';
+import { istft, magnitude as stftMagnitude, stft, type Spectrogram, type StftParams } from './stft';
+import { MaskStitcher, padToPlan, planWindows, type WindowPlan } from './windows';
+
+export interface Progress {
+  stage: string;
+  done: number;
+  total: number;
+}
+
+export interface RunOptions {
+  /** Windows per model run (default 4). */
+  batchSize?: number;
+  onProgress?: (p: Progress) => void;
+  /** Checked between batches; aborting rejects with signal.reason (an AbortError by default). */
+  signal?: AbortSignal;
+}
+
+export interface AnalyzeOptions extends RunOptions {
+  /** Keep the classifier's hidden outputs up to this many bytes (default 768 MiB); beyond, explain() recomputes them. */
+  maxCacheBytes?: number;
+}
+
+/** The part of the manifest the pipeline needs. */
+export interface PipelineConfig {
+  sampleRate: number;
+  windowSamples: number;
+  stft: StftParams;
+  classes: number;
+}
+
+/** PipelineConfig from a validated manifest. */
+export function pipelineConfig(m: Manifest): PipelineConfig {
+  return {
+    sampleRate: m.sampleRate,
+    windowSamples: m.windowSamples,
+    stft: { nFft: m.stft.nFft, winLength: m.stft.winLength, hopLength: m.stft.hopLength },
+    classes: m.labels.length,
+  };
+}
+
+interface Chunk<H> {
+  windows: number[];
+  hidden: H | null;
+}
+
+/** Per-file analysis state: kept (e.g. in the worker) so a new target reruns only the decoder + ISTFT. */
+export interface AnalysisState<H = unknown> {
+  config: PipelineConfig;
+  plan: WindowPlan;
+  /** Whole-file complex STFT of the padded signal, [bins × plan.totalFrames]. */
+  spec: Spectrogram;
+  /** |spec|, same layout. */
+  magnitude: Float32Array;
+  /** Logits per window [windows × classes]. */
+  logits: Float32Array;
+  /** Softmax per window [windows × classes]. */
+  windowProbs: Float32Array;
+  /** Mean of windowProbs over windows [classes]. */
+  probs: Float32Array;
+  chunks: Chunk<H>[];
+  /** Whether hidden outputs are cached (false when over the memory budget). */
+  cached: boolean;
+  timings: Record<string, number>;
+  /** Last stitched soft mask (threshold changes reuse it). */
+  lastSoft: { target: number; mask: Float32Array } | null;
+}
+
+export interface ExplainResult {
+  target: number;
+  threshold: number | null;
+  /** [bins × totalFrames], soft, or 0/1 when threshold != null. */
+  mask: Float32Array;
+  maskMean: number;
+  /** Original length, model rate. */
+  maskedIn: Float32Array;
+  maskedOut: Float32Array;
+  timings: Record<string, number>;
+}
+
+const now = (): number => performance.now();
+
+/** Let queued events (e.g. a cancel message) run between batches. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+/** Numerically stable softmax of `n` values from `src` at `offset` into `dst` at `offset`. */
+export function softmaxInto(src: Float32Array, dst: Float32Array, offset: number, n: number): void {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, src[offset + i]);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(src[offset + i] - max);
+  for (let i = 0; i < n; i++) dst[offset + i] = Math.exp(src[offset + i] - max) / sum;
+}
+
+/** Copy window frames [o, o+T) of a bin-major [bins × TT] array into dst at `dstOffset` as [bins × T]. */
+export function sliceFrames(src: Float32Array, bins: number, TT: number, o: number, T: number, dst: Float32Array, dstOffset: number): void {
+  for (let f = 0; f < bins; f++) dst.set(src.subarray(f * TT + o, f * TT + o + T), dstOffset + f * T);
+}
+
+function batches(n: number, size: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < n; i += size) out.push(Array.from({ length: Math.min(size, n - i) }, (_, k) => i + k));
+  return out;
+}
+
+/** Gather the magnitudes of some windows into one batch tensor [B × bins × T]. */
+function windowBatch(state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude'>, windows: number[]): Float32Array {
+  const { plan, spec, magnitude } = state;
+  const T = plan.windowFrames;
+  const per = spec.bins * T;
+  const buf = new Float32Array(windows.length * per);
+  windows.forEach((w, b) => sliceFrames(magnitude, spec.bins, spec.frames, plan.frameOffsets[w], T, buf, b * per));
+  return buf;
+}
+
+/**
+ * Analyse a mono signal at the model rate: whole-file STFT, classifier on every window (batched),
+ * per-window and pooled probabilities, hidden outputs cached per batch.
+ */
+export async function analyze<H>(
+  samples: Float32Array,
+  config: PipelineConfig,
+  runner: ModelRunner<H>,
+  opts: AnalyzeOptions = {},
+): Promise<AnalysisState<H>> {
+  const t0 = now();
+  const { signal, onProgress } = opts;
+  const batchSize = Math.max(1, opts.batchSize ?? 4);
+  const maxCacheBytes = opts.maxCacheBytes ?? 768 * 1024 * 1024;
+  signal?.throwIfAborted();
+  const { stft: sp, windowSamples, classes } = config;
+  const plan = planWindows(samples.length, windowSamples, sp.hopLength);
+  if (runner.frames !== plan.windowFrames || runner.bins !== sp.nFft / 2 + 1)
+    throw new Error(`model expects ${runner.bins} × ${runner.frames} inputs, the STFT gives ${sp.nFft / 2 + 1} × ${plan.windowFrames}`);
+  if (runner.classes !== classes) throw new Error(`model has ${runner.classes} classes, the manifest ${classes} labels`);
+
+  onProgress?.({ stage: 'stft', done: 0, total: 1 });
+  let t = now();
+  const spec = stft(padToPlan(samples, plan), sp);
+  const magnitude = stftMagnitude(spec);
+  const timings: Record<string, number> = { stft: now() - t };
+  onProgress?.({ stage: 'stft', done: 1, total: 1 });
+
+  const nWin = plan.starts.length;
+  const logits = new Float32Array(nWin * classes);
+  const chunks: Chunk<H>[] = [];
+  let cacheBytes = 0;
+  let cached = runner.hasDecoder;
+  let tModel = 0;
+  let tPrep = 0;
+  const state = { plan, spec, magnitude };
+  const groups = batches(nWin, batchSize);
+  onProgress?.({ stage: 'classifier', done: 0, total: nWin });
+  try {
+    for (const windows of groups) {
+      signal?.throwIfAborted();
+      t = now();
+      const input = windowBatch(state, windows);
+      tPrep += now() - t;
+      t = now();
+      const res = await runner.runClassifier(input, windows.length);
+      tModel += now() - t;
+      logits.set(res.logits, windows[0] * classes);
+      let keep: H | null = null;
+      if (cached) {
+        cacheBytes += runner.hiddenBytes(res.hidden);
+        if (cacheBytes <= maxCacheBytes) keep = res.hidden;
+        else {
+          cached = false;
+          for (const c of chunks) if (c.hidden) runner.releaseHidden(c.hidden);
+          for (const c of chunks) c.hidden = null;
+        }
+      }
+      if (!keep) runner.releaseHidden(res.hidden);
+      chunks.push({ windows, hidden: keep });
+      onProgress?.({ stage: 'classifier', done: windows[windows.length - 1] + 1, total: nWin });
+      await yieldToEventLoop();
+    }
+  } catch (e) {
+    for (const c of chunks) if (c.hidden) runner.releaseHidden(c.hidden);
+    throw e;
+  }
+  timings.windows = tPrep;
+  timings.classifier = tModel;
+
+  const windowProbs = new Float32Array(nWin * classes);
+  const probs = new Float32Array(classes);
+  for (let w = 0; w < nWin; w++) {
+    softmaxInto(logits, windowProbs, w * classes, classes);
+    for (let k = 0; k < classes; k++) probs[k] += windowProbs[w * classes + k] / nWin;
+  }
+  timings.total = now() - t0;
+  return { config, plan, spec, magnitude, logits, windowProbs, probs, chunks, cached, timings, lastSoft: null };
+}
+
+/** Turn a soft mask into a 0/1 mask (value ≥ threshold → 1). */
+export function thresholdMask(soft: Float32Array, threshold: number): Float32Array {
+  const out = new Float32Array(soft.length);
+  for (let i = 0; i < soft.length; i++) out[i] = soft[i] >= threshold ? 1 : 0;
+  return out;
+}
+
+/** Stitched soft mask [bins × totalFrames] for a target class (decoder over cached hidden outputs). */
+export async function stitchedMask<H>(
+  state: AnalysisState<H>,
+  runner: ModelRunner<H>,
+  target: number,
+  opts: RunOptions = {},
+  timings: Record<string, number> = {},
+): Promise<Float32Array> {
+  const { signal, onProgress } = opts;
+  if (!runner.hasDecoder) throw new Error('this bundle has no decoder: explanations are not available');
+  if (!Number.isInteger(target) || target < 0 || target >= state.config.classes)
+    throw new Error(`target class ${target} is out of range 0..${state.config.classes - 1}`);
+  if (state.lastSoft && state.lastSoft.target === target) return state.lastSoft.mask;
+  const { plan, spec } = state;
+  const per = spec.bins * plan.windowFrames;
+  const stitcher = new MaskStitcher(plan, spec.bins);
+  const nWin = plan.starts.length;
+  let tDec = 0;
+  let tCls = 0;
+  let tStitch = 0;
+  onProgress?.({ stage: 'decoder', done: 0, total: nWin });
+  // Without a cache, recompute hidden outputs in the same batches (larger ones are fine too).
+  const chunks: Chunk<H>[] = state.chunks.length
+    ? state.chunks
+    : batches(nWin, Math.max(1, opts.batchSize ?? 4)).map((windows) => ({ windows, hidden: null }));
+  for (const chunk of chunks) {
+    signal?.throwIfAborted();
+    let hidden = chunk.hidden;
+    let t: number;
+    if (!hidden) {
+      t = now();
+      hidden = (await runner.runClassifier(windowBatch(state, chunk.windows), chunk.windows.length)).hidden;
+      tCls += now() - t;
+    }
+    t = now();
+    const targets = chunk.windows.map(() => target);
+    let masks: Float32Array;
+    try {
+      masks = await runner.runDecoder(hidden, targets);
+    } finally {
+      if (!chunk.hidden) runner.releaseHidden(hidden);
+    }
+    tDec += now() - t;
+    t = now();
+    chunk.windows.forEach((w, b) => stitcher.add(w, masks, b * per));
+    tStitch += now() - t;
+    onProgress?.({ stage: 'decoder', done: chunk.windows[chunk.windows.length - 1] + 1, total: nWin });
+    await yieldToEventLoop();
+  }
+  const mask = stitcher.result();
+  timings.decoder = tDec;
+  if (tCls > 0) timings.classifier = tCls;
+  timings.stitch = tStitch;
+  state.lastSoft = { target, mask };
+  return mask;
+}
+
+/** Explain `target`: stitched mask (soft, or binary at `threshold`), its mean, and masked-in / masked-out audio. */
+export async function explain<H>(
+  state: AnalysisState<H>,
+  runner: ModelRunner<H>,
+  target: number,
+  threshold: number | null,
+  opts: RunOptions = {},
+): Promise<ExplainResult> {
+  const t0 = now();
+  const timings: Record<string, number> = {};
+  const soft = await stitchedMask(state, runner, target, opts, timings);
+  opts.signal?.throwIfAborted();
+  let t = now();
+  const mask = threshold === null ? soft.slice() : thresholdMask(soft, threshold);
+  let sum = 0;
+  for (let i = 0; i < mask.length; i++) sum += mask[i];
+  timings.threshold = now() - t;
+  opts.onProgress?.({ stage: 'istft', done: 0, total: 2 });
+  t = now();
+  const sp = state.config.stft;
+  const len = state.plan.length;
+  const maskedIn = istft(state.spec, sp, len, { mask });
+  opts.onProgress?.({ stage: 'istft', done: 1, total: 2 });
+  const maskedOut = istft(state.spec, sp, len, { mask, invert: true });
+  opts.onProgress?.({ stage: 'istft', done: 2, total: 2 });
+  timings.istft = now() - t;
+  timings.total = now() - t0;
+  return { target, threshold, mask, maskMean: sum / mask.length, maskedIn, maskedOut, timings };
+}
+
+/** Release cached hidden outputs (GPU buffers) of an analysis. */
+export function releaseAnalysis<H>(state: AnalysisState<H>, runner: ModelRunner<H>): void {
+  for (const c of state.chunks) if (c.hidden) runner.releaseHidden(c.hidden);
+  for (const c of state.chunks) c.hidden = null;
+  state.lastSoft = null;
+}

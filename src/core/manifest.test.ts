@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { loadBundleFiles, loadBundleFromBytes, parseManifest, sha256Hex, type FetchLike } from './manifest';
+
+const h = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function good(): Record<string, unknown> {
+  return {
+    format: 'lmac-bundle/1',
+    name: 'test',
+    description: 'd',
+    license: 'l',
+    sampleRate: 16000,
+    windowSamples: 80000,
+    stft: { nFft: 1024, winLength: 1024, hopLength: 256, window: 'hann-periodic', center: true, padMode: 'reflect' },
+    labels: ['a', 'b'],
+    classifier: { file: 'classifier.onnx', sha256: h('C'), input: 'magnitude', logits: 'logits', hidden: ['h1', 'h2'] },
+    decoder: { file: 'decoder.onnx', sha256: h('D'), hidden: ['d1', 'd2'], target: 'target', mask: 'mask' },
+    results: { fold4Accuracy: 0.5 },
+  };
+}
+
+describe('parseManifest', () => {
+  it('accepts the contract and derives sizes', () => {
+    const m = parseManifest(good());
+    expect(m.hasDecoder).toBe(true);
+    expect(m.freqBins).toBe(513);
+    expect(m.windowFrames).toBe(313);
+    expect(m.decoder?.hidden).toEqual(['d1', 'd2']);
+    expect(m.extra.results).toEqual({ fold4Accuracy: 0.5 });
+    expect(parseManifest(JSON.stringify(good())).name).toBe('test');
+  });
+
+  it('decoder may be absent', () => {
+    const j = good();
+    delete j.decoder;
+    const m = parseManifest(j);
+    expect(m.hasDecoder).toBe(false);
+    expect(m.decoder).toBeNull();
+  });
+
+  const bad: [string, (j: Record<string, unknown>) => void, RegExp][] = [
+    ['wrong format', (j) => (j.format = 'lmac-bundle/2'), /format must be "lmac-bundle\/1" \(got "lmac-bundle\/2"\)/],
+    ['missing sampleRate', (j) => delete j.sampleRate, /sampleRate must be a positive integer \(got nothing\)/],
+    ['nFft not a power of two', (j) => ((j.stft as Record<string, unknown>).nFft = 1000), /stft.nFft must be a power of two/],
+    ['unsupported window', (j) => ((j.stft as Record<string, unknown>).window = 'hamming'), /stft.window "hamming" is not supported/],
+    ['empty labels', (j) => (j.labels = []), /labels must be a non-empty array/],
+    ['bad sha', (j) => ((j.classifier as Record<string, unknown>).sha256 = 'abc'), /classifier.sha256 must be 64 hex digits/],
+    ['path escape', (j) => ((j.classifier as Record<string, unknown>).file = '../x.onnx'), /classifier.file must be a relative path/],
+    ['no logits name', (j) => delete (j.classifier as Record<string, unknown>).logits, /classifier.logits must be a string/],
+    ['hidden mismatch', (j) => ((j.decoder as Record<string, unknown>).hidden = ['d1']), /decoder.hidden has 1 names but classifier.hidden has 2/],
+    ['decoder not an object', (j) => (j.decoder = 'x'), /decoder must be an object/],
+  ];
+  for (const [name, mutate, re] of bad) {
+    it(`rejects ${name} with a specific message`, () => {
+      const j = good();
+      mutate(j);
+      expect(() => parseManifest(j)).toThrow(re);
+      expect(() => parseManifest(j)).toThrow(/^manifest.json: /);
+    });
+  }
+
+  it('rejects non-JSON text', () => {
+    expect(() => parseManifest('{nope')).toThrow(/not valid JSON/);
+  });
+});
+
+describe('bundle loading', () => {
+  it('sha256Hex matches node:crypto', async () => {
+    expect(await sha256Hex(new TextEncoder().encode('C'))).toBe(h('C'));
+  });
+
+  const files: Record<string, string> = { 'manifest.json': JSON.stringify(good()), 'classifier.onnx': 'C', 'decoder.onnx': 'D' };
+  const fetchFn: FetchLike = async (url) => {
+    const rel = url.replace('/models/test/', '');
+    const body = files[rel];
+    return {
+      ok: body !== undefined,
+      status: body === undefined ? 404 : 200,
+      statusText: body === undefined ? 'Not Found' : 'OK',
+      arrayBuffer: async () => new TextEncoder().encode(body ?? '').buffer as ArrayBuffer,
+      text: async () => body ?? '',
+    };
+  };
+
+  it('loads and verifies through a fetch-like function', async () => {
+    const b = await loadBundleFiles('/models/test/', fetchFn);
+    expect(new TextDecoder().decode(b.classifier)).toBe('C');
+    expect(new TextDecoder().decode(b.decoder!)).toBe('D');
+  });
+
+  it('reports a corrupt model file and a missing one by name', async () => {
+    files['decoder.onnx'] = 'X';
+    await expect(loadBundleFiles('/models/test', fetchFn)).rejects.toThrow(/decoder.onnx: sha256 mismatch/);
+    files['decoder.onnx'] = 'D';
+    delete files['classifier.onnx'];
+    await expect(loadBundleFiles('/models/test/', fetchFn)).rejects.toThrow(/classifier.onnx: HTTP 404 Not Found/);
+    files['classifier.onnx'] = 'C';
+  });
+
+  it('loads from bytes with a reader', async () => {
+    const b = await loadBundleFromBytes(files['manifest.json'], (rel) => new TextEncoder().encode(files[rel]));
+    expect(b.manifest.labels).toEqual(['a', 'b']);
+  });
+});

@@ -1,0 +1,273 @@
+// The model bundle contract `lmac-bundle/1` (docs/DESIGN.md): types, validation with specific
+// messages, and loading of the bundle's files with sha256 verification (WebCrypto).
+
+export interface StftConfig {
+  nFft: number;
+  winLength: number;
+  hopLength: number;
+  window: 'hann-periodic';
+  center: true;
+  padMode: 'reflect';
+}
+
+export interface ClassifierSpec {
+  file: string;
+  sha256: string;
+  /** Input tensor name (magnitude [B, bins, frames]). */
+  input: string;
+  /** Output tensor name (logits [B, classes]). */
+  logits: string;
+  /** Hidden output names, in the order the decoder consumes them. */
+  hidden: string[];
+}
+
+export interface DecoderSpec {
+  file: string;
+  sha256: string;
+  /** decoder.hidden[i] is fed from classifier output classifier.hidden[i]. */
+  hidden: string[];
+  target: string;
+  mask: string;
+}
+
+export interface Manifest {
+  format: 'lmac-bundle/1';
+  name: string;
+  description: string;
+  license: string;
+  sampleRate: number;
+  windowSamples: number;
+  stft: StftConfig;
+  labels: string[];
+  classifier: ClassifierSpec;
+  decoder: DecoderSpec | null;
+  hasDecoder: boolean;
+  /** Derived: nFft / 2 + 1. */
+  freqBins: number;
+  /** Derived: floor(windowSamples / hopLength) + 1. */
+  windowFrames: number;
+  /** Anything else in the JSON (e.g. `results`), kept as is. */
+  extra: Record<string, unknown>;
+}
+
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(`manifest.json: ${message}`);
+    this.name = 'ManifestError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(o: Obj, key: string, where: string, allowEmpty = false): string {
+  const v = o[key];
+  if (typeof v !== 'string') throw new ManifestError(`${where}${key} must be a string (got ${describe(v)})`);
+  if (!allowEmpty && v.length === 0) throw new ManifestError(`${where}${key} must not be empty`);
+  return v;
+}
+
+function posInt(o: Obj, key: string, where: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new ManifestError(`${where}${key} must be a positive integer (got ${describe(v)})`);
+  return v;
+}
+
+function strList(o: Obj, key: string, where: string): string[] {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length === 0 || !v.every((s) => typeof s === 'string' && s.length > 0))
+    throw new ManifestError(`${where}${key} must be a non-empty array of names (got ${describe(v)})`);
+  return v as string[];
+}
+
+function sha(o: Obj, where: string): string {
+  const v = str(o, 'sha256', where);
+  if (!/^[0-9a-f]{64}$/i.test(v)) throw new ManifestError(`${where}sha256 must be 64 hex digits (got "${v}")`);
+  return v.toLowerCase();
+}
+
+function file(o: Obj, where: string): string {
+  const v = str(o, 'file', where);
+  if (v.includes('..') || v.startsWith('/') || /^[a-z]+:/i.test(v))
+    throw new ManifestError(`${where}file must be a relative path inside the bundle (got "${v}")`);
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+const KNOWN = new Set(['format', 'name', 'description', 'license', 'sampleRate', 'windowSamples', 'stft', 'labels', 'classifier', 'decoder']);
+
+/** Validate a parsed manifest.json (object or JSON text) against `lmac-bundle/1`; throws ManifestError naming the field. */
+export function parseManifest(json: unknown): Manifest {
+  let m: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      m = JSON.parse(json);
+    } catch (e) {
+      throw new ManifestError(`not valid JSON (${(e as Error).message})`);
+    }
+  }
+  if (!isObj(m)) throw new ManifestError(`must be a JSON object (got ${describe(m)})`);
+  if (m.format !== 'lmac-bundle/1')
+    throw new ManifestError(`format must be "lmac-bundle/1" (got ${describe(m.format)})`);
+  const name = str(m, 'name', '');
+  const description = typeof m.description === 'string' ? m.description : '';
+  const license = typeof m.license === 'string' ? m.license : '';
+  const sampleRate = posInt(m, 'sampleRate', '');
+  const windowSamples = posInt(m, 'windowSamples', '');
+
+  if (!isObj(m.stft)) throw new ManifestError(`stft must be an object (got ${describe(m.stft)})`);
+  const s = m.stft;
+  const nFft = posInt(s, 'nFft', 'stft.');
+  if ((nFft & (nFft - 1)) !== 0) throw new ManifestError(`stft.nFft must be a power of two (got ${nFft})`);
+  const winLength = s.winLength === undefined ? nFft : posInt(s, 'winLength', 'stft.');
+  if (winLength > nFft) throw new ManifestError(`stft.winLength (${winLength}) must not exceed stft.nFft (${nFft})`);
+  const hopLength = posInt(s, 'hopLength', 'stft.');
+  if (hopLength > winLength) throw new ManifestError(`stft.hopLength (${hopLength}) must not exceed stft.winLength (${winLength})`);
+  if (s.window !== undefined && s.window !== 'hann-periodic')
+    throw new ManifestError(`stft.window "${String(s.window)}" is not supported (only "hann-periodic")`);
+  if (s.center !== undefined && s.center !== true) throw new ManifestError('stft.center must be true');
+  if (s.padMode !== undefined && s.padMode !== 'reflect')
+    throw new ManifestError(`stft.padMode "${String(s.padMode)}" is not supported (only "reflect")`);
+  if (windowSamples < nFft) throw new ManifestError(`windowSamples (${windowSamples}) must be at least stft.nFft (${nFft})`);
+
+  const labels = strList(m, 'labels', '');
+
+  if (!isObj(m.classifier)) throw new ManifestError(`classifier must be an object (got ${describe(m.classifier)})`);
+  const c = m.classifier;
+  const classifier: ClassifierSpec = {
+    file: file(c, 'classifier.'),
+    sha256: sha(c, 'classifier.'),
+    input: str(c, 'input', 'classifier.'),
+    logits: str(c, 'logits', 'classifier.'),
+    hidden: Array.isArray(c.hidden) && c.hidden.length === 0 ? [] : strList(c, 'hidden', 'classifier.'),
+  };
+
+  let decoder: DecoderSpec | null = null;
+  if (m.decoder !== undefined && m.decoder !== null) {
+    if (!isObj(m.decoder)) throw new ManifestError(`decoder must be an object when present (got ${describe(m.decoder)})`);
+    const d = m.decoder;
+    decoder = {
+      file: file(d, 'decoder.'),
+      sha256: sha(d, 'decoder.'),
+      hidden: strList(d, 'hidden', 'decoder.'),
+      target: str(d, 'target', 'decoder.'),
+      mask: str(d, 'mask', 'decoder.'),
+    };
+    if (decoder.hidden.length !== classifier.hidden.length)
+      throw new ManifestError(
+        `decoder.hidden has ${decoder.hidden.length} names but classifier.hidden has ${classifier.hidden.length}; they are paired by position`,
+      );
+  }
+
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) if (!KNOWN.has(k)) extra[k] = v;
+
+  return {
+    format: 'lmac-bundle/1',
+    name,
+    description,
+    license,
+    sampleRate,
+    windowSamples,
+    stft: { nFft, winLength, hopLength, window: 'hann-periodic', center: true, padMode: 'reflect' },
+    labels,
+    classifier,
+    decoder,
+    hasDecoder: decoder !== null,
+    freqBins: nFft / 2 + 1,
+    windowFrames: Math.floor(windowSamples / hopLength) + 1,
+    extra,
+  };
+}
+
+/** Lower-case hex sha256 of some bytes (WebCrypto: Node ≥ 20 and browsers, secure contexts). */
+export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string> {
+  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const digest = await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class BundleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BundleError';
+  }
+}
+
+/** Throw BundleError unless sha256(bytes) equals `expected`. */
+export async function verifySha256(bytes: Uint8Array, expected: string, what: string): Promise<void> {
+  const got = await sha256Hex(bytes);
+  if (got !== expected.toLowerCase())
+    throw new BundleError(`${what}: sha256 mismatch (expected ${expected.slice(0, 12)}…, got ${got.slice(0, 12)}…): the file is corrupt or from another bundle`);
+}
+
+export interface BundleFiles {
+  manifest: Manifest;
+  classifier: Uint8Array;
+  decoder: Uint8Array | null;
+}
+
+/** Minimal fetch signature (the global fetch, or anything compatible). */
+export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<{
+  ok: boolean;
+  status: number;
+  statusText?: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  text(): Promise<string>;
+}>;
+
+function joinUrl(base: string, rel: string): string {
+  return base.endsWith('/') ? base + rel : `${base}/${rel}`;
+}
+
+/** Fetch manifest.json and the model files from a bundle base URL, verifying their sha256. */
+export async function loadBundleFiles(
+  baseUrl: string,
+  fetchFn: FetchLike = (u, i) => fetch(u, i),
+  opts: { signal?: AbortSignal; verify?: boolean } = {},
+): Promise<BundleFiles> {
+  const get = async (rel: string): Promise<Uint8Array> => {
+    const url = joinUrl(baseUrl, rel);
+    let res;
+    try {
+      res = await fetchFn(url, { signal: opts.signal });
+    } catch (e) {
+      throw new BundleError(`${url}: could not be fetched (${(e as Error).message})`);
+    }
+    if (!res.ok) throw new BundleError(`${url}: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+  const manifestBytes = await get('manifest.json');
+  return loadBundleFromBytes(manifestBytes, get, opts);
+}
+
+/** Build BundleFiles from manifest bytes/text and a reader for the bundle's files (e.g. fs in Node). */
+export async function loadBundleFromBytes(
+  manifestJson: Uint8Array | string,
+  readFile: (rel: string) => Promise<Uint8Array> | Uint8Array,
+  opts: { verify?: boolean } = {},
+): Promise<BundleFiles> {
+  const text = typeof manifestJson === 'string' ? manifestJson : new TextDecoder().decode(manifestJson);
+  const manifest = parseManifest(text);
+  const verify = opts.verify !== false;
+  const classifier = await readFile(manifest.classifier.file);
+  if (verify) await verifySha256(classifier, manifest.classifier.sha256, manifest.classifier.file);
+  let decoder: Uint8Array | null = null;
+  if (manifest.decoder) {
+    decoder = await readFile(manifest.decoder.file);
+    if (verify) await verifySha256(decoder, manifest.decoder.sha256, manifest.decoder.file);
+  }
+  return { manifest, classifier, decoder };
+}
