@@ -1,0 +1,262 @@
+// The main-thread client of the inference Worker: decodes user files with WebAudio (which does
+// not exist in Workers), downmixes and resamples to the bundle rate, checks the audio, and talks
+// to the Worker with typed, transferable messages (src/worker/protocol.ts). API: docs/DESIGN.md.
+import { AudioLoadError, checkDuration, checkFileBytes, checkSamples } from '../core/audioChecks';
+import type {
+  AnalysisMsg,
+  BackendChoice,
+  BundleInfo,
+  ExplanationMsg,
+  Progress,
+  Request,
+  RequestType,
+  Response,
+  ResultMap,
+  SerializedError,
+} from '../worker/protocol';
+import { transferablesOf } from '../worker/protocol';
+
+export type { BackendChoice, BundleInfo, Progress } from '../worker/protocol';
+export { AudioLoadError } from '../core/audioChecks';
+
+export interface Analysis {
+  fileId: string;
+  name: string;
+  /** Model rate. */
+  sampleRate: number;
+  /** Mono at the model rate, original length. */
+  samples: Float32Array;
+  durationS: number;
+  bins: number;
+  /** Frames of the whole-file STFT (of the signal zero-padded to the window plan; ≥ durationS·rate/hop + 1). */
+  frames: number;
+  hopLength: number;
+  /** |X| of the whole file, bin-major [bins*frames]. */
+  magnitude: Float32Array;
+  /** Pooled over windows [classes]. */
+  probs: Float32Array;
+  windows: { startS: number; endS: number; probs: Float32Array }[];
+  /** Whether the worker caches the classifier's hidden outputs (false past its memory budget: explain is slower). */
+  cached: boolean;
+  /** ms: read, decode (includes resampling), downmix, checks, stft, windows, classifier, total. */
+  timings: Record<string, number>;
+}
+
+export interface Explanation {
+  fileId: string;
+  target: number;
+  threshold: number | null;
+  /** [bins*frames], soft, or binary when threshold != null. */
+  mask: Float32Array;
+  maskMean: number;
+  /** Model rate, original length. */
+  maskedIn: Float32Array;
+  maskedOut: Float32Array;
+  /** ms: decoder, stitch, threshold, istft, total (worker), roundTrip (client). */
+  timings: Record<string, number>;
+}
+
+function abortError(): DOMException {
+  return new DOMException('cancelled', 'AbortError');
+}
+
+function reviveError(e: SerializedError): Error {
+  if (e.name === 'AbortError') return abortError() as unknown as Error;
+  if (e.fileName) {
+    const prefix = `${e.fileName}: `;
+    return new AudioLoadError(e.fileName, e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
+  }
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  onProgress?: (p: Progress) => void;
+}
+
+/** Decode a user file on the main thread: WebAudio decode at `sampleRate` (resamples), downmix to mono, checks. */
+export async function decodeToMono(
+  file: Blob,
+  name: string,
+  sampleRate: number,
+): Promise<{ samples: Float32Array; timings: Record<string, number> }> {
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await file.arrayBuffer();
+  } catch (e) {
+    throw new AudioLoadError(name, `the file could not be read (${(e as Error).name || 'Error'})`);
+  }
+  timings.read = performance.now() - t;
+  checkFileBytes(name, bytes.byteLength);
+  t = performance.now();
+  let audio: AudioBuffer;
+  try {
+    // decodeAudioData resamples to the context's rate: an OfflineAudioContext at the model rate.
+    const ctx = new OfflineAudioContext(1, 1, sampleRate);
+    audio = await ctx.decodeAudioData(bytes);
+  } catch (e) {
+    const n = e instanceof DOMException || e instanceof Error ? e.name : 'Error';
+    throw new AudioLoadError(name, `not an audio file the browser can decode (${n})`);
+  }
+  timings.decode = performance.now() - t;
+  checkDuration(name, audio.duration);
+  t = performance.now();
+  const n = audio.length;
+  let samples: Float32Array;
+  if (audio.numberOfChannels === 1) samples = audio.getChannelData(0).slice();
+  else {
+    samples = new Float32Array(n);
+    for (let c = 0; c < audio.numberOfChannels; c++) {
+      const ch = audio.getChannelData(c);
+      for (let i = 0; i < n; i++) samples[i] += ch[i];
+    }
+    const k = 1 / audio.numberOfChannels;
+    for (let i = 0; i < n; i++) samples[i] *= k;
+  }
+  timings.downmix = performance.now() - t;
+  t = performance.now();
+  checkSamples(name, samples, sampleRate);
+  timings.checks = performance.now() - t;
+  return { samples, timings };
+}
+
+export class ExplainerClient {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private backend: BackendChoice;
+  private info: BundleInfo | null = null;
+  private failed: Error | null = null;
+
+  constructor(opts: { backend?: BackendChoice; worker?: Worker } = {}) {
+    this.backend = opts.backend ?? 'auto';
+    this.worker = opts.worker ?? new Worker(new URL('../worker/inferenceWorker.ts', import.meta.url), { type: 'module', name: 'inference' });
+    this.worker.onmessage = (ev: MessageEvent<Response>) => this.onMessage(ev.data);
+    this.worker.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      this.failed = new Error(`the inference worker failed: ${ev.message || 'could not be started'}`);
+      for (const p of this.pending.values()) p.reject(this.failed);
+      this.pending.clear();
+    };
+  }
+
+  /** The loaded bundle, or null. */
+  get bundle(): BundleInfo | null {
+    return this.info;
+  }
+
+  private onMessage(msg: Response): void {
+    const p = this.pending.get(msg.id);
+    if (!p) return; // cancelled or unknown
+    if (msg.type === 'progress') p.onProgress?.(msg.progress);
+    else {
+      this.pending.delete(msg.id);
+      if (msg.type === 'result') p.resolve(msg.result);
+      else p.reject(reviveError(msg.error));
+    }
+  }
+
+  private call<T extends RequestType>(
+    req: Omit<Extract<Request, { type: T }>, 'id'>,
+    opts: { transfer?: Transferable[]; onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
+  ): Promise<ResultMap[T]> {
+    if (this.failed) return Promise.reject(this.failed);
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(abortError());
+    const id = this.nextId++;
+    return new Promise<ResultMap[T]>((resolve, reject) => {
+      const onAbort = () => {
+        if (!this.pending.has(id)) return;
+        this.pending.delete(id);
+        this.worker.postMessage({ type: 'cancel', id: this.nextId++, target: id } satisfies Request);
+        reject(abortError());
+      };
+      this.pending.set(id, {
+        resolve: (v) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v as ResultMap[T]);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+        onProgress: opts.onProgress,
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.worker.postMessage({ ...req, id } as unknown as Request, opts.transfer ?? []);
+    });
+  }
+
+  /** Load a bundle (e.g. '/models/esc50/'): fetch + sha256-verify in the worker, create sessions. */
+  async loadBundle(baseUrl: string): Promise<BundleInfo> {
+    // The worker resolves URLs against its own script URL: make it absolute here.
+    const abs = new URL(baseUrl, globalThis.document?.baseURI ?? globalThis.location?.href).href;
+    this.info = await this.call<'init'>({ type: 'init', baseUrl: abs, backend: this.backend });
+    return this.info;
+  }
+
+  /** Switch the backend ('auto' | 'wasm' | 'webgpu'); recreates the sessions, keeps analyses. */
+  async setBackend(b: BackendChoice): Promise<BundleInfo> {
+    this.backend = b;
+    if (!this.info) throw new Error('no model bundle loaded');
+    this.info = await this.call<'setBackend'>({ type: 'setBackend', backend: b });
+    return this.info;
+  }
+
+  /**
+   * Decode (WebAudio, main thread) + downmix + resample, then analysis in the worker.
+   * Rejects with AudioLoadError { fileName, message } naming the file and the cause.
+   */
+  async analyze(
+    fileId: string,
+    file: Blob & { name?: string },
+    onProgress?: (p: Progress) => void,
+    signal?: AbortSignal,
+  ): Promise<Analysis> {
+    const name = file.name ?? fileId;
+    const info = this.info;
+    if (!info) throw new Error(`${name}: no model bundle loaded`);
+    const t0 = performance.now();
+    onProgress?.({ stage: 'decode', done: 0, total: 1 });
+    const { samples, timings: dt } = await decodeToMono(file, name, info.sampleRate);
+    if (signal?.aborted) throw abortError();
+    onProgress?.({ stage: 'decode', done: 1, total: 1 });
+    const copy = samples.slice();
+    const res: AnalysisMsg = await this.call<'analyze'>(
+      { type: 'analyze', fileId, name, samples: copy, sampleRate: info.sampleRate },
+      { transfer: transferablesOf(copy), onProgress, signal },
+    );
+    const { timings: wt, ...rest } = res;
+    return {
+      ...rest,
+      name,
+      samples,
+      timings: { ...dt, ...wt, worker: wt.total, total: performance.now() - t0 },
+    };
+  }
+
+  /** Explanation for a target class: reruns only the decoder (cached hidden outputs) and the ISTFT. */
+  async explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal): Promise<Explanation> {
+    const t0 = performance.now();
+    const res: ExplanationMsg = await this.call<'explain'>({ type: 'explain', fileId, target, threshold }, { signal });
+    return { ...res, timings: { ...res.timings, roundTrip: performance.now() - t0 } };
+  }
+
+  /** Drop a file's cached analysis in the worker. */
+  forget(fileId: string): void {
+    void this.call<'forget'>({ type: 'forget', fileId }).catch(() => undefined);
+  }
+
+  /** Terminate the worker; pending calls reject. */
+  dispose(): void {
+    this.worker.terminate();
+    this.failed = new Error('the explainer was disposed');
+    for (const p of this.pending.values()) p.reject(this.failed);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,139 @@
+// The one React hook the UI uses: wraps a single ExplainerClient for the app (created once; its
+// Worker lives as long as the page), loads the default bundle, and exposes the client's
+// operations plus shared state (bundle, backend, busy/progress, model error).
+import { useCallback, useEffect, useSyncExternalStore } from 'react';
+import { ExplainerClient, type Analysis, type BackendChoice, type BundleInfo, type Explanation, type Progress } from './explainerClient';
+
+export interface ExplainerState {
+  /** A bundle is loaded and sessions exist. */
+  ready: boolean;
+  /** A bundle load or backend switch is in progress. */
+  loading: boolean;
+  bundle: BundleInfo | null;
+  /** Backend setting (the backend in use is bundle.backend). */
+  backendChoice: BackendChoice;
+  /** Number of analyses/explanations in flight. */
+  busy: number;
+  /** Latest progress of any analysis. */
+  progress: Progress | null;
+  /** Last model load / backend error (file errors are returned by analyze/explain instead). */
+  error: string | null;
+}
+
+export interface UseExplainer extends ExplainerState {
+  loadBundle(baseUrl: string): Promise<BundleInfo>;
+  setBackend(b: BackendChoice): Promise<BundleInfo | null>;
+  analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Analysis>;
+  explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal): Promise<Explanation>;
+  forget(fileId: string): void;
+}
+
+/** Default bundle served by the app (vite.config.ts serves/emits models/<name>/). */
+export const DEFAULT_BUNDLE_URL = `${import.meta.env.BASE_URL}models/esc50/`;
+
+/** Initial backend: `?backend=wasm|webgpu|auto` in the page URL (handy for tests), else 'auto'. */
+function initialBackend(): BackendChoice {
+  const q = typeof location !== 'undefined' ? new URLSearchParams(location.search).get('backend') : null;
+  return q === 'wasm' || q === 'webgpu' || q === 'auto' ? q : 'auto';
+}
+
+let state: ExplainerState = {
+  ready: false,
+  loading: false,
+  bundle: null,
+  backendChoice: initialBackend(),
+  busy: 0,
+  progress: null,
+  error: null,
+};
+const listeners = new Set<() => void>();
+function set(patch: Partial<ExplainerState>): void {
+  state = { ...state, ...patch };
+  for (const l of listeners) l();
+}
+function subscribe(l: () => void): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+const getState = () => state;
+
+let client: ExplainerClient | null = null;
+let loadStarted = false;
+
+/** The app's single client (created on first use). */
+export function getExplainerClient(): ExplainerClient {
+  client ??= new ExplainerClient({ backend: state.backendChoice });
+  return client;
+}
+
+async function load(url: string): Promise<BundleInfo> {
+  loadStarted = true;
+  set({ loading: true, error: null });
+  try {
+    const info = await getExplainerClient().loadBundle(url);
+    set({ ready: true, loading: false, bundle: info });
+    return info;
+  } catch (e) {
+    set({ loading: false, error: `model ${url}: ${(e as Error).message}` });
+    throw e;
+  }
+}
+
+async function tracked<T>(p: () => Promise<T>): Promise<T> {
+  set({ busy: state.busy + 1 });
+  try {
+    return await p();
+  } finally {
+    set({ busy: state.busy - 1, progress: state.busy - 1 === 0 ? null : state.progress });
+  }
+}
+
+/** The explainer for the app; loads `opts.bundleUrl` (default DEFAULT_BUNDLE_URL) on first mount. */
+export function useExplainer(opts: { bundleUrl?: string } = {}): UseExplainer {
+  const s = useSyncExternalStore(subscribe, getState, getState);
+  const url = opts.bundleUrl ?? DEFAULT_BUNDLE_URL;
+
+  useEffect(() => {
+    if (!loadStarted) void load(url).catch(() => undefined);
+  }, [url]);
+
+  const loadBundle = useCallback((u: string) => load(u), []);
+
+  const setBackend = useCallback(async (b: BackendChoice) => {
+    set({ backendChoice: b, loading: true, error: null });
+    try {
+      const info = state.bundle ? await getExplainerClient().setBackend(b) : null;
+      set({ loading: false, ...(info ? { bundle: info, ready: true } : {}) });
+      return info;
+    } catch (e) {
+      set({ loading: false, error: `backend ${b}: ${(e as Error).message}` });
+      return null;
+    }
+  }, []);
+
+  const analyze = useCallback(
+    (fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal) =>
+      tracked(() =>
+        getExplainerClient().analyze(
+          fileId,
+          file,
+          (p) => {
+            set({ progress: p });
+            onProgress?.(p);
+          },
+          signal,
+        ),
+      ),
+    [],
+  );
+
+  const explain = useCallback(
+    (fileId: string, target: number, threshold: number | null, signal?: AbortSignal) =>
+      tracked(() => getExplainerClient().explain(fileId, target, threshold, signal)),
+    [],
+  );
+
+  const forget = useCallback((fileId: string) => getExplainerClient().forget(fileId), []);
+
+  return { ...s, loadBundle, setBackend, analyze, explain, forget };
+}

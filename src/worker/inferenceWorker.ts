@@ -1,0 +1,266 @@
+/// <reference lib="webworker" />
+// The inference Worker: owns the onnxruntime-web sessions (WebGPU EP on a real adapter, else
+// multi-threaded WASM) and the per-file analysis state, so that a new target class or threshold
+// reruns only the decoder and the ISTFT. Messages: ./protocol.ts.
+import * as ort from 'onnxruntime-web/webgpu';
+// The glue and the .wasm must come from the same build; passing their URLs explicitly keeps
+// Emscripten's threads from loading the app's worker chunk in production builds (web-stack.md).
+import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import { analyze, explain, pipelineConfig, releaseAnalysis, type AnalysisState } from '../core/explain';
+import { loadBundleFiles, type BundleFiles } from '../core/manifest';
+import { createOrtRunner, type ModelRunner } from '../core/modelRunner';
+import type { AnalysisMsg, BackendChoice, BackendInUse, BundleInfo, ExplanationMsg, Request, Response, SerializedError } from './protocol';
+import { transferablesOf } from './protocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+type Hidden = ort.Tensor[];
+
+const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+ort.env.wasm.wasmPaths = { mjs: ortWasmMjsUrl, wasm: ortWasmUrl };
+ort.env.wasm.numThreads = threads;
+
+let files: BundleFiles | null = null;
+let sessions: { classifier: ort.InferenceSession; decoder: ort.InferenceSession | null } | null = null;
+let inner: ModelRunner<Hidden> | null = null;
+let info: BundleInfo | null = null;
+const analyses = new Map<string, { name: string; state: AnalysisState<Hidden> }>();
+const controllers = new Map<number, AbortController>();
+
+// One model operation at a time (ORT sessions are not re-entrant); pipelines interleave per batch.
+let chain: Promise<unknown> = Promise.resolve();
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const run = chain.then(fn, fn);
+  chain = run.catch(() => undefined);
+  return run;
+}
+
+function current(): ModelRunner<Hidden> {
+  if (!inner) throw new Error('the model is not loaded');
+  return inner;
+}
+
+function manifest() {
+  if (!files) throw new Error('the model is not loaded');
+  return files.manifest;
+}
+
+/** A stable runner whose sessions can be swapped (backend switch) between model runs. */
+const runner: ModelRunner<Hidden> = {
+  get bins() {
+    return manifest().freqBins;
+  },
+  get frames() {
+    return manifest().windowFrames;
+  },
+  get classes() {
+    return manifest().labels.length;
+  },
+  get hasDecoder() {
+    return manifest().hasDecoder;
+  },
+  runClassifier: (m, b) => exclusive(() => current().runClassifier(m, b)),
+  runDecoder: (h, t) => exclusive(() => current().runDecoder(h, t)),
+  hiddenBytes: (h) => h.reduce((s, t) => s + t.size * (t.type === 'int64' ? 8 : 4), 0),
+  releaseHidden: (h) => {
+    for (const t of h) if (t.location !== 'cpu' && t.location !== 'none') t.dispose();
+  },
+};
+
+interface GpuAdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; description?: string };
+}
+interface GpuLike {
+  requestAdapter(opts?: { powerPreference?: string }): Promise<GpuAdapterLike | null>;
+}
+
+/** Decide the execution provider: WebGPU only on a real (non-fallback) adapter unless forced. */
+async function pickBackend(choice: BackendChoice): Promise<{ backend: BackendInUse; note?: string }> {
+  if (choice === 'wasm') return { backend: 'wasm', note: 'WASM chosen in settings' };
+  const gpu = (navigator as unknown as { gpu?: GpuLike }).gpu;
+  if (!gpu) return { backend: 'wasm', note: `WebGPU is not available here${choice === 'webgpu' ? ' (forced WebGPU ignored)' : ''}` };
+  let adapter: GpuAdapterLike | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return { backend: 'wasm', note: `WebGPU adapter request failed (${(e as Error).message})` };
+  }
+  if (!adapter) return { backend: 'wasm', note: 'no WebGPU adapter' };
+  const fallback = adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+  const desc = [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description].filter(Boolean).join(' ');
+  if (choice === 'webgpu')
+    return { backend: 'webgpu', note: `WebGPU forced in settings${fallback ? ' on a software fallback adapter (slow)' : ''}${desc ? `: ${desc}` : ''}` };
+  if (fallback) return { backend: 'wasm', note: `the WebGPU adapter is a software fallback${desc ? ` (${desc})` : ''}: WASM is faster` };
+  return { backend: 'webgpu', note: desc ? `WebGPU adapter: ${desc}` : undefined };
+}
+
+async function releaseSessions(): Promise<void> {
+  const s = sessions;
+  sessions = null;
+  inner = null;
+  if (s) {
+    await s.classifier.release();
+    if (s.decoder) await s.decoder.release();
+  }
+}
+
+/** (Re)create the sessions, sequentially (never two initialisations at once), for a backend choice. */
+async function createSessions(choice: BackendChoice): Promise<BundleInfo> {
+  if (!files) throw new Error('no bundle loaded');
+  const f = files;
+  const m = f.manifest;
+  await releaseSessions();
+  let { backend, note } = await pickBackend(choice);
+  const make = async (ep: BackendInUse) => {
+    const so: ort.InferenceSession.SessionOptions = { executionProviders: [ep], graphOptimizationLevel: 'all' };
+    const classifier = await ort.InferenceSession.create(f.classifier, so);
+    let decoder: ort.InferenceSession | null = null;
+    try {
+      decoder = f.decoder ? await ort.InferenceSession.create(f.decoder, so) : null;
+    } catch (e) {
+      await classifier.release();
+      throw e;
+    }
+    return { classifier, decoder };
+  };
+  try {
+    sessions = await make(backend);
+  } catch (e) {
+    if (backend !== 'webgpu') throw new Error(`${m.name}: could not create the model sessions (${(e as Error).message})`);
+    note = `WebGPU session failed (${(e as Error).message}); using WASM`;
+    backend = 'wasm';
+    sessions = await make('wasm');
+  }
+  inner = createOrtRunner(m, ort.Tensor, sessions.classifier, sessions.decoder);
+  info = {
+    name: m.name,
+    description: m.description,
+    license: m.license,
+    labels: m.labels,
+    sampleRate: m.sampleRate,
+    windowSamples: m.windowSamples,
+    nFft: m.stft.nFft,
+    hopLength: m.stft.hopLength,
+    hasDecoder: m.hasDecoder,
+    backend,
+    backendNote: note,
+    backendChoice: choice,
+    threads: backend === 'wasm' ? threads : 1,
+    extra: m.extra,
+  };
+  return info;
+}
+
+function post(msg: Response, transfer: Transferable[] = []): void {
+  self.postMessage(msg, transfer);
+}
+
+function serializeError(e: unknown): SerializedError {
+  if (e instanceof Error || e instanceof DOMException) {
+    const fileName = (e as { fileName?: unknown }).fileName;
+    return { name: e.name, message: e.message, ...(typeof fileName === 'string' ? { fileName } : {}) };
+  }
+  return { name: 'Error', message: String(e) };
+}
+
+function withFileName(name: string, e: unknown): unknown {
+  if (e instanceof DOMException && e.name === 'AbortError') return e;
+  if (e instanceof Error && !e.message.startsWith(`${name}:`)) {
+    const err = new Error(`${name}: ${e.message}`);
+    err.name = e.name;
+    return Object.assign(err, { fileName: name });
+  }
+  return e;
+}
+
+async function handle(req: Request, signal: AbortSignal): Promise<void> {
+  const id = req.id;
+  const onProgress = (progress: { stage: string; done: number; total: number }) => post({ type: 'progress', id, progress });
+  switch (req.type) {
+    case 'init': {
+      const loaded = await loadBundleFiles(req.baseUrl, (u, i) => fetch(u, i), { signal });
+      files = loaded;
+      const result = await exclusive(() => createSessions(req.backend));
+      for (const a of analyses.values()) a.state.lastSoft = null;
+      post({ type: 'result', id, result });
+      return;
+    }
+    case 'setBackend': {
+      const result = await exclusive(() => createSessions(req.backend));
+      post({ type: 'result', id, result });
+      return;
+    }
+    case 'analyze': {
+      if (!files || !inner) throw new Error('the model is not loaded yet');
+      const m = files.manifest;
+      if (req.sampleRate !== m.sampleRate) throw new Error(`${req.name}: audio at ${req.sampleRate} Hz, the model needs ${m.sampleRate} Hz`);
+      const cfg = pipelineConfig(m);
+      let state: AnalysisState<Hidden>;
+      try {
+        state = await analyze(req.samples, cfg, runner, { signal, onProgress, batchSize: 4 });
+      } catch (e) {
+        throw withFileName(req.name, e);
+      }
+      const old = analyses.get(req.fileId);
+      if (old) releaseAnalysis(old.state, runner);
+      analyses.set(req.fileId, { name: req.name, state });
+      const C = cfg.classes;
+      const sr = cfg.sampleRate;
+      const result: AnalysisMsg = {
+        fileId: req.fileId,
+        sampleRate: sr,
+        durationS: req.samples.length / sr,
+        bins: state.spec.bins,
+        frames: state.spec.frames,
+        hopLength: cfg.stft.hopLength,
+        magnitude: state.magnitude.slice(),
+        probs: state.probs.slice(),
+        windows: state.plan.starts.map((s, w) => ({
+          startS: s / sr,
+          endS: Math.min(s + state.plan.windowSamples, state.plan.length) / sr,
+          probs: state.windowProbs.slice(w * C, (w + 1) * C),
+        })),
+        cached: state.cached,
+        timings: state.timings,
+      };
+      post({ type: 'result', id, result }, transferablesOf(result.magnitude, result.probs, ...result.windows.map((w) => w.probs)));
+      return;
+    }
+    case 'explain': {
+      const a = analyses.get(req.fileId);
+      if (!a) throw new Error(`no analysis for file ${req.fileId} (analyse it first)`);
+      let r;
+      try {
+        r = await explain(a.state, runner, req.target, req.threshold, { signal, onProgress, batchSize: 4 });
+      } catch (e) {
+        throw withFileName(a.name, e);
+      }
+      const result: ExplanationMsg = { fileId: req.fileId, ...r };
+      post({ type: 'result', id, result }, transferablesOf(r.mask, r.maskedIn, r.maskedOut));
+      return;
+    }
+    case 'forget': {
+      const a = analyses.get(req.fileId);
+      if (a && inner) releaseAnalysis(a.state, runner);
+      analyses.delete(req.fileId);
+      post({ type: 'result', id, result: null });
+      return;
+    }
+    case 'cancel': {
+      controllers.get(req.target)?.abort(new DOMException('cancelled', 'AbortError'));
+      post({ type: 'result', id, result: null });
+      return;
+    }
+  }
+}
+
+self.onmessage = (ev: MessageEvent<Request>) => {
+  const req = ev.data;
+  const ac = new AbortController();
+  controllers.set(req.id, ac);
+  handle(req, ac.signal)
+    .catch((e: unknown) => post({ type: 'error', id: req.id, error: serializeError(e) }))
+    .finally(() => controllers.delete(req.id));
+};

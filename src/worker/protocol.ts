@@ -1,0 +1,108 @@
+// Typed messages between the main thread (src/client/explainerClient.ts) and the inference
+// Worker (src/worker/inferenceWorker.ts). Every request has a numeric id; the worker answers with
+// progress messages and exactly one result or error for that id. Large arrays travel as
+// transferables (their buffers move, no copies).
+
+export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
+export type BackendInUse = 'webgpu' | 'wasm';
+
+export interface Progress {
+  stage: string;
+  done: number;
+  total: number;
+}
+
+export interface BundleInfo {
+  name: string;
+  description: string;
+  license: string;
+  labels: string[];
+  sampleRate: number;
+  windowSamples: number;
+  nFft: number;
+  hopLength: number;
+  hasDecoder: boolean;
+  /** Backend in use. */
+  backend: BackendInUse;
+  /** Why this backend (e.g. why WebGPU was rejected). */
+  backendNote?: string;
+  /** The backend setting the sessions were created for. */
+  backendChoice: BackendChoice;
+  /** WASM threads (1 without cross-origin isolation). */
+  threads: number;
+  /** Extra manifest fields (e.g. `results`). */
+  extra: Record<string, unknown>;
+}
+
+/** What the worker returns for an analysis (the client adds samples, name, decode timings). */
+export interface AnalysisMsg {
+  fileId: string;
+  sampleRate: number;
+  durationS: number;
+  bins: number;
+  frames: number;
+  hopLength: number;
+  magnitude: Float32Array;
+  probs: Float32Array;
+  windows: { startS: number; endS: number; probs: Float32Array }[];
+  /** Whether the classifier's hidden outputs are cached (false past the memory budget). */
+  cached: boolean;
+  timings: Record<string, number>;
+}
+
+export interface ExplanationMsg {
+  fileId: string;
+  target: number;
+  threshold: number | null;
+  mask: Float32Array;
+  maskMean: number;
+  maskedIn: Float32Array;
+  maskedOut: Float32Array;
+  timings: Record<string, number>;
+}
+
+export type Request =
+  | { type: 'init'; id: number; baseUrl: string; backend: BackendChoice }
+  | { type: 'setBackend'; id: number; backend: BackendChoice }
+  | {
+      type: 'analyze';
+      id: number;
+      fileId: string;
+      name: string;
+      /** Mono at the bundle's sample rate (transferred). */
+      samples: Float32Array;
+      sampleRate: number;
+    }
+  | { type: 'explain'; id: number; fileId: string; target: number; threshold: number | null }
+  | { type: 'forget'; id: number; fileId: string }
+  | { type: 'cancel'; id: number; target: number };
+
+export type RequestType = Request['type'];
+
+export interface ResultMap {
+  init: BundleInfo;
+  setBackend: BundleInfo;
+  analyze: AnalysisMsg;
+  explain: ExplanationMsg;
+  forget: null;
+  cancel: null;
+}
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  /** Set for errors about a user's file (AudioLoadError). */
+  fileName?: string;
+}
+
+export type Response =
+  | { type: 'progress'; id: number; progress: Progress }
+  | { type: 'result'; id: number; result: ResultMap[RequestType] }
+  | { type: 'error'; id: number; error: SerializedError };
+
+/** Buffers of the typed arrays in a message, to pass as transferables (no duplicates). */
+export function transferablesOf(...arrays: (ArrayBufferView | null | undefined)[]): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const a of arrays) if (a && a.buffer instanceof ArrayBuffer) out.add(a.buffer);
+  return [...out];
+}
