@@ -1,0 +1,209 @@
+"""Evaluate the trained bundle on fold 4 and write models/esc50/RESULTS.md (+ runs/eval/results.json).
+
+    /usr/bin/python3 models/train/evaluate.py [--limit N]
+
+Numbers: clean accuracy (overall and per class); faithfulness (methods.md definitions) of L-MAC and
+the baselines all-ones, random mask of equal mean, gradient saliency, in-domain (0 dB mixtures
+with another fold-4 clip or coloured noise, as in training) and out-of-domain (0.8·s/‖s‖ +
+0.2·c/‖c‖ with another fold-4 clip); mask mean for the predicted class vs classes with p < 1 %;
+sizes, parameter counts, onnxruntime-node timings and training wall times.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+
+import numpy as np
+import torch
+
+import metrics
+from common import RUNS, predict, setup
+from data import coloured_noise, load_esc50, mix_at_snr
+from export import ROOT
+from frontend import magnitude
+from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder, count_params
+
+PAPER = {
+    "in": {"AI": 36.25, "AD": 1.15, "AG": 23.50, "FF": 0.20, "Fid-In": 0.42, "SPS": 0.47, "COMP": 4.71},
+    "out": {"AI": 61.62, "AD": 3.83, "AG": 33.48, "FF": 0.40, "Fid-In": 0.82, "SPS": 0.93, "COMP": 9.77},
+}
+METRICS = ["AI", "AD", "AG", "FF", "Fid-In", "SPS", "COMP", "MM"]
+
+
+def load():
+    st = torch.load(os.path.join(RUNS, "classifier", "final.pt"))
+    c = Classifier(ClassifierConfig(**st["model_config"])); c.load_state_dict(st["model"]); c.eval()
+    d_st = torch.load(os.path.join(RUNS, "decoder", "final.pt"))
+    d = MaskDecoder(DecoderConfig(**d_st["model_config"])); d.load_state_dict(d_st["model"]); d.eval()
+    for p in list(c.parameters()) + list(d.parameters()):
+        p.requires_grad_(False)
+    return c, d, st.get("wall"), d_st.get("wall")
+
+
+def saliency(c, mag, target):
+    """Gradient saliency |∂logit_c/∂|X||, scaled to [0, 1] per example by its maximum."""
+    m = mag.clone().requires_grad_(True)
+    logits, _ = c(m)
+    logits.gather(1, target[:, None]).sum().backward()
+    g = m.grad.abs()
+    return g / g.amax(dim=(1, 2), keepdim=True).clamp_min(1e-12)
+
+
+def mixtures(ds, idx, kind, seed):
+    """In-domain: 0 dB with another fold-4 clip of another class (or coloured noise, 1 in 3).
+    Out-of-domain: 0.8·s/‖s‖ + 0.2·c/‖c‖ with another fold-4 clip of another class."""
+    g = torch.Generator(); g.manual_seed(seed)
+    x = torch.from_numpy(ds.waves[idx])
+    partner = np.roll(idx, 7)
+    same = ds.targets[partner] == ds.targets[idx]
+    partner[same] = np.roll(idx, 13)[same]
+    other = torch.from_numpy(ds.waves[partner])
+    if kind == "in":
+        noise = coloured_noise(len(idx), x.shape[1], g)
+        use_noise = torch.rand(len(idx), 1, generator=g) < 1 / 3
+        return mix_at_snr(x, torch.where(use_noise, noise, other), torch.zeros(len(idx)))
+    n = lambda v: v / v.norm(dim=1, keepdim=True).clamp_min(1e-8)
+    return 0.8 * n(x) + 0.2 * n(other)
+
+
+@torch.no_grad()
+def probs(c, mag):
+    return c(mag)[0].softmax(1)
+
+
+def faithfulness(c, d, ds, idx, kind, batch=25):
+    rows = {k: [] for k in ["L-MAC", "all-ones", "random (equal mean)", "gradient saliency"]}
+    x_all = mixtures(ds, idx, kind, seed=2024)
+    g = torch.Generator(); g.manual_seed(5)
+    for i in range(0, len(idx), batch):
+        mag = magnitude(x_all[i:i + batch])
+        with torch.no_grad():
+            logits, hidden = c(mag)
+        p = logits.softmax(1)
+        target = p.argmax(1)
+        with torch.no_grad():
+            m_lmac = d(*hidden, target)
+        mean = m_lmac.mean(dim=(1, 2), keepdim=True)
+        masks = {"L-MAC": m_lmac, "all-ones": torch.ones_like(mag),
+                 # uniform noise of the same per-example mean (clipped to [0, 1])
+                 "random (equal mean)": (torch.rand(mag.shape, generator=g) * 2 * mean).clamp(0, 1),
+                 "gradient saliency": saliency(c, mag, target)}
+        for name, m in masks.items():
+            q, r = probs(c, m * mag), probs(c, (1 - m) * mag)
+            rows[name].append(metrics.per_example(p, q, r, target, m))
+    return {k: metrics.average(v) for k, v in rows.items()}
+
+
+@torch.no_grad()
+def mask_selectivity(c, d, ds, idx, batch=25, per_clip=5):
+    """Mean mask for the predicted class vs for classes with p < 1 % (up to per_clip per clip)."""
+    g = torch.Generator(); g.manual_seed(11)
+    top, low = [], []
+    for i in range(0, len(idx), batch):
+        mag = magnitude(torch.from_numpy(ds.waves[idx[i:i + batch]]))
+        logits, hidden = c(mag)
+        p = logits.softmax(1)
+        top.append(d(*hidden, p.argmax(1)).mean(dim=(1, 2)))
+        for _ in range(per_clip):
+            cand = (p < 0.01).float() + 1e-9 * torch.rand(p.shape, generator=g)
+            t = cand.argmax(1)  # a random class with p < 1 % (ties broken randomly)
+            ok = p.gather(1, t[:, None])[:, 0] < 0.01
+            low.append(d(*hidden, t).mean(dim=(1, 2))[ok])
+    return float(torch.cat(top).mean()), float(torch.cat(low).mean())
+
+
+def fmt(v, k):
+    return f"{v:.2f}" if k in ("AI", "AD", "AG", "COMP") else f"{v:.3f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N fold-4 clips (smoke test)")
+    args = ap.parse_args()
+    setup(0)
+    ds = load_esc50()
+    va = ds.subset([4])
+    if args.limit:
+        va = va[:args.limit]
+    c, d, cls_wall, dec_wall = load()
+    pred = predict(c, ds.waves[va]).argmax(1).numpy()
+    acc = float((pred == ds.targets[va]).mean())
+    per_class = {ds.labels[k]: float((pred[ds.targets[va] == k] == k).mean()) for k in range(50)
+                 if (ds.targets[va] == k).any()}
+    faith = {kind: faithfulness(c, d, ds, va, kind) for kind in ("in", "out")}
+    mm_top, mm_low = mask_selectivity(c, d, ds, va)
+    bundle = os.path.join(ROOT, "models", "esc50")
+    bench = json.loads(subprocess.run(["node", os.path.join(os.path.dirname(__file__), "onnx_bench.mjs"),
+                                       bundle, "30"], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+    sizes = {f: os.path.getsize(os.path.join(bundle, f)) for f in ("classifier.onnx", "decoder.onnx")}
+    res = {"fold4Accuracy": acc, "perClass": per_class, "faithfulness": faith,
+           "maskMeanPredicted": mm_top, "maskMeanUnlikely": mm_low, "clips": int(len(va)),
+           "params": {"classifier": count_params(c), "decoder": count_params(d)}, "sizes": sizes,
+           "onnxruntimeNode": bench, "trainWallS": {"classifier": cls_wall, "decoder": dec_wall},
+           "machine": f"{platform.machine()}, {os.cpu_count()} cores, {bench['cpu']}"}
+    os.makedirs(os.path.join(RUNS, "eval"), exist_ok=True)
+    json.dump(res, open(os.path.join(RUNS, "eval", "results.json"), "w"), indent=1)
+    mpath = os.path.join(bundle, "manifest.json")
+    man = json.load(open(mpath))
+    man["results"] = {"fold4Accuracy": round(acc, 4), "fold4Clips": int(len(va)),
+                      "maskMeanPredicted": round(mm_top, 4), "maskMeanUnlikely": round(mm_low, 4)}
+    json.dump(man, open(mpath, "w"), indent=1)
+    if not args.limit:
+        write_results_md(res, os.path.join(bundle, "RESULTS.md"))
+    print(json.dumps({k: res[k] for k in ("fold4Accuracy", "maskMeanPredicted", "maskMeanUnlikely")}))
+    print(json.dumps(faith, indent=1))
+
+
+def write_results_md(res, path):
+    L = []
+    w = L.append
+    w("# models/esc50 — measured results\n")
+    w(f"Machine: {res['machine']} (no GPU); PyTorch {torch.__version__} on 2 threads. "
+      "All numbers below were produced by the commands shown, on ESC-50 fold 4 "
+      f"({res['clips']} clips) with the model trained on folds 1-3.\n")
+    w("Reproduce: `/usr/bin/python3 models/train/train_classifier.py && /usr/bin/python3 "
+      "models/train/train_decoder.py && /usr/bin/python3 models/train/export.py && "
+      "/usr/bin/python3 models/train/evaluate.py` (the last one writes this file).\n")
+    w("## Classification (clean fold 4)\n")
+    w(f"**Accuracy: {100 * res['fold4Accuracy']:.2f} %** ({res['clips']} clips; floor 72 %).\n")
+    w("| class | acc | class | acc | class | acc | class | acc | class | acc |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    items = list(res["perClass"].items())
+    for i in range(0, len(items), 5):
+        w("| " + " | ".join(f"{k} | {100 * v:.0f} %" for k, v in items[i:i + 5]) + " |")
+    w("")
+    for kind, title in (("in", "In-domain (0 dB mixtures with another fold-4 clip or coloured noise)"),
+                        ("out", "Out-of-domain (0.8·s/‖s‖ + 0.2·c/‖c‖ with another fold-4 clip)")):
+        w(f"## Faithfulness — {title}\n")
+        w("Target = the classifier's predicted class on the mixture. Definitions: `shared/docs/methods.md` "
+          "(AI, AG, FF, Fid-In, SPS higher is better; AD, COMP lower is better; MM = mask mean).\n")
+        w("| method | " + " | ".join(METRICS) + " |")
+        w("|---|" + "---|" * len(METRICS))
+        for name, vals in res["faithfulness"][kind].items():
+            w(f"| {name} | " + " | ".join(fmt(vals[k], k) for k in METRICS) + " |")
+        ref = PAPER[kind]
+        label = "paper Table 1, L-MAC (CNN14)" if kind == "in" else "reference recipe, L-MAC (CNN14)"
+        w(f"| *{label}* | " + " | ".join(fmt(ref[k], k) if k in ref else "–" for k in METRICS) + " |")
+        w("")
+    w("## Does the mask follow the target class?\n")
+    ratio = res["maskMeanUnlikely"] / max(res["maskMeanPredicted"], 1e-9)
+    w(f"Mean mask on clean fold-4 clips: predicted class **{res['maskMeanPredicted']:.4f}**, "
+      f"classes with p < 1 % (5 random ones per clip) **{res['maskMeanUnlikely']:.4f}** "
+      f"(ratio {ratio:.3f}; target ≤ 0.3).\n")
+    w("## Size and speed\n")
+    p, s, b, t = res["params"], res["sizes"], res["onnxruntimeNode"], res["trainWallS"]
+    w("| part | parameters | ONNX file | onnxruntime-node, 1 window (5 s), median of 30 | training wall time |")
+    w("|---|---|---|---|---|")
+    w(f"| classifier | {p['classifier']:,} | {s['classifier.onnx'] / 1e6:.2f} MB | {b['classifierMs']:.1f} ms | "
+      f"{t['classifier'] / 60:.1f} min |")
+    w(f"| decoder | {p['decoder']:,} | {s['decoder.onnx'] / 1e6:.2f} MB | {b['decoderMs']:.1f} ms | "
+      f"{t['decoder'] / 60:.1f} min |")
+    w(f"\nTimings: `node models/train/onnx_bench.mjs models/esc50 30` ({b['threads']} threads, {b['cpu']}). "
+      "Training wall time is the sum of epoch times in `models/train/runs/*/log.jsonl` on this machine "
+      "(2 cores, shared with other work during training).\n")
+    open(path, "w").write("\n".join(L) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Stage 2: train the class-conditioned L-MAC mask decoder on the frozen classifier.
+
+    /usr/bin/python3 models/train/train_decoder.py            # resumes from runs/decoder/ckpt.pt
+
+Loss (methods.md, on the linear magnitude): w·(λ_in CE(f(M⊙X), c) − λ_out CE(f((1−M)⊙X), c))
++ λ_s mean(M), with c drawn from the classifier's top-k (or uniformly at random) and w = p_c, so
+that a class the classifier does not believe in gets only the sparsity term: a near-empty mask.
+Inputs are 0 dB mixtures with another clip or coloured noise, as in the paper's training.
+"""
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import Logger, save_ckpt, setup
+from data import coloured_noise, load_esc50, mix_at_snr, random_shift
+from frontend import FE, magnitude
+from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder, count_params
+from common import RUNS
+
+
+@dataclass
+class DecoderTrainConfig:
+    seed: int = 4321
+    epochs: int = 24
+    batch: int = 16
+    lr: float = 1e-3
+    lambda_in: float = 4.0
+    lambda_out: float = 0.2
+    lambda_sparsity: float = 1.6
+    ce_out_cap: float = 8.0  # −CE on the masked-out input is unbounded below: cap its reward
+    top_k: int = 3
+    p_random_target: float = 0.25
+    p_clean: float = 0.2  # share of inputs without 0 dB mixing
+    p_noise_partner: float = 0.3  # else another clip of a different class
+    max_shift_s: float = 1.0
+
+
+def load_classifier():
+    st = torch.load(os.path.join(RUNS, "classifier", "final.pt"))
+    c = Classifier(ClassifierConfig(**st["model_config"]))
+    c.load_state_dict(st["model"])
+    c.eval()
+    for p in c.parameters():
+        p.requires_grad_(False)
+    return c
+
+
+def make_batch(waves, targets, idx, cfg, g):
+    """0 dB mixtures (with another clip of a different class, or coloured noise) or clean clips."""
+    x = random_shift(torch.from_numpy(waves[idx]), int(cfg.max_shift_s * FE.sample_rate), g)
+    b = len(idx)
+    partner = torch.randint(0, len(waves), (b,), generator=g).numpy()
+    same = targets[partner] == targets[idx]
+    partner[same] = (partner[same] + 40) % len(waves)  # ESC-50 sorted by fold/id: 40 clips away
+    other = torch.from_numpy(waves[partner])
+    noise = coloured_noise(b, x.shape[1], g)
+    use_noise = torch.rand(b, 1, generator=g) < cfg.p_noise_partner
+    other = torch.where(use_noise, noise, other)
+    mixed = mix_at_snr(x, other, torch.zeros(b))
+    clean = torch.rand(b, 1, generator=g) < cfg.p_clean
+    return torch.where(clean, x, mixed)
+
+
+def pick_targets(probs, cfg, g):
+    """Uniform among the classifier's top-k, or a uniformly random class with p_random_target."""
+    b, n = probs.shape
+    topk = probs.topk(cfg.top_k, dim=1).indices
+    choice = topk[torch.arange(b), torch.randint(0, cfg.top_k, (b,), generator=g)]
+    rnd = torch.randint(0, n, (b,), generator=g)
+    use_rnd = torch.rand(b, generator=g) < cfg.p_random_target
+    return torch.where(use_rnd, rnd, choice)
+
+
+def lmac_loss(classifier, mag, mask, target, weight, cfg):
+    """Per-batch L-MAC loss and its parts (see module doc)."""
+    b = mag.shape[0]
+    logits, _ = classifier(torch.cat([mask * mag, (1 - mask) * mag]))
+    ce_in = F.cross_entropy(logits[:b], target, reduction="none")
+    ce_out = F.cross_entropy(logits[b:], target, reduction="none").clamp_max(cfg.ce_out_cap)
+    mm = mask.mean(dim=(1, 2))
+    loss = (weight * (cfg.lambda_in * ce_in - cfg.lambda_out * ce_out) + cfg.lambda_sparsity * mm).mean()
+    return loss, ce_in.mean().item(), ce_out.mean().item(), mm
+
+
+def main():
+    cfg = DecoderTrainConfig()
+    g = setup(cfg.seed)
+    log = Logger("decoder")
+    ds = load_esc50()
+    tr, va = ds.subset([1, 2, 3]), ds.subset([4])
+    xtr, ytr = ds.waves[tr], ds.targets[tr]
+    classifier = load_classifier()
+    decoder = MaskDecoder(DecoderConfig())
+    opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
+    steps = math.ceil(len(tr) / cfg.batch)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / (cfg.epochs * steps)))))
+    ckpt_path = os.path.join(log.dir, "ckpt.pt")
+    start, wall = 0, 0.0
+    if os.path.exists(ckpt_path):
+        st = torch.load(ckpt_path)
+        decoder.load_state_dict(st["model"]); opt.load_state_dict(st["opt"])
+        sched.load_state_dict(st["sched"]); g.set_state(st["gen"]); torch.set_rng_state(st["rng"])
+        start, wall = st["epoch"], st["wall"]
+        log(event="resume", epoch=start)
+    else:
+        log(event="start", params=count_params(decoder), config=asdict(cfg))
+    # a fixed validation batch (fold 4, mixed) to follow mask means for believed vs other classes
+    vg = torch.Generator(); vg.manual_seed(99)
+    vidx = va[torch.randperm(len(va), generator=vg)[:64].numpy()]
+    vx = make_batch(ds.waves, ds.targets, vidx, cfg, vg)
+    for epoch in range(start, cfg.epochs):
+        t0 = time.time()
+        decoder.train()
+        order = torch.randperm(len(tr), generator=g).numpy()
+        agg = np.zeros(4); n = 0
+        for i in range(0, len(order), cfg.batch):
+            idx = order[i:i + cfg.batch]
+            mag = magnitude(make_batch(xtr, ytr, idx, cfg, g))
+            with torch.no_grad():
+                logits, hidden = classifier(mag)
+                probs = logits.softmax(1)
+            target = pick_targets(probs, cfg, g)
+            weight = probs.gather(1, target[:, None])[:, 0]
+            mask = decoder(*hidden, target)
+            loss, ce_in, ce_out, mm = lmac_loss(classifier, mag, mask, target, weight, cfg)
+            opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+            agg += np.array([loss.item(), ce_in, ce_out, mm.mean().item()]) * len(idx); n += len(idx)
+        wall += time.time() - t0
+        rec = dict(epoch=epoch + 1, wall=round(wall, 1),
+                   **{k: round(float(v), 4) for k, v in zip(["loss", "ce_in", "ce_out", "mask_mean"], agg / n)})
+        decoder.eval()
+        with torch.no_grad():
+            vmag = magnitude(vx)
+            vlogits, vh = classifier(vmag)
+            vp = vlogits.softmax(1)
+            top = vp.argmax(1)
+            low = vp.argmin(1)
+            rec["val_mm_top"] = round(decoder(*vh, top).mean().item(), 4)
+            rec["val_mm_unlikely"] = round(decoder(*vh, low).mean().item(), 4)
+            m = decoder(*vh, top)
+            q = classifier(m * vmag)[0].softmax(1)
+            rec["val_fid_in"] = round((q.argmax(1) == top).float().mean().item(), 4)
+        log(**rec)
+        save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
+                  gen=g.get_state(), rng=torch.get_rng_state(), epoch=epoch + 1, wall=wall,
+                  config=asdict(cfg), model_config=asdict(decoder.cfg))
+    torch.save({"model": decoder.state_dict(), "model_config": asdict(decoder.cfg), "wall": wall,
+                "config": asdict(cfg)}, os.path.join(log.dir, "final.pt"))
+    log(event="done", wall=round(wall, 1))
+
+
+if __name__ == "__main__":
+    main()
