@@ -285,10 +285,14 @@ export async function explain<H>(
   const sp = state.config.stft;
   const len = state.plan.length;
   const maskedIn = istft(state.spec, sp, len, { mask });
+  timings.istftIn = now() - t;
   opts.onProgress?.({ stage: 'istft', done: 1, total: 2 });
+  opts.signal?.throwIfAborted();
+  t = now();
   const maskedOut = istft(state.spec, sp, len, { mask, invert: true });
+  timings.istftOut = now() - t;
+  timings.istft = timings.istftIn + timings.istftOut;
   opts.onProgress?.({ stage: 'istft', done: 2, total: 2 });
-  timings.istft = now() - t;
   timings.total = now() - t0;
   return { target, threshold, mask, maskMean: sum / mask.length, maskedIn, maskedOut, timings };
 }

@@ -36,7 +36,13 @@ export async function createNodeModel(
   const so: InferenceSession.SessionOptions =
     backend === 'ort-web'
       ? { executionProviders: ['wasm'] }
-      : { executionProviders: ['cpu'], intraOpNumThreads: opts.threads ?? 0, interOpNumThreads: 1 };
+      : {
+          executionProviders: ['cpu'],
+          intraOpNumThreads: opts.threads ?? 0,
+          interOpNumThreads: 1,
+          // no busy-waiting threads between runs: the JS DSP shares the same cores
+          extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+        };
   if (backend === 'ort-web' && opts.threads) ort.env.wasm.numThreads = opts.threads;
   const classifier = await ort.InferenceSession.create(files.classifier, so);
   const decoder = files.decoder ? await ort.InferenceSession.create(files.decoder, so) : null;

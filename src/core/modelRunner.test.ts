@@ -1,0 +1,81 @@
+// createOrtRunner over the real bundle's sessions (onnxruntime-web, Node): names from the
+// manifest, shapes, batch independence, and specific errors.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-web';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBundleDir } from '../node/ortNode';
+import { parseManifest, type BundleFiles } from './manifest';
+import { createOrtRunner } from './modelRunner';
+
+const bundleDir = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..'), 'models', 'esc50');
+const hasBundle = existsSync(join(bundleDir, 'manifest.json'));
+
+describe.skipIf(!hasBundle)('createOrtRunner (models/esc50)', () => {
+  let files: BundleFiles;
+  let cls: ort.InferenceSession;
+  let dec: ort.InferenceSession;
+  beforeAll(async () => {
+    files = await loadBundleDir(bundleDir);
+    cls = await ort.InferenceSession.create(files.classifier, { executionProviders: ['wasm'] });
+    dec = await ort.InferenceSession.create(files.decoder!, { executionProviders: ['wasm'] });
+  });
+  afterAll(async () => {
+    await cls?.release();
+    await dec?.release();
+  });
+
+  function input(batch: number, seed: number): Float32Array {
+    const n = batch * files.manifest.freqBins * files.manifest.windowFrames;
+    const x = new Float32Array(n);
+    let s = seed;
+    for (let i = 0; i < n; i++) {
+      s = (s * 16807) % 2147483647;
+      x[i] = (s / 2147483647) * 2;
+    }
+    return x;
+  }
+
+  it('runs a batch; results match single-item runs; hidden names and sizes from the manifest', async () => {
+    const r = createOrtRunner(files.manifest, ort.Tensor, cls, dec);
+    expect(r.hasDecoder).toBe(true);
+    const per = r.bins * r.frames;
+    const x = input(3, 11);
+    const out = await r.runClassifier(x, 3);
+    expect(out.logits.length).toBe(3 * r.classes);
+    expect(out.hidden.length).toBe(files.manifest.classifier.hidden.length);
+    expect(out.hidden.every((t) => t.dims[0] === 3)).toBe(true);
+    expect(r.hiddenBytes(out.hidden)).toBe(out.hidden.reduce((s, t) => s + 4 * t.size, 0));
+    const single = await r.runClassifier(x.slice(per, 2 * per), 1);
+    for (let k = 0; k < r.classes; k++) expect(single.logits[k]).toBeCloseTo(out.logits[r.classes + k], 3);
+    const masks = await r.runDecoder(out.hidden, [0, 5, 49]);
+    expect(masks.length).toBe(3 * per);
+    expect(masks.every((v) => v > 0 && v < 1)).toBe(true);
+    const m1 = await r.runDecoder(single.hidden, [5]);
+    let d = 0;
+    for (let i = 0; i < per; i++) d = Math.max(d, Math.abs(m1[i] - masks[per + i]));
+    expect(d).toBeLessThan(1e-3);
+  });
+
+  it('reports wrong tensor names, sizes and targets specifically', async () => {
+    const raw = JSON.parse(readFileSync(join(bundleDir, 'manifest.json'), 'utf8'));
+    raw.classifier.input = 'spectrogram';
+    expect(() => createOrtRunner(parseManifest(raw), ort.Tensor, cls, dec)).toThrow(/classifier.onnx: has no input "spectrogram" \(inputs: magnitude\)/);
+    raw.classifier.input = 'magnitude';
+    raw.decoder.mask = 'maps';
+    expect(() => createOrtRunner(parseManifest(raw), ort.Tensor, cls, dec)).toThrow(/decoder.onnx: has no output "maps"/);
+    const r = createOrtRunner(files.manifest, ort.Tensor, cls, dec);
+    await expect(r.runClassifier(new Float32Array(10), 1)).rejects.toThrow(/got 10 values for batch 1 × 513 × 313/);
+    const out = await r.runClassifier(input(1, 3), 1);
+    await expect(r.runDecoder(out.hidden, [50])).rejects.toThrow('target class 50 is out of range 0..49');
+  });
+
+  it('without a decoder session: hasDecoder false and a clear error', async () => {
+    const r = createOrtRunner(files.manifest, ort.Tensor, cls, null);
+    expect(r.hasDecoder).toBe(false);
+    const out = await r.runClassifier(input(1, 5), 1);
+    expect(out.hidden).toEqual([]);
+    await expect(r.runDecoder(out.hidden, [0])).rejects.toThrow(/has no decoder/);
+  });
+});
