@@ -92,7 +92,11 @@ export function stft(x: Float32Array, p: StftParams): Spectrogram {
 export function magnitude(spec: Spectrogram): Float32Array {
   const { re, im } = spec;
   const mag = new Float32Array(re.length);
-  for (let i = 0; i < re.length; i++) mag[i] = Math.hypot(re[i], im[i]);
+  for (let i = 0; i < re.length; i++) {
+    const a = re[i];
+    const b = im[i];
+    mag[i] = Math.sqrt(a * a + b * b); // (Math.hypot is ~8× slower in V8)
+  }
   return mag;
 }
 
