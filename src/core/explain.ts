@@ -54,8 +54,8 @@ export interface AnalysisState<H = unknown> {
   plan: WindowPlan;
   /** Whole-file complex STFT of the padded signal, [bins × plan.totalFrames]. */
   spec: Spectrogram;
-  /** |spec|, same layout. */
-  magnitude: Float32Array;
+  /** |spec|, same layout; may be set to null once handed over (window inputs are then recomputed from spec). */
+  magnitude: Float32Array | null;
   /** Logits per window [windows × classes]. */
   logits: Float32Array;
   /** Softmax per window [windows × classes]. */
@@ -113,9 +113,26 @@ function batches(n: number, size: number): number[][] {
 function windowBatch(state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude'>, windows: number[]): Float32Array {
   const { plan, spec, magnitude } = state;
   const T = plan.windowFrames;
-  const per = spec.bins * T;
+  const F = spec.bins;
+  const TT = spec.frames;
+  const per = F * T;
   const buf = new Float32Array(windows.length * per);
-  windows.forEach((w, b) => sliceFrames(magnitude, spec.bins, spec.frames, plan.frameOffsets[w], T, buf, b * per));
+  windows.forEach((w, b) => {
+    const o = plan.frameOffsets[w];
+    if (magnitude) sliceFrames(magnitude, F, TT, o, T, buf, b * per);
+    else {
+      const { re, im } = spec;
+      for (let f = 0; f < F; f++) {
+        const src = f * TT + o;
+        const dst = b * per + f * T;
+        for (let t = 0; t < T; t++) {
+          const a = re[src + t];
+          const c = im[src + t];
+          buf[dst + t] = Math.sqrt(a * a + c * c);
+        }
+      }
+    }
+  });
   return buf;
 }
 

@@ -215,7 +215,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         bins: state.spec.bins,
         frames: state.spec.frames,
         hopLength: cfg.stft.hopLength,
-        magnitude: state.magnitude.slice(),
+        // handed over without a copy; the worker recomputes window inputs from the STFT if needed
+        magnitude: state.magnitude!,
         probs: state.probs.slice(),
         windows: state.plan.starts.map((s, w) => ({
           startS: s / sr,
@@ -225,6 +226,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         cached: state.cached,
         timings: state.timings,
       };
+      state.magnitude = null;
       post({ type: 'result', id, result }, transferablesOf(result.magnitude, result.probs, ...result.windows.map((w) => w.probs)));
       return;
     }
