@@ -114,7 +114,13 @@ async function createSessions(choice: BackendChoice): Promise<BundleInfo> {
   await releaseSessions();
   let { backend, note } = await pickBackend(choice);
   const make = async (ep: BackendInUse) => {
-    const so: ort.InferenceSession.SessionOptions = { executionProviders: [ep], graphOptimizationLevel: 'all' };
+    const so: ort.InferenceSession.SessionOptions = {
+      executionProviders: [ep],
+      graphOptimizationLevel: 'all',
+      // WASM threads that busy-wait between runs compete with the UI thread and the worker's own
+      // DSP (STFT/ISTFT) for the cores; measured slightly faster end to end without spinning.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    };
     const classifier = await ort.InferenceSession.create(f.classifier, so);
     let decoder: ort.InferenceSession | null = null;
     try {
