@@ -187,9 +187,13 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
   switch (req.type) {
     case 'init': {
       const loaded = await loadBundleFiles(req.baseUrl, (u, i) => fetch(u, i), { signal });
-      files = loaded;
-      const result = await exclusive(() => createSessions(req.backend));
-      for (const a of analyses.values()) a.state.lastSoft = null;
+      const result = await exclusive(async () => {
+        // analyses of another bundle are meaningless now
+        for (const a of analyses.values()) if (inner) releaseAnalysis(a.state, runner);
+        analyses.clear();
+        files = loaded;
+        return createSessions(req.backend);
+      });
       post({ type: 'result', id, result });
       return;
     }
