@@ -1,7 +1,176 @@
+import { useEffect } from 'react';
+import { useExplainer } from '../client/useExplainer';
+import { useController, type Controller } from './controller';
+import { ClassPanel } from './ClassPanel';
+import { DropZone, Examples, FileList } from './Files';
+import { BackendPanel, ExportPanel, ThresholdControl, Timings } from './Panels';
+import { Spectrogram } from './Spectrogram';
+import { Waveforms } from './Waveforms';
+import { getPlayer } from './player';
+import { selectedFile, useUi, type FileEntry, type Track } from './store';
+import { formatDuration, prettyLabel } from './format';
+import type { BundleInfo } from '../client/explainerClient';
+
+/** Keyboard: space = play/pause, 1/2/3 = solo, arrows = seek (shift = 5 s). */
+function useKeyboard() {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName))) {
+        if (!(t instanceof HTMLInputElement && (t.type === 'range' || t.type === 'checkbox') && e.key === ' ')) return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const tracks: Record<string, Track> = { '1': 'original', '2': 'in', '3': 'out' };
+      if (e.key === ' ') {
+        e.preventDefault();
+        getPlayer().toggle();
+      } else if (tracks[e.key]) {
+        useUi.getState().setSolo(tracks[e.key]);
+      } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+        if (t instanceof HTMLInputElement && t.type === 'range') return;
+        e.preventDefault();
+        getPlayer().seekBy((e.key === 'ArrowLeft' ? -1 : 1) * (e.shiftKey ? 5 : 1));
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+}
+
+/** Keeps the one media element's three sources in step with the selected file. */
+function usePlayerSources(f: FileEntry | undefined) {
+  const solo = useUi((s) => s.solo);
+  const analysis = f?.status === 'ready' ? f.analysis : undefined;
+  const ex = f?.explanation;
+  useEffect(() => {
+    const p = getPlayer();
+    p.clear();
+    if (!analysis) return;
+    p.setDuration(analysis.durationS);
+    p.setTrack('original', analysis.fileId, analysis.samples, analysis.sampleRate);
+  }, [analysis]);
+  useEffect(() => {
+    if (!analysis) return;
+    const p = getPlayer();
+    const key = ex ? `${ex.fileId}|${ex.target}|${ex.threshold}` : 'none';
+    p.setTrack('in', key, ex?.maskedIn ?? null, analysis.sampleRate);
+    p.setTrack('out', key, ex?.maskedOut ?? null, analysis.sampleRate);
+  }, [analysis, ex]);
+  useEffect(() => getPlayer().solo(solo), [solo]);
+}
+
 export function App() {
+  const ex = useExplainer();
+  const ctl = useController(ex);
+  const file = useUi(selectedFile);
+  useKeyboard();
+  usePlayerSources(file);
+  const bundle = ex.bundle;
+
   return (
-    <main className="app">
-      <h1>L-MAC · listen to the explanation</h1>
-    </main>
+    <div className="app">
+      <header className="top">
+        <div className="brand">
+          <h1>L-MAC · listen to the explanation</h1>
+          <p className="muted small">
+            {bundle ? `${bundle.name} — ${bundle.labels.length} classes @ ${bundle.sampleRate / 1000} kHz` : 'Listenable maps for audio classifiers'}
+          </p>
+        </div>
+        <BackendPanel bundle={bundle} loading={ex.loading} choice={ex.backendChoice} onBackend={(b) => void ex.setBackend(b)} />
+      </header>
+      {ex.error && (
+        <div className="banner error" role="alert" data-testid="model-error">
+          {ex.error}
+        </div>
+      )}
+      <div className="layout">
+        <aside className="side">
+          <DropZone onFiles={ctl.addFiles} />
+          <FileList ctl={ctl} />
+          <Examples onFiles={ctl.addFiles} />
+        </aside>
+        <main className="main">{file ? <FileView file={file} bundle={bundle} ctl={ctl} /> : <Welcome />}</main>
+      </div>
+    </div>
+  );
+}
+
+function Welcome() {
+  return (
+    <section className="welcome card">
+      <h2>Hear why the classifier decided</h2>
+      <p>
+        Drop an audio file (or try a synthesised example). The classifier names what it hears; L-MAC then
+        computes a mask over the spectrogram. <b>Explanation</b> plays only the masked-in part — what the
+        classifier relied on for the chosen class — and <b>Residual</b> plays everything else. The two add up to
+        the original.
+      </p>
+      <p className="muted small">Everything runs in this tab; no audio leaves your machine.</p>
+    </section>
+  );
+}
+
+function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo | null; ctl: Controller }) {
+  if (file.status === 'error' || file.status === 'cancelled') {
+    return (
+      <section className="card error-card" data-testid="file-error" role="alert">
+        <h2>{file.name}</h2>
+        <p>{file.error}</p>
+        <button onClick={() => ctl.retry(file.id)}>Try again</button>
+      </section>
+    );
+  }
+  if (file.status !== 'ready' || !file.analysis) {
+    const p = file.progress;
+    const pct = p && p.total ? (100 * p.done) / p.total : 0;
+    return (
+      <section className="card analyzing" data-testid="analyzing">
+        <h2>{file.name}</h2>
+        <p>{file.status === 'queued' ? (bundle ? 'Waiting…' : 'Waiting for the model…') : `Analysing: ${p?.stage ?? ''}`}</p>
+        <div className="progress big">
+          <span style={{ width: `${pct}%` }} />
+        </div>
+        <button onClick={() => ctl.cancel(file.id)} data-testid="cancel-main">
+          Cancel
+        </button>
+      </section>
+    );
+  }
+  const a = file.analysis;
+  const e = file.explanation && file.explanation.fileId === file.id ? file.explanation : undefined;
+  const labels = bundle?.labels ?? [];
+  const target = file.target;
+  return (
+    <div className="file-view" data-testid="file-view" data-file={file.name}>
+      <section className="card head">
+        <div className="title-row">
+          <h2>{file.name}</h2>
+          <span className="muted">
+            {formatDuration(a.durationS)} · {a.sampleRate / 1000} kHz mono · {a.windows.length} window{a.windows.length > 1 ? 's' : ''}
+          </span>
+        </div>
+        <div className="target-line" data-testid="target">
+          Explaining <b>{target != null ? prettyLabel(labels[target] ?? `class ${target}`) : '—'}</b>
+          {file.explainError && <span className="error small"> {file.explainError}</span>}
+        </div>
+      </section>
+      <div className="grid">
+        <section className="card classes-card">
+          <h3>Classes</h3>
+          <ClassPanel analysis={a} labels={labels} target={target} busy={!!file.explaining} onTarget={(i) => ctl.setTarget(file.id, i)} />
+        </section>
+        <section className="card spec-card">
+          <ThresholdControl maskMean={e?.maskMean} busy={!!file.explaining} />
+          <Spectrogram analysis={a} explanation={e} />
+        </section>
+      </div>
+      <section className="card">
+        <Waveforms original={a.samples} maskedIn={e?.maskedIn ?? null} maskedOut={e?.maskedOut ?? null} duration={a.durationS} />
+      </section>
+      <section className="card footer-card">
+        <ExportPanel analysis={a} explanation={e} labels={labels} />
+        <Timings analysis={a} explanation={e} />
+      </section>
+    </div>
   );
 }

@@ -17,7 +17,7 @@ export function baseName(fileName: string): string {
   return i > 0 ? fileName.slice(0, i) : fileName;
 }
 
-export type ExportKind = 'explanation' | 'residual' | 'mask';
+export type ExportKind = 'explanation' | 'residual' | 'mask' | 'original';
 
 /** e.g. `exportName('dog-bark.wav', 'dog', 'explanation', 'wav')` → `dog-bark_explanation_dog.wav`. */
 export function exportName(fileName: string, label: string, kind: ExportKind, ext: string): string {

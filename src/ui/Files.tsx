@@ -1,0 +1,139 @@
+import { useRef, useState } from 'react';
+import { encodeWav } from '../core/wav';
+import { EXAMPLES } from './examples';
+import { formatBytes, formatDuration } from './format';
+import { useUi, type FileEntry } from './store';
+import type { Controller } from './controller';
+
+export function DropZone({ onFiles }: { onFiles: (files: File[]) => void }) {
+  const input = useRef<HTMLInputElement>(null);
+  const [over, setOver] = useState(false);
+  return (
+    <div
+      className={`dropzone ${over ? 'over' : ''}`}
+      data-testid="dropzone"
+      role="button"
+      tabIndex={0}
+      onClick={() => input.current?.click()}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') input.current?.click();
+      }}
+      onDragOver={(e) => {
+        e.preventDefault();
+        e.dataTransfer.dropEffect = 'copy';
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        const files = Array.from(e.dataTransfer.files);
+        if (files.length) onFiles(files);
+      }}
+    >
+      <strong>Drop audio files here</strong>
+      <span>or click to choose · wav, mp3, ogg, flac, opus, m4a, webm</span>
+      <input
+        ref={input}
+        type="file"
+        accept="audio/*,.wav,.mp3,.ogg,.oga,.opus,.flac,.m4a,.aac,.webm"
+        multiple
+        hidden
+        data-testid="file-input"
+        onChange={(e) => {
+          const files = Array.from(e.target.files ?? []);
+          e.target.value = '';
+          if (files.length) onFiles(files);
+        }}
+      />
+    </div>
+  );
+}
+
+export function Examples({ onFiles }: { onFiles: (files: File[]) => void }) {
+  return (
+    <div className="examples">
+      <h3>Examples (synthesised here)</h3>
+      <div className="example-buttons">
+        {EXAMPLES.map((ex) => (
+          <button
+            key={ex.id}
+            data-testid={`example-${ex.id}`}
+            title={ex.description}
+            onClick={() => {
+              const wav = encodeWav(ex.render(), ex.sampleRate, 'pcm16');
+              onFiles([new File([wav], ex.name, { type: 'audio/wav' })]);
+            }}
+          >
+            {ex.description}
+          </button>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function statusText(f: FileEntry): string {
+  switch (f.status) {
+    case 'queued':
+      return 'waiting…';
+    case 'analyzing': {
+      const p = f.progress;
+      return p && p.total > 0 ? `${p.stage} ${Math.round((100 * p.done) / p.total)}%` : 'analysing…';
+    }
+    case 'ready':
+      return f.analysis ? formatDuration(f.analysis.durationS) : 'ready';
+    case 'cancelled':
+      return 'cancelled';
+    case 'error':
+      return 'error';
+  }
+}
+
+export function FileList({ ctl }: { ctl: Controller }) {
+  const files = useUi((s) => s.files);
+  const selectedId = useUi((s) => s.selectedId);
+  const select = useUi((s) => s.select);
+  if (!files.length) return <p className="muted small">No files yet.</p>;
+  return (
+    <ul className="file-list" data-testid="file-list">
+      {files.map((f) => (
+        <li
+          key={f.id}
+          className={`file ${f.id === selectedId ? 'selected' : ''} status-${f.status}`}
+          data-testid="file-item"
+          data-name={f.name}
+          data-status={f.status}
+        >
+          <button className="file-main" onClick={() => select(f.id)} title={f.error ?? f.name}>
+            <span className="file-name">{f.name}</span>
+            <span className="file-meta">
+              {formatBytes(f.size)} · <span className="file-status">{statusText(f)}</span>
+            </span>
+            {f.status === 'analyzing' && (
+              <span className="progress">
+                <span style={{ width: `${f.progress && f.progress.total ? (100 * f.progress.done) / f.progress.total : 5}%` }} />
+              </span>
+            )}
+            {f.error && <span className="file-error">{f.error}</span>}
+          </button>
+          <span className="file-actions">
+            {(f.status === 'analyzing' || f.status === 'queued') && (
+              <button onClick={() => ctl.cancel(f.id)} data-testid="cancel" title="Cancel the analysis">
+                Cancel
+              </button>
+            )}
+            {(f.status === 'cancelled' || f.status === 'error') && (
+              <button onClick={() => ctl.retry(f.id)} title="Try again">
+                Retry
+              </button>
+            )}
+            <button onClick={() => ctl.remove(f.id)} aria-label={`Remove ${f.name}`} title="Remove">
+              ✕
+            </button>
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,158 @@
+/**
+ * Orchestration between the store and the explainer: a queue of analyses (one at a time,
+ * each cancellable), and explanations for the selected file that follow the target class and
+ * threshold with "latest wins" (a new request aborts the one in flight).
+ */
+import { useCallback, useEffect, useRef } from 'react';
+import type { Analysis, Explanation, Progress } from '../client/explainerClient';
+import { effectiveThreshold, useUi, type FileEntry } from './store';
+import { topK } from './format';
+
+/** What the UI needs from `useExplainer()`. */
+export interface ExplainerOps {
+  ready: boolean;
+  analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Analysis>;
+  explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal): Promise<Explanation>;
+  forget(fileId: string): void;
+}
+
+let nextId = 1;
+function newId(): string {
+  return `f${Date.now().toString(36)}-${nextId++}`;
+}
+
+function errorMessage(e: unknown, fileName: string): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.includes(fileName) ? msg : `${fileName}: ${msg}`;
+}
+
+function isAbort(e: unknown): boolean {
+  return (e instanceof DOMException && e.name === 'AbortError') || (e instanceof Error && e.name === 'AbortError');
+}
+
+export function useController(ex: ExplainerOps) {
+  const exRef = useRef(ex);
+  exRef.current = ex;
+  const analyzing = useRef(new Map<string, AbortController>());
+  const queue = useRef<string[]>([]);
+  const running = useRef(false);
+
+  const pump = useCallback(async () => {
+    if (running.current || !exRef.current.ready) return;
+    running.current = true;
+    try {
+      while (queue.current.length) {
+        const id = queue.current.shift()!;
+        const entry = useUi.getState().files.find((f) => f.id === id);
+        if (!entry || entry.status !== 'queued') continue;
+        const ac = new AbortController();
+        analyzing.current.set(id, ac);
+        const { patchFile } = useUi.getState();
+        patchFile(id, { status: 'analyzing', progress: { stage: 'decode', done: 0, total: 1 }, error: undefined });
+        try {
+          const file = entry.blob instanceof File ? entry.blob : new File([entry.blob], entry.name, { type: entry.blob.type });
+          const analysis = await exRef.current.analyze(id, file, (p) => patchFile(id, { progress: p }), ac.signal);
+          if (!useUi.getState().files.some((f) => f.id === id)) {
+            exRef.current.forget(id);
+            continue;
+          }
+          patchFile(id, { status: 'ready', analysis, target: topK(analysis.probs, 1)[0], progress: undefined });
+        } catch (e) {
+          if (ac.signal.aborted || isAbort(e)) patchFile(id, { status: 'cancelled', progress: undefined, error: `${entry.name}: analysis cancelled` });
+          else patchFile(id, { status: 'error', progress: undefined, error: errorMessage(e, entry.name) });
+        } finally {
+          analyzing.current.delete(id);
+        }
+      }
+    } finally {
+      running.current = false;
+    }
+  }, []);
+
+  useEffect(() => {
+    if (ex.ready) void pump();
+  }, [ex.ready, pump]);
+
+  const addFiles = useCallback(
+    (files: Iterable<Blob & { name?: string }>) => {
+      const { addFile, select } = useUi.getState();
+      let first: string | null = null;
+      for (const f of files) {
+        const id = newId();
+        addFile({ id, name: f.name || 'untitled', size: f.size, blob: f });
+        queue.current.push(id);
+        first ??= id;
+      }
+      if (first) select(first);
+      void pump();
+    },
+    [pump],
+  );
+
+  const cancel = useCallback((id: string) => {
+    analyzing.current.get(id)?.abort();
+    queue.current = queue.current.filter((q) => q !== id);
+    const f = useUi.getState().files.find((x) => x.id === id);
+    if (f?.status === 'queued') useUi.getState().patchFile(id, { status: 'cancelled', error: `${f.name}: analysis cancelled` });
+  }, []);
+
+  const retry = useCallback(
+    (id: string) => {
+      useUi.getState().patchFile(id, { status: 'queued', error: undefined });
+      queue.current.push(id);
+      void pump();
+    },
+    [pump],
+  );
+
+  const remove = useCallback((id: string) => {
+    analyzing.current.get(id)?.abort();
+    queue.current = queue.current.filter((q) => q !== id);
+    exRef.current.forget(id);
+    useUi.getState().removeFile(id);
+  }, []);
+
+  const setTarget = useCallback((id: string, target: number) => {
+    useUi.getState().patchFile(id, { target });
+  }, []);
+
+  // Explanation of the selected file follows its target and the threshold.
+  const selected = useUi((s) => s.files.find((f) => f.id === s.selectedId));
+  const threshold = useUi((s) => effectiveThreshold(s));
+  const explainAc = useRef<{ ac: AbortController; id: string } | null>(null);
+  const sel = selected as FileEntry | undefined;
+  const needs =
+    sel?.status === 'ready' &&
+    sel.target != null &&
+    (!sel.explanation || sel.explanation.target !== sel.target || sel.explanation.threshold !== threshold);
+  const reqKey = needs && sel ? `${sel.id}|${sel.target}|${threshold}` : null;
+
+  useEffect(() => {
+    if (!reqKey || !sel || sel.target == null) return;
+    explainAc.current?.ac.abort();
+    const ac = new AbortController();
+    const id = sel.id;
+    explainAc.current = { ac, id };
+    const { patchFile } = useUi.getState();
+    const name = sel.name;
+    patchFile(id, { explaining: true, explainError: undefined });
+    exRef.current
+      .explain(id, sel.target, threshold, ac.signal)
+      .then((explanation) => {
+        if (!ac.signal.aborted) patchFile(id, { explanation, explaining: false });
+      })
+      .catch((e) => {
+        if (ac.signal.aborted || isAbort(e)) {
+          // superseded by a request for another file: this one is no longer running
+          if (explainAc.current?.id !== id) patchFile(id, { explaining: false });
+          return;
+        }
+        patchFile(id, { explaining: false, explainError: errorMessage(e, name) });
+      });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [reqKey]);
+
+  return { addFiles, cancel, retry, remove, setTarget };
+}
+
+export type Controller = ReturnType<typeof useController>;

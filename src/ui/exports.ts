@@ -1,0 +1,95 @@
+/** Exports: masked WAVs (16-bit PCM at the model rate), the mask as PNG and as JSON. */
+import type { Analysis, Explanation } from '../client/explainerClient';
+import { encodeWav } from '../core/wav';
+import { exportName, prettyLabel } from './format';
+import { renderImage, type FreqScale, type OverlayMode } from './spectrogramRender';
+import { specData } from './Spectrogram';
+
+export function download(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export function wavExport(a: Analysis, e: Explanation, label: string, which: 'explanation' | 'residual') {
+  const samples = which === 'explanation' ? e.maskedIn : e.maskedOut;
+  const blob = new Blob([encodeWav(samples, a.sampleRate, 'pcm16')], { type: 'audio/wav' });
+  return { blob, name: exportName(a.name, label, which, 'wav') };
+}
+
+/** The original at the model rate (what the model heard), to compare with the two tracks. */
+export function originalExport(a: Analysis) {
+  const blob = new Blob([encodeWav(a.samples, a.sampleRate, 'pcm16')], { type: 'audio/wav' });
+  return { blob, name: exportName(a.name, `${a.sampleRate / 1000}k`, 'original', 'wav') };
+}
+
+/** The whole file's spectrogram with the mask overlaid, with a title line and a frequency/time frame. */
+export async function pngExport(
+  a: Analysis,
+  e: Explanation,
+  label: string,
+  opts: { freqScale: FreqScale; overlay: OverlayMode },
+): Promise<{ blob: Blob; name: string }> {
+  const plotW = Math.min(Math.max(a.frames, 600), 3000);
+  const plotH = Math.min(a.bins, 512);
+  const L = 56;
+  const T = 34;
+  const B = 30;
+  const canvas = document.createElement('canvas');
+  canvas.width = plotW + L + 12;
+  canvas.height = plotH + T + B;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('canvas 2D context unavailable');
+  ctx.fillStyle = '#111418';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  const img = renderImage(specData(a), { width: plotW, height: plotH, t0: 0, t1: a.durationS, freqScale: opts.freqScale, overlay: opts.overlay, mask: e.mask });
+  ctx.putImageData(img, L, T);
+  ctx.fillStyle = '#e6e9ee';
+  ctx.font = '14px system-ui, sans-serif';
+  const mode = e.threshold == null ? 'soft mask' : `binary mask @ ${e.threshold.toFixed(2)}`;
+  ctx.fillText(`${a.name} — explanation of “${prettyLabel(label)}” (${mode}, mean ${e.maskMean.toFixed(3)})`, L, 22);
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.fillStyle = '#aab3c2';
+  const nyq = a.sampleRate / 2;
+  for (const f of [0, nyq / 4, nyq / 2, (3 * nyq) / 4, nyq]) {
+    if (opts.freqScale === 'log') break;
+    const y = T + plotH - (f / nyq) * plotH;
+    ctx.fillText(f >= 1000 ? `${f / 1000}k` : `${f}`, 8, y + 4);
+  }
+  const ticks = Math.min(10, Math.max(2, Math.floor(a.durationS)));
+  for (let i = 0; i <= ticks; i++) {
+    const t = (a.durationS * i) / ticks;
+    ctx.fillText(`${t.toFixed(1)}s`, L + (t / a.durationS) * plotW - 10, T + plotH + 18);
+  }
+  const blob = await new Promise<Blob>((res, rej) => canvas.toBlob((b) => (b ? res(b) : rej(new Error('PNG encoding failed'))), 'image/png'));
+  return { blob, name: exportName(a.name, label, 'mask', 'png') };
+}
+
+/** Mask values (rounded to 4 decimals) + metadata; layout bin-major like the model tensors. */
+export function jsonExport(a: Analysis, e: Explanation, labels: string[]): { blob: Blob; name: string } {
+  const label = labels[e.target] ?? `class-${e.target}`;
+  const values = Array.from(e.mask, (v) => Math.round(v * 1e4) / 1e4);
+  const body = {
+    format: 'lmac-mask/1',
+    file: a.name,
+    target: { index: e.target, label },
+    threshold: e.threshold,
+    maskMean: e.maskMean,
+    sampleRate: a.sampleRate,
+    hopLength: a.hopLength,
+    nFft: (a.bins - 1) * 2,
+    durationS: a.durationS,
+    bins: a.bins,
+    frames: a.frames,
+    layout: 'bin-major: value (f, t) at index f * frames + t',
+    probabilities: Object.fromEntries(Array.from(a.probs, (p, i) => [labels[i] ?? `${i}`, Math.round(p * 1e6) / 1e6])),
+    mask: values,
+  };
+  const blob = new Blob([JSON.stringify(body)], { type: 'application/json' });
+  return { blob, name: exportName(a.name, label, 'mask', 'json') };
+}

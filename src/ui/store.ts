@@ -1,0 +1,91 @@
+import { create } from 'zustand';
+import type { Analysis, Explanation, Progress } from '../client/explainerClient';
+
+export type Track = 'original' | 'in' | 'out';
+export type FileStatus = 'queued' | 'analyzing' | 'ready' | 'error' | 'cancelled';
+
+export interface FileEntry {
+  id: string;
+  name: string;
+  size: number;
+  blob: Blob;
+  status: FileStatus;
+  error?: string;
+  progress?: Progress;
+  analysis?: Analysis;
+  /** Target class of the explanation (defaults to the top pooled class). */
+  target?: number;
+  explanation?: Explanation;
+  explaining?: boolean;
+  explainError?: string;
+}
+
+export interface ViewRange {
+  t0: number;
+  t1: number;
+}
+
+export interface UiState {
+  files: FileEntry[];
+  selectedId: string | null;
+  /** Binary mask at `thresholdValue` when on, else the soft mask. */
+  thresholdOn: boolean;
+  thresholdValue: number;
+  solo: Track;
+  /** Visible time range of the spectrogram (seconds); null = whole file. */
+  view: ViewRange | null;
+  freqScale: 'linear' | 'log';
+  overlay: 'dim' | 'tint' | 'mask';
+
+  addFile(entry: Pick<FileEntry, 'id' | 'name' | 'size' | 'blob'>): void;
+  patchFile(id: string, patch: Partial<FileEntry>): void;
+  removeFile(id: string): void;
+  select(id: string | null): void;
+  setThresholdOn(on: boolean): void;
+  setThresholdValue(v: number): void;
+  setSolo(t: Track): void;
+  setView(v: ViewRange | null): void;
+  setFreqScale(s: 'linear' | 'log'): void;
+  setOverlay(o: 'dim' | 'tint' | 'mask'): void;
+}
+
+export const useUi = create<UiState>()((set) => ({
+  files: [],
+  selectedId: null,
+  thresholdOn: false,
+  thresholdValue: 0.5,
+  solo: 'original',
+  view: null,
+  freqScale: 'linear',
+  overlay: 'dim',
+
+  addFile: (e) =>
+    set((s) => ({
+      files: [...s.files, { ...e, status: 'queued' }],
+      selectedId: s.selectedId ?? e.id,
+    })),
+  patchFile: (id, patch) =>
+    set((s) => ({ files: s.files.map((f) => (f.id === id ? { ...f, ...patch } : f)) })),
+  removeFile: (id) =>
+    set((s) => {
+      const files = s.files.filter((f) => f.id !== id);
+      const selectedId = s.selectedId === id ? (files[0]?.id ?? null) : s.selectedId;
+      return { files, selectedId, view: s.selectedId === id ? null : s.view };
+    }),
+  select: (id) => set((s) => (s.selectedId === id ? {} : { selectedId: id, view: null })),
+  setThresholdOn: (thresholdOn) => set({ thresholdOn }),
+  setThresholdValue: (thresholdValue) => set({ thresholdValue }),
+  setSolo: (solo) => set({ solo }),
+  setView: (view) => set({ view }),
+  setFreqScale: (freqScale) => set({ freqScale }),
+  setOverlay: (overlay) => set({ overlay }),
+}));
+
+export function selectedFile(s: UiState): FileEntry | undefined {
+  return s.files.find((f) => f.id === s.selectedId);
+}
+
+/** The threshold passed to `explain()`: null = soft mask. */
+export function effectiveThreshold(s: Pick<UiState, 'thresholdOn' | 'thresholdValue'>): number | null {
+  return s.thresholdOn ? s.thresholdValue : null;
+}
