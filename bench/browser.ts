@@ -1,0 +1,190 @@
+/**
+ * Browser benchmark: the production build in headless Chromium (Debian's /usr/bin/chromium),
+ * WASM backend, real bundle. Per 5 s clip: decode, STFT, classifier, decoder, ISTFTs, total —
+ * the pipeline's own stage timings (`Analysis.timings`, `Explanation.timings`) read from the
+ * app's store, plus the wall time from drop to explanation. Then one 10-minute file.
+ *
+ *   npm run bench:browser            (builds first unless --no-build)
+ *   options: --clips N (default 10)  --no-long  --no-build  --port P
+ * Clips: ESC-50 fold-4 from ../shared/data/esc50/audio when present, else synthesised.
+ */
+import { chromium, type Page } from '@playwright/test';
+import { spawn, execSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeWav } from '../src/core/wav';
+import { siren, toneAndNoise, knocks, mixedLong } from '../src/ui/examples';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ESC50 = resolve(ROOT, '../shared/data/esc50/audio');
+const args = process.argv.slice(2);
+const opt = (name: string) => args.includes(`--${name}`);
+const val = (name: string, d: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
+const N = val('clips', 10);
+const PORT = val('port', 4312);
+
+interface Clip {
+  name: string;
+  buffer: Buffer;
+  mimeType: string;
+  /** Drop this file from disk instead of the buffer (Playwright caps buffers at 50 MB). */
+  path?: string;
+}
+
+function clips(): Clip[] {
+  if (existsSync(ESC50)) {
+    const files = readdirSync(ESC50).filter((f) => /^4-.*\.flac$/.test(f)).sort().slice(0, N);
+    if (files.length) return files.map((f) => ({ name: f, buffer: readFileSync(join(ESC50, f)), mimeType: 'audio/flac' }));
+  }
+  console.log(`(ESC-50 fold 4 not found at ${ESC50}: using synthesised 5 s clips)`);
+  const gens = [siren, toneAndNoise, knocks];
+  return Array.from({ length: N }, (_, i) => ({
+    name: `synth-${i}.wav`,
+    buffer: Buffer.from(encodeWav(gens[i % 3](44100, 5), 44100, 'pcm16')),
+    mimeType: 'audio/wav',
+  }));
+}
+
+async function waitServer(url: string, ms = 30_000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`server at ${url} did not start`);
+}
+
+type Timings = Record<string, number>;
+/** What the app exposes on `window.__lmac` (src/main.tsx): its zustand UI store. */
+interface AppHandle {
+  __lmac: {
+    ui: {
+      getState(): {
+        files: { name: string; status: string; error?: string; explaining?: boolean; analysis?: { timings: Timings }; explanation?: { timings: Timings } }[];
+      };
+    };
+  };
+}
+interface Run {
+  analysis: Timings;
+  explanation: Timings;
+  wallMs: number;
+}
+
+async function runFile(page: Page, c: Clip, timeoutMs: number): Promise<Run> {
+  const t0 = Date.now();
+  await page.getByTestId('dropzone').drop({ files: c.path ?? { name: c.name, mimeType: c.mimeType, buffer: c.buffer } });
+  const handle = await page.waitForFunction(
+    (name) => {
+      const s = (window as unknown as AppHandle).__lmac.ui.getState();
+      const f = [...s.files].reverse().find((x) => x.name === name);
+      if (!f) return null;
+      if (f.status === 'error') return { error: f.error ?? 'error' };
+      if (f.status !== 'ready' || !f.explanation || f.explaining) return null;
+      return { analysis: f.analysis!.timings, explanation: f.explanation.timings };
+    },
+    c.name,
+    { timeout: timeoutMs, polling: 20 },
+  );
+  const r = (await handle.jsonValue()) as { error?: string; analysis: Timings; explanation: Timings };
+  if (r.error) throw new Error(r.error);
+  return { analysis: r.analysis, explanation: r.explanation, wallMs: Date.now() - t0 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+}
+
+async function main() {
+  if (!opt('no-build')) {
+    console.log('building…');
+    execSync('npx vite build --logLevel warn', { cwd: ROOT, stdio: 'inherit' });
+  }
+  const server: ChildProcess = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { cwd: ROOT, stdio: 'ignore', detached: true });
+  const stop = () => {
+    try {
+      if (server.pid) process.kill(-server.pid);
+    } catch {
+      /* already gone */
+    }
+  };
+  process.on('exit', stop);
+  const url = `http://localhost:${PORT}/`;
+  await waitServer(url);
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--autoplay-policy=no-user-gesture-required'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.getByTestId('backend-select').selectOption('wasm');
+    await page.getByTestId('backend-in-use').filter({ hasText: /^WASM$/ }).waitFor({ timeout: 120_000 });
+    const info = await page.evaluate(() => ({ isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, ua: navigator.userAgent }));
+    console.log(`Chromium: ${/Chrom\w*\/[\d.]+/.exec(info.ua)?.[0]}, crossOriginIsolated=${info.isolated}, hardwareConcurrency=${info.cores}`);
+
+    const list = clips();
+    console.log(`warm-up on ${list[0].name}`);
+    await runFile(page, list[0], 120_000);
+    const runs: Run[] = [];
+    for (const c of list) {
+      const r = await runFile(page, c, 120_000);
+      runs.push(r);
+      const a = r.analysis;
+      const e = r.explanation;
+      console.log(
+        `${c.name.padEnd(22)} ` +
+          Object.entries({ ...prefix(a, 'a.'), ...prefix(e, 'e.') })
+            .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+            .join('  ') +
+          `  wall ${r.wallMs} ms`,
+      );
+    }
+    const keys = (pick: (r: Run) => Timings) => [...new Set(runs.flatMap((r) => Object.keys(pick(r))))];
+    console.log(`\nMedian over ${runs.length} clips of 5 s (ms), WASM, headless Chromium:`);
+    const row = (label: string, xs: number[]) => console.log(`  ${label.padEnd(24)} ${median(xs).toFixed(1).padStart(8)}`);
+    for (const k of keys((r) => r.analysis)) row(`analysis.${k}`, runs.map((r) => r.analysis[k] ?? NaN));
+    for (const k of keys((r) => r.explanation)) row(`explanation.${k}`, runs.map((r) => r.explanation[k] ?? NaN));
+    row('pipeline total (a+e)', runs.map((r) => (r.analysis.total ?? 0) + (r.explanation.total ?? 0)));
+    row('wall: drop → explained', runs.map((r) => r.wallMs));
+
+    if (!opt('no-long')) {
+      const rate = 44100;
+      const one = mixedLong(rate);
+      const n = rate * 600;
+      const long = new Float32Array(n);
+      for (let o = 0; o < n; o += one.length) long.set(one.subarray(0, Math.min(one.length, n - o)), o);
+      const dir = join(ROOT, '.bench');
+      mkdirSync(dir, { recursive: true });
+      const path = join(dir, 'ten-minutes.wav');
+      writeFileSync(path, Buffer.from(encodeWav(long, rate, 'pcm16')));
+      const r = await runFile(page, { name: 'ten-minutes.wav', buffer: Buffer.alloc(0), mimeType: 'audio/wav', path }, 600_000);
+      console.log(`\n10-minute file (44.1 kHz WAV): drop → explained ${(r.wallMs / 1000).toFixed(1)} s`);
+      console.log(`  analysis: ${fmt(r.analysis)}`);
+      console.log(`  explanation: ${fmt(r.explanation)}`);
+    }
+  } finally {
+    await browser.close();
+    stop();
+  }
+}
+
+function prefix(t: Timings, p: string): Timings {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [p + k, v]));
+}
+function fmt(t: Timings): string {
+  return Object.entries(t)
+    .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+    .join(', ');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
