@@ -291,6 +291,23 @@ export async function explain<H>(
   const t0 = now();
   const timings: Record<string, number> = {};
   const soft = await stitchedMask(state, runner, target, opts, timings);
+  return renderExplanation(state, target, soft, threshold, opts, timings, t0);
+}
+
+/**
+ * The explanation for a given soft mask [bins × totalFrames] (from any explainer): optional
+ * threshold, mask mean, masked-in / masked-out audio by ISTFT. `timings` gains threshold,
+ * istftIn, istftOut, istft and total (since `t0`).
+ */
+export function renderExplanation(
+  state: Pick<AnalysisState, 'spec' | 'plan' | 'config'>,
+  target: number,
+  soft: Float32Array,
+  threshold: number | null,
+  opts: RunOptions = {},
+  timings: Record<string, number> = {},
+  t0: number = now(),
+): ExplainResult {
   opts.signal?.throwIfAborted();
   let t = now();
   const mask = threshold === null ? soft.slice() : thresholdMask(soft, threshold);
