@@ -6,7 +6,11 @@ import type {
   AnalysisMsg,
   BackendChoice,
   BundleInfo,
+  ClipMetrics,
+  ExplainerKind,
   ExplanationMsg,
+  PerturbationSettings,
+  SegmentInfo,
   Progress,
   Request,
   RequestType,
@@ -16,7 +20,7 @@ import type {
 } from '../worker/protocol';
 import { transferablesOf } from '../worker/protocol';
 
-export type { BackendChoice, BundleInfo, Progress } from '../worker/protocol';
+export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, PerturbationSettings, Progress, SegmentInfo } from '../worker/protocol';
 export { AudioLoadError } from '../core/audioChecks';
 
 export interface Analysis {
@@ -46,14 +50,34 @@ export interface Explanation {
   fileId: string;
   target: number;
   threshold: number | null;
+  /** The explainer that made the mask ('lmac' unless requested otherwise). */
+  explainer: ExplainerKind;
+  /**
+   * Faithfulness metrics of the mask as shown (binary when thresholded): the classifier on
+   * M⊙|X| and (1−M)⊙|X| for every window, softmax pooled over windows like `Analysis.probs`.
+   * null when `metrics: false` was requested.
+   */
+  metrics: ClipMetrics | null;
+  /** Perturbation explainer: segment length, per-segment importance, surrogate R². */
+  segments?: SegmentInfo;
   /** [bins*frames], soft, or binary when threshold != null. */
   mask: Float32Array;
   maskMean: number;
   /** Model rate, original length. */
   maskedIn: Float32Array;
   maskedOut: Float32Array;
-  /** ms: decoder, stitch, threshold, istft, total (worker), roundTrip (client). */
+  /** ms: decoder | perturbation + surrogate, stitch, threshold, istft, metrics, total (worker), roundTrip (client). */
   timings: Record<string, number>;
+}
+
+/** Options of `explain()` beyond the target and threshold (all optional; defaults = L-MAC with metrics). */
+export interface ExplainOptions {
+  explainer?: ExplainerKind;
+  perturbation?: PerturbationSettings;
+  /** Compute the faithfulness metrics (default true; two classifier runs per window). */
+  metrics?: boolean;
+  /** Progress of the explanation (stages: decoder | perturbation, istft, metrics). */
+  onProgress?: (p: Progress) => void;
 }
 
 function abortError(): DOMException {
@@ -240,10 +264,16 @@ export class ExplainerClient {
     };
   }
 
-  /** Explanation for a target class: reruns only the decoder (cached hidden outputs) and the ISTFT. */
-  async explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal): Promise<Explanation> {
+  /**
+   * Explanation for a target class. L-MAC (default) reruns only the decoder (cached hidden outputs)
+   * and the ISTFT; 'perturbation' runs the classifier on `perturbation.samples` perturbed inputs
+   * (cached per target and settings, so a threshold change is cheap). Metrics are computed for
+   * the mask as returned unless `opts.metrics === false`.
+   */
+  async explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts: ExplainOptions = {}): Promise<Explanation> {
     const t0 = performance.now();
-    const res: ExplanationMsg = await this.call<'explain'>({ type: 'explain', fileId, target, threshold }, { signal });
+    const { onProgress, ...rest } = opts;
+    const res: ExplanationMsg = await this.call<'explain'>({ type: 'explain', fileId, target, threshold, ...rest }, { signal, onProgress });
     return { ...res, timings: { ...res.timings, roundTrip: performance.now() - t0 } };
   }
 

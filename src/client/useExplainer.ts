@@ -2,7 +2,15 @@
 // Worker lives as long as the page), loads the default bundle, and exposes the client's
 // operations plus shared state (bundle, backend, busy/progress, model error).
 import { useCallback, useEffect, useSyncExternalStore } from 'react';
-import { ExplainerClient, type Analysis, type BackendChoice, type BundleInfo, type Explanation, type Progress } from './explainerClient';
+import {
+  ExplainerClient,
+  type Analysis,
+  type BackendChoice,
+  type BundleInfo,
+  type ExplainOptions,
+  type Explanation,
+  type Progress,
+} from './explainerClient';
 
 export interface ExplainerState {
   /** A bundle is loaded and sessions exist. */
@@ -24,7 +32,7 @@ export interface UseExplainer extends ExplainerState {
   loadBundle(baseUrl: string): Promise<BundleInfo>;
   setBackend(b: BackendChoice): Promise<BundleInfo | null>;
   analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Analysis>;
-  explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal): Promise<Explanation>;
+  explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
 }
 
@@ -128,8 +136,8 @@ export function useExplainer(opts: { bundleUrl?: string } = {}): UseExplainer {
   );
 
   const explain = useCallback(
-    (fileId: string, target: number, threshold: number | null, signal?: AbortSignal) =>
-      tracked(() => getExplainerClient().explain(fileId, target, threshold, signal)),
+    (fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions) =>
+      tracked(() => getExplainerClient().explain(fileId, target, threshold, signal, opts)),
     [],
   );
 

@@ -7,7 +7,9 @@ import * as ort from 'onnxruntime-web/webgpu';
 // Emscripten's threads from loading the app's worker chunk in production builds (web-stack.md).
 import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { analyze, explain, pipelineConfig, releaseAnalysis, type AnalysisState } from '../core/explain';
+import { analyze, pipelineConfig, releaseAnalysis, renderExplanation, stitchedMask, type AnalysisState } from '../core/explain';
+import { explanationMetrics } from '../core/faithfulness';
+import { perturbationExplain, type PerturbationResult } from '../core/perturbation';
 import { loadBundleFiles, type BundleFiles } from '../core/manifest';
 import { createOrtRunner, type ModelRunner } from '../core/modelRunner';
 import type { AnalysisMsg, BackendChoice, BackendInUse, BundleInfo, ExplanationMsg, Request, Response, SerializedError } from './protocol';
@@ -25,7 +27,9 @@ let files: BundleFiles | null = null;
 let sessions: { classifier: ort.InferenceSession; decoder: ort.InferenceSession | null } | null = null;
 let inner: ModelRunner<Hidden> | null = null;
 let info: BundleInfo | null = null;
-const analyses = new Map<string, { name: string; state: AnalysisState<Hidden> }>();
+const analyses = new Map<string, { name: string; state: AnalysisState<Hidden>; perturbations?: Map<string, PerturbationResult> }>();
+/** Perturbation results kept per file (target × settings), most recent last. */
+const MAX_PERTURBATIONS = 4;
 const controllers = new Map<number, AbortController>();
 
 // One model operation at a time (ORT sessions are not re-entrant); pipelines interleave per batch.
@@ -243,14 +247,42 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
     case 'explain': {
       const a = analyses.get(req.fileId);
       if (!a) throw new Error(`no analysis for file ${req.fileId} (analyse it first)`);
+      const kind = req.explainer ?? 'lmac';
+      const opts = { signal, onProgress, batchSize: 4 };
+      const t0 = performance.now();
+      const timings: Record<string, number> = {};
       let r;
+      let metrics = null;
+      let segments: ExplanationMsg['segments'];
       try {
-        r = await explain(a.state, runner, req.target, req.threshold, { signal, onProgress, batchSize: 4 });
+        let soft: Float32Array;
+        if (kind === 'lmac') soft = await stitchedMask(a.state, runner, req.target, opts, timings);
+        else if (kind === 'perturbation') {
+          const ps = req.perturbation ?? {};
+          const key = `${req.target}|${ps.samples ?? 300}|${ps.segmentMs ?? 100}|${ps.seed ?? 1}`;
+          a.perturbations ??= new Map();
+          let pr = a.perturbations.get(key);
+          if (!pr) {
+            pr = await perturbationExplain(a.state, runner, req.target, { ...opts, batchSize: 8, ...ps });
+            a.perturbations.set(key, pr);
+            while (a.perturbations.size > MAX_PERTURBATIONS) a.perturbations.delete(a.perturbations.keys().next().value!);
+            timings.perturbation = pr.timings.perturbation;
+            timings.surrogate = pr.timings.surrogate;
+          }
+          soft = pr.mask;
+          segments = { segmentS: pr.segmentS, importance: pr.importance.slice(), r2: pr.r2, samples: pr.evaluated - 1 };
+        } else throw new Error(`unknown explainer "${String(kind)}"`);
+        r = renderExplanation(a.state, req.target, soft, req.threshold, opts, timings, t0);
+        if (req.metrics !== false) {
+          onProgress({ stage: 'metrics', done: 0, total: 2 });
+          metrics = await explanationMetrics(a.state, runner, req.target, r.mask, opts, r.timings);
+        }
+        r.timings.total = performance.now() - t0;
       } catch (e) {
         throw withFileName(a.name, e);
       }
-      const result: ExplanationMsg = { fileId: req.fileId, ...r };
-      post({ type: 'result', id, result }, transferablesOf(r.mask, r.maskedIn, r.maskedOut));
+      const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(segments ? { segments } : {}), ...r };
+      post({ type: 'result', id, result }, transferablesOf(r.mask, r.maskedIn, r.maskedOut, segments?.importance));
       return;
     }
     case 'forget': {

@@ -3,7 +3,32 @@
 // progress messages and exactly one result or error for that id. Large arrays travel as
 // transferables (their buffers move, no copies).
 
+import type { ClipMetrics } from '../core/metrics';
+
+export type { ClipMetrics } from '../core/metrics';
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
+/** Which explainer makes the mask: the L-MAC decoder, or the model-agnostic perturbation explainer. */
+export type ExplainerKind = 'lmac' | 'perturbation';
+
+/** Options of the perturbation explainer (src/core/perturbation.ts). */
+export interface PerturbationSettings {
+  /** Random segment masks (default 300). */
+  samples?: number;
+  /** Segment length in ms (default 100). */
+  segmentMs?: number;
+  /** PRNG seed (default 1). */
+  seed?: number;
+}
+
+/** Per-segment result of the perturbation explainer. */
+export interface SegmentInfo {
+  segmentS: number;
+  /** Ridge-surrogate weight per segment (log-odds units). */
+  importance: Float32Array;
+  /** R² of the surrogate on its samples. */
+  r2: number;
+  samples: number;
+}
 export type BackendInUse = 'webgpu' | 'wasm';
 
 export interface Progress {
@@ -54,10 +79,16 @@ export interface ExplanationMsg {
   fileId: string;
   target: number;
   threshold: number | null;
+  /** The explainer that made the mask (echoes the request; 'lmac' when not given). */
+  explainer: ExplainerKind;
   mask: Float32Array;
   maskMean: number;
   maskedIn: Float32Array;
   maskedOut: Float32Array;
+  /** Faithfulness metrics of the mask as shown (null when not requested). */
+  metrics: ClipMetrics | null;
+  /** Perturbation explainer only. */
+  segments?: SegmentInfo;
   timings: Record<string, number>;
 }
 
@@ -73,7 +104,18 @@ export type Request =
       samples: Float32Array;
       sampleRate: number;
     }
-  | { type: 'explain'; id: number; fileId: string; target: number; threshold: number | null }
+  | {
+      type: 'explain';
+      id: number;
+      fileId: string;
+      target: number;
+      threshold: number | null;
+      /** Default 'lmac'. */
+      explainer?: ExplainerKind;
+      perturbation?: PerturbationSettings;
+      /** Compute the faithfulness metrics (default true). */
+      metrics?: boolean;
+    }
   | { type: 'forget'; id: number; fileId: string }
   | { type: 'cancel'; id: number; target: number };
 
