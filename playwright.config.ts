@@ -9,7 +9,7 @@ const PORT = Number(process.env.E2E_PORT ?? 4311);
 export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results',
-  timeout: 180_000,
+  timeout: 360_000,
   expect: { timeout: 60_000 },
   fullyParallel: false,
   workers: 1,

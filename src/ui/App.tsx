@@ -6,12 +6,13 @@ import { DropZone, Examples, FileList } from './Files';
 import { BackendPanel, ExportPanel, ThresholdControl, Timings } from './Panels';
 import { Spectrogram } from './Spectrogram';
 import { Waveforms } from './Waveforms';
+import { MetricsPanel } from './MetricsPanel';
 import { getPlayer } from './player';
 import { selectedFile, useUi, type FileEntry, type Track } from './store';
 import { formatDuration, prettyLabel } from './format';
 import type { BundleInfo } from '../client/explainerClient';
 
-/** Keyboard: space = play/pause, 1/2/3 = solo, arrows = seek (shift = 5 s). */
+/** Keyboard: space = play/pause, 1/2/3 = solo, arrows = seek (shift = 5 s), Home/End. */
 function useKeyboard() {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -26,14 +27,25 @@ function useKeyboard() {
         getPlayer().toggle();
       } else if (tracks[e.key]) {
         useUi.getState().setSolo(tracks[e.key]);
+      } else if (e.key === 'Home' || e.key === 'End') {
+        e.preventDefault();
+        getPlayer().seek(e.key === 'Home' ? 0 : getPlayer().duration());
       } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
         if (t instanceof HTMLInputElement && t.type === 'range') return;
         e.preventDefault();
         getPlayer().seekBy((e.key === 'ArrowLeft' ? -1 : 1) * (e.shiftKey ? 5 : 1));
       }
     };
+    // a focused button would also "click" on the space keyup: space belongs to play/pause
+    const onKeyUp = (e: KeyboardEvent) => {
+      if (e.key === ' ' && e.target instanceof HTMLButtonElement) e.preventDefault();
+    };
     window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+    window.addEventListener('keyup', onKeyUp);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      window.removeEventListener('keyup', onKeyUp);
+    };
   }, []);
 }
 
@@ -164,6 +176,9 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           <Spectrogram analysis={a} explanation={e} />
         </section>
       </div>
+      <section className="card metrics-card">
+        <MetricsPanel file={file} labels={labels} hasDecoder={bundle?.hasDecoder} ctl={ctl} />
+      </section>
       <section className="card">
         <Waveforms original={a.samples} maskedIn={e?.maskedIn ?? null} maskedOut={e?.maskedOut ?? null} duration={a.durationS} />
       </section>

@@ -89,7 +89,7 @@ export function Waveforms(props: {
           {playing ? '❚❚' : '▶'}
         </button>
         <TimeReadout duration={props.duration} />
-        <span className="hint">space play/pause · 1/2/3 solo · ←/→ seek 1 s (shift: 5 s)</span>
+        <span className="hint">space play/pause · 1/2/3 solo · ←/→ seek 1 s (shift: 5 s) · Home start</span>
       </div>
       {TRACKS.map((t) => (
         <div key={t.track} className={`track ${solo === t.track ? 'active' : ''}`}>

@@ -117,7 +117,7 @@ export class AudioPlayer {
   }
 
   toggle(): void {
-    if (this.el.paused && !this.wantPlay) this.play();
+    if (this.el.paused) this.play();
     else this.pause();
   }
 
