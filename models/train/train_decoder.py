@@ -3,8 +3,10 @@
     /usr/bin/python3 models/train/train_decoder.py            # resumes from runs/decoder/ckpt.pt
 
 Loss (methods.md, on the linear magnitude): w·(λ_in CE(f(M⊙X), c) − λ_out CE(f((1−M)⊙X), c))
-+ λ_s mean(M), with c drawn from the classifier's top-k (or uniformly at random) and w = p_c, so
-that a class the classifier does not believe in gets only the sparsity term: a near-empty mask.
++ (λ_s + λ_u·(1 − w)) mean(M), with c drawn from the classifier's top-k (or uniformly at random) and w = p_c, so
+that a class the classifier does not believe in gets only the (stronger) sparsity term: a
+near-empty mask. (λ_u was added at epoch 6 of the shipped run, resumed from its checkpoint, after
+the log showed equal mask means for the top and for unlikely classes.)
 Inputs are 0 dB mixtures with another clip or coloured noise, as in the paper's training.
 """
 import math
@@ -32,6 +34,7 @@ class DecoderTrainConfig:
     lambda_in: float = 4.0
     lambda_out: float = 0.2
     lambda_sparsity: float = 1.6
+    lambda_unlikely: float = 6.0  # extra sparsity weighted by (1 − p_c): empty masks for unlikely classes
     ce_out_cap: float = 8.0  # −CE on the masked-out input is unbounded below: cap its reward
     top_k: int = 3
     p_random_target: float = 0.25
@@ -83,12 +86,15 @@ def lmac_loss(classifier, mag, mask, target, weight, cfg):
     ce_in = F.cross_entropy(logits[:b], target, reduction="none")
     ce_out = F.cross_entropy(logits[b:], target, reduction="none").clamp_max(cfg.ce_out_cap)
     mm = mask.mean(dim=(1, 2))
-    loss = (weight * (cfg.lambda_in * ce_in - cfg.lambda_out * ce_out) + cfg.lambda_sparsity * mm).mean()
+    sparsity = cfg.lambda_sparsity + cfg.lambda_unlikely * (1 - weight)
+    loss = (weight * (cfg.lambda_in * ce_in - cfg.lambda_out * ce_out) + sparsity * mm).mean()
     return loss, ce_in.mean().item(), ce_out.mean().item(), mm
 
 
 def main():
     cfg = DecoderTrainConfig()
+    if os.environ.get("DECODER_EPOCHS"):  # shorten/lengthen a run without editing the config
+        cfg.epochs = int(os.environ["DECODER_EPOCHS"])
     g = setup(cfg.seed)
     log = Logger("decoder")
     ds = load_esc50()
