@@ -1,5 +1,6 @@
 """The classifier (a compact CNN on log-mel computed inside the graph) and the class-conditioned
 L-MAC mask decoder. Both take/produce tensors at the linear STFT magnitude's resolution."""
+import math
 from dataclasses import dataclass
 
 import torch
@@ -89,6 +90,8 @@ class DecoderConfig:
     enc_channels: tuple = (24, 48, 96, 192)
     dec_channels: tuple = (96, 48, 24, 16)  # after up-sampling to h3, h2, h1, mel resolution
     embed_dim: int = 64
+    belief_tau: float = 0.02  # the mask is gated by sigmoid(kappa·(log p_c − log tau))
+    belief_kappa: float = 2.0
 
 
 class FiLM(nn.Module):
@@ -148,6 +151,23 @@ class MaskDecoder(nn.Module):
         self.up0 = UpStage(dec[2], 0, dec[3], cfg.embed_dim)
         self.out = nn.Conv2d(dec[3], 1, 3, padding=1)
         self.register_buffer("mel_to_lin", torch.from_numpy(mel_to_linear(FE)))
+        # a frozen copy of the classifier's head: p_c recomputed from h4 exactly as the classifier does
+        self.register_buffer("head_w", torch.zeros(cfg.n_classes, enc[3]))
+        self.register_buffer("head_b", torch.zeros(cfg.n_classes))
+
+    def attach_head(self, classifier: "Classifier"):
+        """Copies the classifier's final layer, used by the belief gate."""
+        self.head_w.copy_(classifier.fc.weight.detach())
+        self.head_b.copy_(classifier.fc.bias.detach())
+
+    def belief_gate(self, h4, target):
+        """sigmoid(kappa·(log p_c − log tau)) [B]: ~1 for classes the classifier believes in, ~0 for
+        classes with p_c far below tau, so explaining an unlikely class gives a near-empty mask."""
+        x = h4.mean(dim=2)
+        x = x.amax(dim=2) + x.mean(dim=2)
+        logp = F.log_softmax(F.linear(x, self.head_w, self.head_b), dim=1)
+        logp_c = logp.gather(1, target[:, None])[:, 0]
+        return torch.sigmoid(self.cfg.belief_kappa * (logp_c - math.log(self.cfg.belief_tau)))
 
     def forward(self, h1, h2, h3, h4, target):
         e = self.embed(target)
@@ -158,7 +178,7 @@ class MaskDecoder(nn.Module):
         x = self.up0(x, None, e, (FE.n_mels, FE.frames))
         logit_mel = self.out(x)[:, 0]  # [B, M, T]
         logit_lin = torch.matmul(self.mel_to_lin, logit_mel)  # [B, F, T]
-        return torch.sigmoid(logit_lin)
+        return torch.sigmoid(logit_lin) * self.belief_gate(h4, target)[:, None, None]
 
 
 def count_params(m: nn.Module) -> int:

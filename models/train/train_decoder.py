@@ -5,8 +5,10 @@
 Loss (methods.md, on the linear magnitude): w·(λ_in CE(f(M⊙X), c) − λ_out CE(f((1−M)⊙X), c))
 + (λ_s + λ_u·(1 − w)) mean(M), with c drawn from the classifier's top-k (or uniformly at random) and w = p_c, so
 that a class the classifier does not believe in gets only the (stronger) sparsity term: a
-near-empty mask. (λ_u was added at epoch 6 of the shipped run, resumed from its checkpoint, after
-the log showed equal mask means for the top and for unlikely classes.)
+near-empty mask. The decoder's mask is also gated by the classifier's own belief p_c (model.py,
+MaskDecoder.belief_gate). History of the shipped run: epochs 1-6 without gate and λ_u = 0; epochs
+7-9 with λ_u = 6 (mask means for top and unlikely classes were still equal); from epoch 10 on,
+resumed from the checkpoint, the belief gate with λ_u = 0 (λ_u alone shrank all masks).
 Inputs are 0 dB mixtures with another clip or coloured noise, as in the paper's training.
 """
 import math
@@ -34,7 +36,7 @@ class DecoderTrainConfig:
     lambda_in: float = 4.0
     lambda_out: float = 0.2
     lambda_sparsity: float = 1.6
-    lambda_unlikely: float = 6.0  # extra sparsity weighted by (1 − p_c): empty masks for unlikely classes
+    lambda_unlikely: float = 0.0  # extra sparsity weighted by (1 − p_c): empty masks for unlikely classes
     ce_out_cap: float = 8.0  # −CE on the masked-out input is unbounded below: cap its reward
     top_k: int = 3
     p_random_target: float = 0.25
@@ -102,6 +104,7 @@ def main():
     xtr, ytr = ds.waves[tr], ds.targets[tr]
     classifier = load_classifier()
     decoder = MaskDecoder(DecoderConfig())
+    decoder.attach_head(classifier)
     opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
     steps = math.ceil(len(tr) / cfg.batch)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -110,9 +113,12 @@ def main():
     start, wall = 0, 0.0
     if os.path.exists(ckpt_path):
         st = torch.load(ckpt_path)
-        decoder.load_state_dict(st["model"]); opt.load_state_dict(st["opt"])
+        missing = decoder.load_state_dict(st["model"], strict=False).missing_keys
+        assert set(missing) <= {"head_w", "head_b"}, missing  # checkpoints from before the belief gate
+        opt.load_state_dict(st["opt"])
         sched.load_state_dict(st["sched"]); g.set_state(st["gen"]); torch.set_rng_state(st["rng"])
         start, wall = st["epoch"], st["wall"]
+        decoder.attach_head(classifier)
         log(event="resume", epoch=start)
     else:
         log(event="start", params=count_params(decoder), config=asdict(cfg))
