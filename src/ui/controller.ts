@@ -4,16 +4,18 @@
  * threshold with "latest wins" (a new request aborts the one in flight).
  */
 import { useCallback, useEffect, useRef } from 'react';
-import type { Analysis, Explanation, Progress } from '../client/explainerClient';
-import { effectiveThreshold, useUi, type FileEntry } from './store';
+import type { Analysis, ExplainOptions, Explanation, Progress } from '../client/explainerClient';
+import { effectiveExplainer, effectiveThreshold, useUi, type FileEntry } from './store';
 import { topK } from './format';
 
 /** What the UI needs from `useExplainer()`. */
 export interface ExplainerOps {
   ready: boolean;
   analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Analysis>;
-  explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal): Promise<Explanation>;
+  explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
+  /** When given and without a decoder, explanations use the perturbation explainer. */
+  bundle?: { hasDecoder: boolean } | null;
 }
 
 let nextId = 1;
@@ -119,13 +121,17 @@ export function useController(ex: ExplainerOps) {
   // Explanation of the selected file follows its target and the threshold.
   const selected = useUi((s) => s.files.find((f) => f.id === s.selectedId));
   const threshold = useUi((s) => effectiveThreshold(s));
+  const explainer = useUi((s) => effectiveExplainer(s, ex.bundle?.hasDecoder));
   const explainAc = useRef<{ ac: AbortController; id: string } | null>(null);
   const sel = selected as FileEntry | undefined;
   const needs =
     sel?.status === 'ready' &&
     sel.target != null &&
-    (!sel.explanation || sel.explanation.target !== sel.target || sel.explanation.threshold !== threshold);
-  const reqKey = needs && sel ? `${sel.id}|${sel.target}|${threshold}` : null;
+    (!sel.explanation ||
+      sel.explanation.target !== sel.target ||
+      sel.explanation.threshold !== threshold ||
+      (sel.explanation.explainer ?? 'lmac') !== explainer);
+  const reqKey = needs && sel ? `${sel.id}|${sel.target}|${threshold}|${explainer}|${sel.explainRun ?? 0}` : null;
 
   useEffect(() => {
     if (!reqKey || !sel || sel.target == null) return;
@@ -135,24 +141,41 @@ export function useController(ex: ExplainerOps) {
     explainAc.current = { ac, id };
     const { patchFile } = useUi.getState();
     const name = sel.name;
-    patchFile(id, { explaining: true, explainError: undefined });
+    patchFile(id, { explaining: true, explainError: undefined, explainProgress: undefined });
+    const onProgress = (p: Progress) => {
+      if (!ac.signal.aborted) patchFile(id, { explainProgress: p });
+    };
     exRef.current
-      .explain(id, sel.target, threshold, ac.signal)
+      .explain(id, sel.target, threshold, ac.signal, { explainer, onProgress })
       .then((explanation) => {
-        if (!ac.signal.aborted) patchFile(id, { explanation, explaining: false });
+        if (!ac.signal.aborted) patchFile(id, { explanation, explaining: false, explainProgress: undefined });
       })
       .catch((e) => {
         if (ac.signal.aborted || isAbort(e)) {
-          // superseded by a request for another file: this one is no longer running
-          if (explainAc.current?.id !== id) patchFile(id, { explaining: false });
+          // superseded by a request for another file, or cancelled: this one is no longer running
+          if (explainAc.current?.id !== id || explainAc.current.ac === ac) patchFile(id, { explaining: false, explainProgress: undefined });
           return;
         }
-        patchFile(id, { explaining: false, explainError: errorMessage(e, name) });
+        patchFile(id, { explaining: false, explainProgress: undefined, explainError: errorMessage(e, name) });
       });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [reqKey]);
 
-  return { addFiles, cancel, retry, remove, setTarget };
+  /** Cancel the explanation in flight (e.g. a long perturbation run); `rerunExplain` starts it again. */
+  const cancelExplain = useCallback(() => {
+    const cur = explainAc.current;
+    if (!cur) return;
+    cur.ac.abort();
+    const f = useUi.getState().files.find((x) => x.id === cur.id);
+    if (f?.explaining) useUi.getState().patchFile(cur.id, { explaining: false, explainProgress: undefined, explainError: `${f.name}: explanation cancelled` });
+  }, []);
+
+  const rerunExplain = useCallback((id: string) => {
+    const f = useUi.getState().files.find((x) => x.id === id);
+    if (f) useUi.getState().patchFile(id, { explainRun: (f.explainRun ?? 0) + 1, explainError: undefined });
+  }, []);
+
+  return { addFiles, cancel, retry, remove, setTarget, cancelExplain, rerunExplain };
 }
 
 export type Controller = ReturnType<typeof useController>;

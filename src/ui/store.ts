@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { Analysis, Explanation, Progress } from '../client/explainerClient';
+import type { Analysis, ExplainerKind, Explanation, Progress } from '../client/explainerClient';
 
 export type Track = 'original' | 'in' | 'out';
 export type FileStatus = 'queued' | 'analyzing' | 'ready' | 'error' | 'cancelled';
@@ -18,6 +18,10 @@ export interface FileEntry {
   explanation?: Explanation;
   explaining?: boolean;
   explainError?: string;
+  /** Progress of the explanation in flight (the perturbation explainer takes a while). */
+  explainProgress?: Progress;
+  /** Bumped to run the explanation again (e.g. after cancelling it). */
+  explainRun?: number;
 }
 
 export interface ViewRange {
@@ -36,6 +40,8 @@ export interface UiState {
   view: ViewRange | null;
   freqScale: 'linear' | 'log';
   overlay: 'dim' | 'tint' | 'mask';
+  /** Explainer for the shown explanation (perturbation is used whatever this says when the bundle has no decoder). */
+  explainer: ExplainerKind;
 
   addFile(entry: Pick<FileEntry, 'id' | 'name' | 'size' | 'blob'>): void;
   patchFile(id: string, patch: Partial<FileEntry>): void;
@@ -47,6 +53,7 @@ export interface UiState {
   setView(v: ViewRange | null): void;
   setFreqScale(s: 'linear' | 'log'): void;
   setOverlay(o: 'dim' | 'tint' | 'mask'): void;
+  setExplainer(e: ExplainerKind): void;
 }
 
 export const useUi = create<UiState>()((set) => ({
@@ -58,6 +65,7 @@ export const useUi = create<UiState>()((set) => ({
   view: null,
   freqScale: 'linear',
   overlay: 'dim',
+  explainer: 'lmac',
 
   addFile: (e) =>
     set((s) => ({
@@ -79,10 +87,16 @@ export const useUi = create<UiState>()((set) => ({
   setView: (view) => set({ view }),
   setFreqScale: (freqScale) => set({ freqScale }),
   setOverlay: (overlay) => set({ overlay }),
+  setExplainer: (explainer) => set({ explainer }),
 }));
 
 export function selectedFile(s: UiState): FileEntry | undefined {
   return s.files.find((f) => f.id === s.selectedId);
+}
+
+/** The explainer actually used: perturbation when the bundle has no decoder. */
+export function effectiveExplainer(s: Pick<UiState, 'explainer'>, hasDecoder: boolean | undefined): ExplainerKind {
+  return hasDecoder === false ? 'perturbation' : s.explainer;
 }
 
 /** The threshold passed to `explain()`: null = soft mask. */

@@ -1,0 +1,166 @@
+/**
+ * Explainer switch (L-MAC / perturbation), progress + cancel of a running explanation, and the
+ * faithfulness metrics of the shown explanation next to those of the other explainer for the
+ * same file, class and threshold (remembered as each arrives).
+ */
+import { useEffect } from 'react';
+import { create } from 'zustand';
+import type { ClipMetrics, ExplainerKind, Explanation } from '../client/explainerClient';
+import { METRIC_INFO } from '../core/metrics';
+import type { Controller } from './controller';
+import './metrics.css';
+import { effectiveExplainer, effectiveThreshold, useUi, type FileEntry } from './store';
+
+const EXPLAINERS: { kind: ExplainerKind; label: string; help: string }[] = [
+  { kind: 'lmac', label: 'L-MAC', help: 'The trained L-MAC decoder: a time-frequency mask in one pass.' },
+  {
+    kind: 'perturbation',
+    label: 'Perturbation',
+    help: 'Model-agnostic: silences random 100 ms segments a few hundred times and fits a ridge surrogate to the log-odds → a time mask (slower; needs no decoder).',
+  },
+];
+
+const ROWS = ['pc', 'qc', 'rc', 'FidIn', 'AI', 'AD', 'AG', 'FF', 'SPS', 'COMP', 'MM'] as const;
+type Row = (typeof ROWS)[number];
+
+/** Metrics seen per file|target|threshold|explainer, so that both explainers can be compared. */
+interface MetricsMemory {
+  seen: Record<string, ClipMetrics>;
+  record(key: string, m: ClipMetrics): void;
+}
+export const useMetricsMemory = create<MetricsMemory>()((set) => ({
+  seen: {},
+  record: (key, m) => set((s) => (s.seen[key] === m ? {} : { seen: { ...s.seen, [key]: m } })),
+}));
+
+export function metricsKey(fileId: string, target: number, threshold: number | null, explainer: ExplainerKind): string {
+  return `${fileId}|${target}|${threshold}|${explainer}`;
+}
+
+function fmt(row: Row, v: number): string {
+  if (row === 'FidIn') return v ? '1 kept' : '0 changed';
+  if (row === 'AI') return v ? '100 ↑' : '0';
+  if (row === 'AD' || row === 'AG') return v.toFixed(1);
+  if (row === 'COMP') return v.toFixed(2);
+  return v.toFixed(3);
+}
+
+function arrow(row: Row): string {
+  const b = METRIC_INFO[row].better;
+  return b === 'higher' ? '↑' : b === 'lower' ? '↓' : '';
+}
+
+export function ExplainerSwitch({ hasDecoder }: { hasDecoder: boolean | undefined }) {
+  const chosen = useUi((s) => s.explainer);
+  const setExplainer = useUi((s) => s.setExplainer);
+  const current = effectiveExplainer({ explainer: chosen }, hasDecoder);
+  return (
+    <div className="explainer-switch" role="radiogroup" aria-label="Explainer" data-testid="explainer-switch">
+      <span className="muted">Explainer:</span>
+      {EXPLAINERS.map((e) => {
+        const disabled = e.kind === 'lmac' && hasDecoder === false;
+        return (
+          <label key={e.kind} title={disabled ? 'This model bundle has no L-MAC decoder' : e.help} className={disabled ? 'disabled' : ''}>
+            <input
+              type="radio"
+              name="explainer"
+              value={e.kind}
+              checked={current === e.kind}
+              disabled={disabled}
+              onChange={() => setExplainer(e.kind)}
+              data-testid={`explainer-${e.kind}`}
+            />{' '}
+            {e.label}
+          </label>
+        );
+      })}
+    </div>
+  );
+}
+
+export function MetricsPanel({ file, labels, hasDecoder, ctl }: { file: FileEntry; labels: string[]; hasDecoder: boolean | undefined; ctl: Controller }) {
+  const threshold = useUi((s) => effectiveThreshold(s));
+  const explainer = useUi((s) => effectiveExplainer(s, hasDecoder));
+  const record = useMetricsMemory((s) => s.record);
+  const seen = useMetricsMemory((s) => s.seen);
+  const e: Explanation | undefined = file.explanation && file.explanation.fileId === file.id ? file.explanation : undefined;
+
+  useEffect(() => {
+    if (e?.metrics) record(metricsKey(e.fileId, e.target, e.threshold, e.explainer ?? 'lmac'), e.metrics);
+  }, [e, record]);
+
+  const target = file.target;
+  const current = e && e.target === target && e.threshold === threshold && (e.explainer ?? 'lmac') === explainer;
+  const cols = EXPLAINERS.filter((x) => x.kind !== 'lmac' || hasDecoder !== false);
+  const colMetrics = cols.map((c) => (target != null ? seen[metricsKey(file.id, target, threshold, c.kind)] : undefined));
+  const p = file.explainProgress;
+  const cancelled = !file.explaining && !current && /cancelled/.test(file.explainError ?? '');
+
+  return (
+    <div className="metrics-panel" data-testid="metrics-panel" data-explainer={e?.explainer ?? ''} data-current={current ? 'yes' : 'no'}>
+      <div className="metrics-head">
+        <ExplainerSwitch hasDecoder={hasDecoder} />
+        {file.explaining && (
+          <span className="explain-progress" data-testid="explain-progress">
+            <span className="muted small">
+              {p ? `${p.stage} ${p.done}/${p.total}` : 'working…'}
+            </span>
+            <span className="progress">
+              <span style={{ width: `${p && p.total ? (100 * p.done) / p.total : 0}%` }} />
+            </span>
+            <button onClick={() => ctl.cancelExplain()} data-testid="cancel-explain" title="Stop this explanation">
+              Cancel
+            </button>
+          </span>
+        )}
+        {cancelled && (
+          <span className="muted small">
+            Explanation cancelled.{' '}
+            <button onClick={() => ctl.rerunExplain(file.id)} data-testid="rerun-explain">
+              Run again
+            </button>
+          </span>
+        )}
+      </div>
+      <table className="metrics" data-testid="metrics-table">
+        <caption className="muted small">
+          Faithfulness of the explanation of “{target != null ? (labels[target] ?? target).toString().replace(/_/g, ' ') : '—'}” ({threshold == null ? 'soft mask' : `binary ≥ ${threshold.toFixed(2)}`}):
+          the classifier on the masked-in (M⊙|X|) and masked-out ((1−M)⊙|X|) spectrogram. Hover a metric for its meaning.
+        </caption>
+        <thead>
+          <tr>
+            <th>metric</th>
+            {cols.map((c) => (
+              <th key={c.kind} className={c.kind === explainer ? 'current' : ''} data-testid={`metrics-col-${c.kind}`}>
+                {c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {ROWS.map((row) => (
+            <tr key={row}>
+              <th title={METRIC_INFO[row].help} data-testid={`metric-name-${row}`}>
+                {METRIC_INFO[row].name} <span className="muted">{arrow(row)}</span> <span className="info" aria-label={METRIC_INFO[row].help}>ⓘ</span>
+              </th>
+              {cols.map((c, k) => {
+                const m = colMetrics[k];
+                return (
+                  <td key={c.kind} className={c.kind === explainer ? 'current' : ''} data-testid={`metric-${c.kind}-${row}`}>
+                    {m ? fmt(row, m[row]) : '—'}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {e?.segments && e.explainer === 'perturbation' && (
+        <p className="muted small" data-testid="perturbation-info">
+          Perturbation: {e.segments.samples} random masks over {e.segments.importance.length} segments of {Math.round(e.segments.segmentS * 1000)} ms; ridge
+          surrogate R² {e.segments.r2.toFixed(2)}.
+        </p>
+      )}
+    </div>
+  );
+}
