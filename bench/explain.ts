@@ -9,7 +9,8 @@
 //    in-domain mixtures (0 dB with another clip of another class, or coloured noise for 1 in 3)
 //    and out-of-domain mixtures (0.8·s/‖s‖ + 0.2·c/‖c‖). Target = argmax of the pooled probs.
 // 2. Ground truth: the energetic part of a clip of class A (trimmed by energy) placed at a seeded
-//    random offset into a clip of class B at --snr dB; time ground truth = the frames centred in
+//    random offset into a clip of class B at --snr dB (rms of the trimmed event vs rms of the
+//    whole background clip); time ground truth = the frames centred in
 //    the placed interval, time-frequency ground truth = bins where the event's |STFT| exceeds the
 //    background's. Time-AUC (frame score = mask mean over bins) and TF-AUC per explainer, target A.
 // 3. Per-stage timing and clips per second.
@@ -291,9 +292,8 @@ async function main() {
     const { x, placed, off, len } = await time('mix', () => {
       const ev = trimByEnergy(waves[i], m.sampleRate, Math.min(Math.floor(m.windowSamples / 2), Math.floor(L / 2)));
       const off = Math.floor(gtRand() * (L - ev.length + 1));
-      const seg = new Float32Array(ev.length);
-      seg.set(bg.subarray(off, off + ev.length));
-      const g = (rms(seg) * 10 ** (snrDb / 20)) / rms(ev);
+      // SNR of the event (over its own length) against the whole background clip
+      const g = (rms(bg) * 10 ** (snrDb / 20)) / rms(ev);
       const placed = new Float32Array(L);
       for (let k = 0; k < ev.length; k++) placed[off + k] = g * ev[k];
       return { x: bg.map((v, k) => v + placed[k]), placed, off, len: ev.length };
