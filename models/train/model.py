@@ -178,7 +178,10 @@ class MaskDecoder(nn.Module):
         x = self.up0(x, None, e, (FE.n_mels, FE.frames))
         logit_mel = self.out(x)[:, 0]  # [B, M, T]
         logit_lin = torch.matmul(self.mel_to_lin, logit_mel)  # [B, F, T]
-        return torch.sigmoid(logit_lin) * self.belief_gate(h4, target)[:, None, None]
+        mask = torch.sigmoid(logit_lin) * self.belief_gate(h4, target)[:, None, None]
+        # the bundle contract promises a mask in the open interval (0, 1): keep float32 from
+        # rounding a saturated sigmoid to 1 or a gated mask to 0
+        return mask.clamp(1e-6, 1 - 1e-6)
 
 
 def count_params(m: nn.Module) -> int:
