@@ -7,7 +7,6 @@ import { BackendPanel, ExportPanel, ThresholdControl, Timings } from './Panels';
 import { Spectrogram } from './Spectrogram';
 import { Waveforms } from './Waveforms';
 import { MetricsPanel } from './MetricsPanel';
-import { MetricsPanel } from './MetricsPanel';
 import { getPlayer } from './player';
 import { selectedFile, useUi, type FileEntry, type Track } from './store';
 import { formatDuration, prettyLabel } from './format';
@@ -177,9 +176,6 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           <Spectrogram analysis={a} explanation={e} />
         </section>
       </div>
-      <section className="card metrics-card">
-        <MetricsPanel file={file} labels={labels} hasDecoder={bundle?.hasDecoder} ctl={ctl} />
-      </section>
       <section className="card metrics-card">
         <MetricsPanel file={file} labels={labels} hasDecoder={bundle?.hasDecoder} ctl={ctl} />
       </section>
