@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { frameCount, hannWindow, istft, magnitude, stft, type StftParams } from './stft';
+import { mulberry32 } from './perturbation';
 
 const P: StftParams = { nFft: 1024, winLength: 1024, hopLength: 256 };
 
-/** Deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function noise(n: number, seed: number): Float32Array {
   const r = rng(seed);

@@ -2,6 +2,7 @@
  * Example clips synthesised in code (no dataset files, no downloads). Deterministic: a seeded
  * PRNG drives the noise, so the same example gives the same explanation each time.
  */
+import { mulberry32 } from '../core/perturbation';
 export interface ExampleClip {
   id: string;
   name: string;
@@ -10,16 +11,6 @@ export interface ExampleClip {
   render(): Float32Array;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fadeEdges(x: Float32Array, rate: number, seconds = 0.01): Float32Array {
   const n = Math.min(Math.floor(rate * seconds), Math.floor(x.length / 2));
