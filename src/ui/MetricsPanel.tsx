@@ -141,7 +141,7 @@ export function MetricsPanel({ file, labels, hasDecoder, ctl }: { file: FileEntr
           {ROWS.map((row) => (
             <tr key={row}>
               <th title={METRIC_INFO[row].help} data-testid={`metric-name-${row}`}>
-                {METRIC_INFO[row].name} <span className="muted">{arrow(row)}</span> <span className="info" aria-label={METRIC_INFO[row].help}>ⓘ</span>
+                {METRIC_INFO[row].name} <span className="muted">{arrow(row)}</span> <span className="info" aria-label={METRIC_INFO[row].help}>i</span>
               </th>
               {cols.map((c, k) => {
                 const m = colMetrics[k];
