@@ -78,6 +78,8 @@ export interface ExplainOptions {
   metrics?: boolean;
   /** Progress of the explanation (stages: decoder | perturbation, istft, metrics). */
   onProgress?: (p: Progress) => void;
+  /** The explanation as soon as its audio is ready, before the metrics (metrics: null). */
+  onPartial?: (e: Explanation) => void;
 }
 
 function abortError(): DOMException {
@@ -99,6 +101,7 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   onProgress?: (p: Progress) => void;
+  onPartial?: (r: unknown) => void;
 }
 
 /** Decode a user file on the main thread: WebAudio decode at `sampleRate` (resamples), downmix to mono, checks. */
@@ -178,6 +181,7 @@ export class ExplainerClient {
     const p = this.pending.get(msg.id);
     if (!p) return; // cancelled or unknown
     if (msg.type === 'progress') p.onProgress?.(msg.progress);
+    else if (msg.type === 'partial') p.onPartial?.(msg.result);
     else {
       this.pending.delete(msg.id);
       if (msg.type === 'result') p.resolve(msg.result);
@@ -187,7 +191,7 @@ export class ExplainerClient {
 
   private call<T extends RequestType>(
     req: Omit<Extract<Request, { type: T }>, 'id'>,
-    opts: { transfer?: Transferable[]; onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
+    opts: { transfer?: Transferable[]; onProgress?: (p: Progress) => void; onPartial?: (r: unknown) => void; signal?: AbortSignal } = {},
   ): Promise<ResultMap[T]> {
     if (this.failed) return Promise.reject(this.failed);
     const { signal } = opts;
@@ -210,6 +214,7 @@ export class ExplainerClient {
           reject(e);
         },
         onProgress: opts.onProgress,
+        onPartial: opts.onPartial,
       });
       signal?.addEventListener('abort', onAbort, { once: true });
       this.worker.postMessage({ ...req, id } as unknown as Request, opts.transfer ?? []);
@@ -272,9 +277,11 @@ export class ExplainerClient {
    */
   async explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts: ExplainOptions = {}): Promise<Explanation> {
     const t0 = performance.now();
-    const { onProgress, ...rest } = opts;
-    const res: ExplanationMsg = await this.call<'explain'>({ type: 'explain', fileId, target, threshold, ...rest }, { signal, onProgress });
-    return { ...res, timings: { ...res.timings, roundTrip: performance.now() - t0 } };
+    const { onProgress, onPartial, ...rest } = opts;
+    const withRoundTrip = (r: ExplanationMsg): Explanation => ({ ...r, timings: { ...r.timings, roundTrip: performance.now() - t0 } });
+    const partial = onPartial && ((r: unknown) => onPartial(withRoundTrip(r as ExplanationMsg)));
+    const res: ExplanationMsg = await this.call<'explain'>({ type: 'explain', fileId, target, threshold, ...rest }, { signal, onProgress, onPartial: partial });
+    return withRoundTrip(res);
   }
 
   /** Drop a file's cached analysis in the worker. */

@@ -146,7 +146,14 @@ export function useController(ex: ExplainerOps) {
       if (!ac.signal.aborted) patchFile(id, { explainProgress: p });
     };
     exRef.current
-      .explain(id, sel.target, threshold, ac.signal, { explainer, onProgress })
+      .explain(id, sel.target, threshold, ac.signal, {
+        explainer,
+        onProgress,
+        // audio and mask first; the metrics panel fills in when the final result arrives
+        onPartial: (explanation) => {
+          if (!ac.signal.aborted) patchFile(id, { explanation });
+        },
+      })
       .then((explanation) => {
         if (!ac.signal.aborted) patchFile(id, { explanation, explaining: false, explainProgress: undefined });
       })

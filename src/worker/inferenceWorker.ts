@@ -274,6 +274,12 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         } else throw new Error(`unknown explainer "${String(kind)}"`);
         r = renderExplanation(a.state, req.target, soft, req.threshold, opts, timings, t0);
         if (req.metrics !== false) {
+          // show the explanation now; the metrics (two more classifier runs per window) follow
+          const partial: ExplanationMsg = {
+            fileId: req.fileId, explainer: kind, metrics: null, ...(segments ? { segments: { ...segments, importance: segments.importance.slice() } } : {}),
+            ...r, mask: r.mask.slice(), maskedIn: r.maskedIn.slice(), maskedOut: r.maskedOut.slice(), timings: { ...r.timings },
+          };
+          post({ type: 'partial', id, result: partial }, transferablesOf(partial.mask, partial.maskedIn, partial.maskedOut, partial.segments?.importance));
           onProgress({ stage: 'metrics', done: 0, total: 2 });
           metrics = await explanationMetrics(a.state, runner, req.target, r.mask, opts, r.timings);
         }

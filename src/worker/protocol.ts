@@ -139,6 +139,8 @@ export interface SerializedError {
 
 export type Response =
   | { type: 'progress'; id: number; progress: Progress }
+  /** An explanation posted before its metrics are computed (the final 'result' then carries them). */
+  | { type: 'partial'; id: number; result: ExplanationMsg }
   | { type: 'result'; id: number; result: ResultMap[RequestType] }
   | { type: 'error'; id: number; error: SerializedError };
 
