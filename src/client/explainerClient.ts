@@ -23,26 +23,12 @@ import { transferablesOf } from '../worker/protocol';
 export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, PerturbationSettings, Progress, SegmentInfo } from '../worker/protocol';
 export { AudioLoadError } from '../core/audioChecks';
 
-export interface Analysis {
-  fileId: string;
+/** An analysis as the UI gets it: the worker's result plus the file name and the decoded samples. */
+export interface Analysis extends AnalysisMsg {
   name: string;
-  /** Model rate. */
-  sampleRate: number;
   /** Mono at the model rate, original length. */
   samples: Float32Array;
-  durationS: number;
-  bins: number;
-  /** Frames of the whole-file STFT (of the signal zero-padded to the window plan; ≥ durationS·rate/hop + 1). */
-  frames: number;
-  hopLength: number;
-  /** |X| of the whole file, bin-major [bins*frames]. */
-  magnitude: Float32Array;
-  /** Pooled over windows [classes]. */
-  probs: Float32Array;
-  windows: { startS: number; endS: number; probs: Float32Array }[];
-  /** Whether the worker caches the classifier's hidden outputs (false past its memory budget: explain is slower). */
-  cached: boolean;
-  /** ms: read, decode (includes resampling), downmix, checks, stft, windows, classifier, total. */
+  /** ms: read, decode (includes resampling), downmix, checks, stft, windows, classifier, worker, total. */
   timings: Record<string, number>;
 }
 
