@@ -3,6 +3,7 @@ import json
 import os
 import random
 import time
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -43,6 +44,33 @@ def save_ckpt(path: str, **state):
     tmp = path + ".tmp"
     torch.save(state, tmp)
     os.replace(tmp, path)
+
+
+def save_epoch(path: str, model, opt, sched, g: torch.Generator, epoch: int, wall: float, cfg):
+    """Everything a stage needs to resume after `epoch` (atomic write)."""
+    save_ckpt(path, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
+              gen=g.get_state(), rng=torch.get_rng_state(), epoch=epoch, wall=wall,
+              config=asdict(cfg), model_config=asdict(model.cfg))
+
+
+def resume(path: str, model, opt, sched, g: torch.Generator, allowed_missing=frozenset()):
+    """Loads a save_epoch() checkpoint if there is one; returns (next epoch, wall seconds so far).
+
+    allowed_missing: model buffers that older checkpoints may lack (filled in by the caller)."""
+    if not os.path.exists(path):
+        return 0, 0.0
+    st = torch.load(path)
+    missing = model.load_state_dict(st["model"], strict=not allowed_missing).missing_keys
+    assert set(missing) <= set(allowed_missing), missing
+    opt.load_state_dict(st["opt"])
+    sched.load_state_dict(st["sched"]); g.set_state(st["gen"]); torch.set_rng_state(st["rng"])
+    return st["epoch"], st["wall"]
+
+
+def save_final(stage_dir: str, model, wall: float, cfg):
+    """The trained weights and configs the next stage / export reads (final.pt)."""
+    torch.save({"model": model.state_dict(), "model_config": asdict(model.cfg), "wall": wall,
+                "config": asdict(cfg)}, os.path.join(stage_dir, "final.pt"))
 
 
 @torch.no_grad()

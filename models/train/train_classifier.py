@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Logger, predict, save_ckpt, setup
+from common import Logger, predict, resume, save_epoch, save_final, setup
 from data import coloured_noise, load_esc50, mix_at_snr, random_shift, rms
 from frontend import FE, magnitude
 from model import Classifier, ClassifierConfig, count_params
@@ -77,13 +77,8 @@ def main():
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
     ckpt_path = os.path.join(log.dir, "ckpt.pt")
-    start = 0
-    wall = 0.0
-    if os.path.exists(ckpt_path):
-        st = torch.load(ckpt_path)
-        model.load_state_dict(st["model"]); opt.load_state_dict(st["opt"])
-        sched.load_state_dict(st["sched"]); g.set_state(st["gen"]); torch.set_rng_state(st["rng"])
-        start, wall = st["epoch"], st["wall"]
+    start, wall = resume(ckpt_path, model, opt, sched, g)
+    if start:
         log(event="resume", epoch=start)
     else:
         log(event="start", params=count_params(model), config=asdict(cfg))
@@ -108,11 +103,8 @@ def main():
             pred = predict(model, ds.waves[va]).argmax(1).numpy()
             rec["val_acc"] = round(float((pred == ds.targets[va]).mean()), 4)
         log(**rec)
-        save_ckpt(ckpt_path, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
-                  gen=g.get_state(), rng=torch.get_rng_state(), epoch=epoch + 1, wall=wall,
-                  config=asdict(cfg), model_config=asdict(model.cfg))
-    torch.save({"model": model.state_dict(), "model_config": asdict(model.cfg), "wall": wall,
-                "config": asdict(cfg)}, os.path.join(log.dir, "final.pt"))
+        save_epoch(ckpt_path, model, opt, sched, g, epoch + 1, wall, cfg)
+    save_final(log.dir, model, wall, cfg)
     log(event="done", wall=round(wall, 1))
 
 

@@ -20,11 +20,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Logger, save_ckpt, setup
+from common import RUNS, Logger, resume, save_epoch, save_final, setup
 from data import coloured_noise, load_esc50, mix_at_snr, random_shift
 from frontend import FE, magnitude
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder, count_params
-from common import RUNS
 
 
 @dataclass
@@ -110,14 +109,9 @@ def main():
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / (cfg.epochs * steps)))))
     ckpt_path = os.path.join(log.dir, "ckpt.pt")
-    start, wall = 0, 0.0
-    if os.path.exists(ckpt_path):
-        st = torch.load(ckpt_path)
-        missing = decoder.load_state_dict(st["model"], strict=False).missing_keys
-        assert set(missing) <= {"head_w", "head_b"}, missing  # checkpoints from before the belief gate
-        opt.load_state_dict(st["opt"])
-        sched.load_state_dict(st["sched"]); g.set_state(st["gen"]); torch.set_rng_state(st["rng"])
-        start, wall = st["epoch"], st["wall"]
+    # checkpoints from before the belief gate lack the head copy: attach_head fills it in
+    start, wall = resume(ckpt_path, decoder, opt, sched, g, allowed_missing={"head_w", "head_b"})
+    if start:
         decoder.attach_head(classifier)
         log(event="resume", epoch=start)
     else:
@@ -159,11 +153,8 @@ def main():
             q = classifier(m * vmag)[0].softmax(1)
             rec["val_fid_in"] = round((q.argmax(1) == top).float().mean().item(), 4)
         log(**rec)
-        save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
-                  gen=g.get_state(), rng=torch.get_rng_state(), epoch=epoch + 1, wall=wall,
-                  config=asdict(cfg), model_config=asdict(decoder.cfg))
-    torch.save({"model": decoder.state_dict(), "model_config": asdict(decoder.cfg), "wall": wall,
-                "config": asdict(cfg)}, os.path.join(log.dir, "final.pt"))
+        save_epoch(ckpt_path, decoder, opt, sched, g, epoch + 1, wall, cfg)
+    save_final(log.dir, decoder, wall, cfg)
     log(event="done", wall=round(wall, 1))
 
 
