@@ -104,6 +104,7 @@ export function FileList({ ctl }: { ctl: Controller }) {
           data-testid="file-item"
           data-name={f.name}
           data-status={f.status}
+          data-duration={f.analysis ? f.analysis.durationS.toFixed(3) : undefined}
         >
           <button className="file-main" onClick={() => select(f.id)} title={f.error ?? f.name}>
             <span className="file-name">{f.name}</span>

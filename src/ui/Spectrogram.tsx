@@ -99,8 +99,17 @@ export function Spectrogram({ analysis, explanation }: { analysis: Analysis; exp
     };
     const onWheel = (e: WheelEvent) => {
       e.preventDefault();
-      const anchor = timeAt(e.clientX);
       const span = t1 - t0;
+      // shift+wheel (or a horizontal trackpad swipe) pans a zoomed view; the vertical wheel zooms
+      const dx = e.shiftKey && e.deltaX === 0 ? e.deltaY : e.deltaX;
+      if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+        if (span >= dur - 1e-6) return;
+        const r = c.getBoundingClientRect();
+        const a = Math.max(0, Math.min(dur - span, t0 + (dx / r.width) * span));
+        setView({ t0: a, t1: a + span });
+        return;
+      }
+      const anchor = timeAt(e.clientX);
       const k = Math.exp(e.deltaY * 0.0015);
       const newSpan = Math.min(dur, Math.max(Math.min(0.1, dur), span * k));
       let a = anchor - ((anchor - t0) / span) * newSpan;
@@ -143,13 +152,13 @@ export function Spectrogram({ analysis, explanation }: { analysis: Analysis; exp
   }, [t0, t1, dur, setView]);
 
   return (
-    <div className="spectrogram" ref={wrapRef} data-testid="spectrogram">
+    <div className="spectrogram" ref={wrapRef} data-testid="spectrogram" data-t0={t0.toFixed(3)} data-t1={t1.toFixed(3)}>
       <div className="spec-stack" style={{ height: HEIGHT }}>
         <canvas
           ref={canvasRef}
           data-testid="spectrogram-canvas"
           style={{ left: M.left, top: M.top, width: plotW, height: plotH }}
-          title="Wheel: zoom time · drag: pan · click: seek · double-click: whole file"
+          title="Wheel: zoom time · shift+wheel or drag: pan · click: seek · double-click: whole file"
         />
         <svg ref={axisRef} width={width} height={HEIGHT} className="spec-axes" />
         <Playhead left={M.left} top={M.top} width={plotW} height={plotH} t0={t0} t1={t1} />
