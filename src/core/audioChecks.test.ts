@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AudioLoadError, checkDuration, checkFileBytes, checkSamples, formatDuration } from './audioChecks';
+import { AudioLoadError, checkDuration, checkFileBytes, checkSamples, decodeFailureReason, formatDuration, sniffAudio } from './audioChecks';
+import { encodeWav } from './wav';
 
 describe('audioChecks', () => {
   it('empty file', () => {
@@ -42,5 +43,50 @@ describe('audioChecks', () => {
     expect(formatDuration(12.34)).toBe('12.3 s');
     expect(formatDuration(270)).toBe('4.5 min');
     expect(formatDuration(2 * 3600)).toBe('2 h');
+  });
+
+  it('sniffs the container of a file the decoder rejected, and whether it is cut short', () => {
+    const wav = new Uint8Array(encodeWav(new Float32Array(1000).fill(0.1), 16000));
+    expect(sniffAudio(wav)).toEqual({ container: 'WAV', truncated: false });
+    expect(sniffAudio(wav.subarray(0, 600))).toEqual({ container: 'WAV', truncated: true });
+    expect(sniffAudio(wav.subarray(0, 30))).toEqual({ container: 'WAV', truncated: true }); // ends inside the fmt chunk
+    // Ogg: one page with a vorbis identification header; end-of-stream flag set or not, cut or whole
+    const body = new Uint8Array(30);
+    body.set([1, ...'vorbis'].map((c) => (typeof c === 'number' ? c : c.charCodeAt(0))));
+    const page = (flags: number) => {
+      const p = new Uint8Array(27 + 1 + body.length);
+      p.set([...'OggS'].map((c) => c.charCodeAt(0)));
+      p[5] = flags;
+      p[26] = 1;
+      p[27] = body.length;
+      p.set(body, 28);
+      return p;
+    };
+    expect(sniffAudio(page(0x04))).toEqual({ container: 'Ogg Vorbis', truncated: false });
+    expect(sniffAudio(page(0x02))).toEqual({ container: 'Ogg Vorbis', truncated: true }); // last page not end-of-stream
+    expect(sniffAudio(page(0x04).subarray(0, 40))).toEqual({ container: 'Ogg Vorbis', truncated: true }); // last page cut
+    const opus = page(0x04);
+    opus.set([...'OpusHead'].map((c) => c.charCodeAt(0)), 28);
+    expect(sniffAudio(opus)?.container).toBe('Ogg Opus');
+    const bytes = (s: string, extra = 16) => Uint8Array.from([...s].map((c) => c.charCodeAt(0)).concat(new Array(extra).fill(0)));
+    expect(sniffAudio(bytes('fLaC'))?.container).toBe('FLAC');
+    expect(sniffAudio(bytes('ID3\x04'))?.container).toBe('MP3');
+    expect(sniffAudio(Uint8Array.from([0xff, 0xfb, 0x90, 0x64]))?.container).toBe('MP3');
+    expect(sniffAudio(Uint8Array.from([0xff, 0xf1, 0x50, 0x80]))?.container).toBe('AAC (ADTS)');
+    expect(sniffAudio(bytes('\0\0\0\x20ftypM4A '))?.container).toBe('MP4/M4A');
+    expect(sniffAudio(Uint8Array.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f]))?.container).toBe('WebM/Matroska');
+    expect(sniffAudio(bytes('this is not audio at all'))).toBeNull();
+    expect(sniffAudio(new Uint8Array(0))).toBeNull();
+  });
+
+  it('decode failure reasons name the container and say when the file is cut short', () => {
+    expect(decodeFailureReason(null, 'EncodingError')).toBe('not an audio file the browser can decode (EncodingError)');
+    expect(decodeFailureReason({ container: 'Ogg Vorbis', truncated: true }, 'EncodingError')).toBe(
+      'the Ogg Vorbis file is truncated (it ends before the data its header announces) and could not be decoded (EncodingError)',
+    );
+    expect(decodeFailureReason({ container: 'MP4/M4A', truncated: false }, 'EncodingError')).toBe(
+      'the MP4/M4A data could not be decoded: the file is damaged or uses a codec this browser does not support (EncodingError)',
+    );
+    expect(new AudioLoadError('cut.ogg', decodeFailureReason({ container: 'Ogg Vorbis', truncated: true }, 'EncodingError')).message).toMatch(/^cut\.ogg: the Ogg Vorbis file is truncated/);
   });
 });

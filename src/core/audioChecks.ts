@@ -68,3 +68,75 @@ export function checkSamples(fileName: string, samples: Float32Array, sampleRate
   }
   if (peak <= lim.silencePeak) throw new AudioLoadError(fileName, 'the audio is silent');
 }
+
+/** What the first bytes of a file say it is, and whether it visibly ends early (see sniffAudio). */
+export interface SniffedAudio {
+  /** Container/codec named for messages: "WAV", "Ogg Vorbis", "Ogg Opus", "FLAC", "MP3", "MP4/M4A", "WebM/Matroska", … */
+  container: string;
+  /** The file ends before the end its own headers announce (WAV data chunk, last Ogg page). */
+  truncated: boolean;
+}
+
+const ascii = (b: Uint8Array, off: number, n: number) => String.fromCharCode(...b.subarray(off, off + n));
+
+function wavTruncated(b: Uint8Array): boolean {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let off = 12;
+  while (off + 8 <= b.length) {
+    const id = ascii(b, off, 4);
+    const size = v.getUint32(off + 4, true);
+    if (id === 'data') return size !== 0xffffffff && off + 8 + size > b.length;
+    off += 8 + size + (size & 1);
+  }
+  return true; // no data chunk before the end of the file
+}
+
+/** The last Ogg page (searched in the last 64 KiB) is cut short or is not marked end-of-stream. */
+function oggTruncated(b: Uint8Array): boolean {
+  const from = Math.max(0, b.length - (1 << 16));
+  for (let i = b.length - 27; i >= from; i--) {
+    if (b[i] !== 0x4f || ascii(b, i, 4) !== 'OggS' || b[i + 4] !== 0) continue;
+    const segs = b[i + 26];
+    if (i + 27 + segs > b.length) return true;
+    let body = 0;
+    for (let s = 0; s < segs; s++) body += b[i + 27 + s];
+    if (i + 27 + segs + body > b.length) return true;
+    return (b[i + 5] & 0x04) === 0; // header_type bit 2: end of stream
+  }
+  return true;
+}
+
+/**
+ * Recognise the container of an audio file from its bytes (call it before decodeAudioData, which
+ * detaches the buffer) so that a decode failure can say what the file is and whether it is cut
+ * short. Returns null for bytes that look like no audio container.
+ */
+export function sniffAudio(bytes: Uint8Array): SniffedAudio | null {
+  const b = bytes;
+  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WAVE') return { container: 'WAV', truncated: wavTruncated(b) };
+  if (b.length >= 4 && ascii(b, 0, 4) === 'OggS') {
+    const head = ascii(b, 28, 8);
+    const container = head.startsWith('\x01vorbis') ? 'Ogg Vorbis' : head === 'OpusHead' ? 'Ogg Opus' : head.startsWith('\x7fFLAC') ? 'Ogg FLAC' : 'Ogg';
+    return { container, truncated: oggTruncated(b) };
+  }
+  if (b.length >= 4 && ascii(b, 0, 4) === 'fLaC') return { container: 'FLAC', truncated: false };
+  if (b.length >= 12 && ascii(b, 4, 4) === 'ftyp') return { container: 'MP4/M4A', truncated: false };
+  if (b.length >= 4 && b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return { container: 'WebM/Matroska', truncated: false };
+  if (b.length >= 3 && ascii(b, 0, 3) === 'ID3') return { container: 'MP3', truncated: false };
+  if (b.length >= 2 && b[0] === 0xff && (b[1] & 0xe0) === 0xe0) {
+    const layer = (b[1] >> 1) & 3; // 0: ADTS (AAC), 1: layer III
+    return { container: layer === 0 ? 'AAC (ADTS)' : layer === 1 ? 'MP3' : 'MPEG audio', truncated: false };
+  }
+  return null;
+}
+
+/**
+ * The reason shown when the browser's decoder rejects a file (`errorName`: the DOMException name):
+ * names the container it looks like and says when the file is cut short, instead of calling a
+ * damaged audio file "not an audio file".
+ */
+export function decodeFailureReason(sniffed: SniffedAudio | null, errorName: string): string {
+  if (!sniffed) return `not an audio file the browser can decode (${errorName})`;
+  if (sniffed.truncated) return `the ${sniffed.container} file is truncated (it ends before the data its header announces) and could not be decoded (${errorName})`;
+  return `the ${sniffed.container} data could not be decoded: the file is damaged or uses a codec this browser does not support (${errorName})`;
+}
