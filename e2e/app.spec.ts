@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWav, encodeWav } from '../src/core/wav';
+import * as h from './helpers';
+import { hasSox } from './helpers';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ART = join(ROOT, 'e2e-artifacts');
@@ -39,15 +41,12 @@ function generatedWav(): Buffer {
 }
 
 function fileItem(name: string): Locator {
-  return page.locator(`[data-testid="file-item"][data-name="${name}"]`);
+  return h.fileItem(page, name);
 }
 
 /** Waits until the file's analysis finished and expects it to be ready (failing fast with its error). */
 async function expectReady(name: string, timeout = 180_000) {
-  const item = fileItem(name);
-  await expect(item).toHaveAttribute('data-status', /^(ready|error|cancelled)$/, { timeout });
-  const status = await item.getAttribute('data-status');
-  if (status !== 'ready') throw new Error(`${name} ended ${status}: ${await item.locator('.file-error').textContent()}`);
+  await h.expectReady(page, name, timeout);
 }
 
 async function shot(name: string) {
@@ -340,12 +339,3 @@ test('no request leaves the app origin', async () => {
   expect(foreign).toEqual([]);
   expect(requests.some((u) => u.includes('/models/esc50/'))).toBe(true);
 });
-
-function hasSox(): boolean {
-  try {
-    execFileSync('sox', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
