@@ -13,7 +13,7 @@ const isolationHeaders = {
 
 const MODELS_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), 'models');
 /** Model bundles shipped with the app: served in dev, copied into the build. */
-const BUNDLES = ['esc50'];
+const BUNDLES = ['esc50', 'esc50-zs'];
 
 const MIME: Record<string, string> = {
   '.json': 'application/json',

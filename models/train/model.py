@@ -169,15 +169,18 @@ class MaskDecoder(nn.Module):
         logp_c = logp.gather(1, target[:, None])[:, 0]
         return torch.sigmoid(self.cfg.belief_kappa * (logp_c - math.log(self.cfg.belief_tau)))
 
-    def forward(self, h1, h2, h3, h4, target):
-        e = self.embed(target)
+    def decode(self, h1, h2, h3, h4, e):
+        """The U-Net body: hidden outputs + conditioning vector e [B, E] -> mask logits [B, F, T]."""
         x = F.relu(self.film0(self.bottleneck(h4), e))
         x = self.up3(x, h3, e, h3.shape[2:])
         x = self.up2(x, h2, e, h2.shape[2:])
         x = self.up1(x, h1, e, h1.shape[2:])
         x = self.up0(x, None, e, (FE.n_mels, FE.frames))
         logit_mel = self.out(x)[:, 0]  # [B, M, T]
-        logit_lin = torch.matmul(self.mel_to_lin, logit_mel)  # [B, F, T]
+        return torch.matmul(self.mel_to_lin, logit_mel)  # [B, F, T]
+
+    def forward(self, h1, h2, h3, h4, target):
+        logit_lin = self.decode(h1, h2, h3, h4, self.embed(target))
         mask = torch.sigmoid(logit_lin) * self.belief_gate(h4, target)[:, None, None]
         # the bundle contract promises a mask in the open interval (0, 1): keep float32 from
         # rounding a saturated sigmoid to 1 or a gated mask to 0
@@ -186,3 +189,98 @@ class MaskDecoder(nn.Module):
 
 def count_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# Zero-shot (LMAC-ZS) side: an audio–text model with a GloVe text side, and a prompt-conditioned
+# mask decoder.
+
+
+@dataclass
+class AudioTextConfig:
+    joint_dim: int = 128
+    glove_dim: int = 100
+    channels: tuple = (24, 48, 96, 192)
+    dropout: float = 0.2
+    text_dropout: float = 0.1
+    init_logit_scale: float = 10.0
+
+
+class TextProjector(nn.Module):
+    """SIF-pooled GloVe [B, 100] -> unit vector [B, D] in the joint space.
+
+    Linear on purpose: with only 40 training classes a deeper text network memorises their
+    phrases, while a linear map of GloVe keeps semantic neighbours (cat ~ dog) close, which is
+    what zero-shot prompts for unseen classes rely on."""
+
+    def __init__(self, cfg: AudioTextConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.drop = nn.Dropout(cfg.text_dropout)
+        self.proj = nn.Linear(cfg.glove_dim, cfg.joint_dim)
+
+    def forward(self, pooled):
+        x = F.normalize(pooled, dim=1, eps=1e-6)
+        return F.normalize(self.proj(self.drop(x)), dim=1, eps=1e-6)
+
+
+class AudioTextModel(nn.Module):
+    """Audio encoder (the classifier's CNN with its head as the projection) + text projector."""
+
+    def __init__(self, cfg: AudioTextConfig = AudioTextConfig()):
+        super().__init__()
+        self.cfg = cfg
+        self.audio = Classifier(ClassifierConfig(n_classes=cfg.joint_dim, channels=cfg.channels,
+                                                 dropout=cfg.dropout))
+        self.text = TextProjector(cfg)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(cfg.init_logit_scale)))
+
+    def embed_audio(self, mag, augment: bool = False):
+        """|X| [B, F, T] -> (unit embedding [B, D], hidden h1..h4)."""
+        z, hidden = self.audio(mag, augment=augment)
+        return F.normalize(z, dim=1, eps=1e-6), hidden
+
+    def scale(self):
+        return self.logit_scale.exp().clamp(max=50.0)
+
+
+@dataclass
+class PromptDecoderConfig:
+    joint_dim: int = 128
+    embed_dim: int = 64
+    gate_tau: float = 0.3  # the mask is gated by sigmoid(kappa·(cos(audio, text) − tau)); set from
+    gate_kappa: float = 10.0  # the trained audio–text model's similarity distribution (train_zs_decoder.py)
+
+
+class PromptMaskDecoder(MaskDecoder):
+    """(h1..h4 of the audio encoder, text embedding [B, D]) -> mask [B, F, T] in (0, 1).
+
+    The class embedding of MaskDecoder becomes a small network on the prompt's joint-space
+    embedding; the belief gate becomes a similarity gate computed in the graph from h4 through a
+    frozen copy of the audio encoder's projection, so a prompt unrelated to the sound gets a
+    near-empty mask."""
+
+    def __init__(self, cfg: PromptDecoderConfig = PromptDecoderConfig()):
+        super().__init__(DecoderConfig(n_classes=cfg.joint_dim, embed_dim=cfg.embed_dim))
+        del self.embed
+        self.cfg = cfg
+        self.cond = nn.Sequential(nn.Linear(cfg.joint_dim, cfg.embed_dim), nn.ReLU(),
+                                  nn.Linear(cfg.embed_dim, cfg.embed_dim))
+
+    def attach_head(self, audio_encoder: "Classifier"):
+        """Copies the audio encoder's projection (its fc layer), used by the similarity gate."""
+        self.head_w.copy_(audio_encoder.fc.weight.detach())
+        self.head_b.copy_(audio_encoder.fc.bias.detach())
+
+    def similarity(self, h4, text):
+        """cos(audio embedding, text embedding) [B], the audio embedding recomputed from h4."""
+        x = h4.mean(dim=2)
+        x = x.amax(dim=2) + x.mean(dim=2)
+        z = F.normalize(F.linear(x, self.head_w, self.head_b), dim=1, eps=1e-6)
+        return (z * text).sum(1)
+
+    def forward(self, h1, h2, h3, h4, text):
+        logit_lin = self.decode(h1, h2, h3, h4, self.cond(text))
+        gate = torch.sigmoid(self.cfg.gate_kappa * (self.similarity(h4, text) - self.cfg.gate_tau))
+        mask = torch.sigmoid(logit_lin) * gate[:, None, None]
+        return mask.clamp(1e-6, 1 - 1e-6)

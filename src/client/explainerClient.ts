@@ -1,7 +1,7 @@
 // The main-thread client of the inference Worker: decodes user files with WebAudio (which does
 // not exist in Workers), downmixes and resamples to the bundle rate, checks the audio, and talks
 // to the Worker with typed, transferable messages (src/worker/protocol.ts). API: docs/DESIGN.md.
-import { AudioLoadError, checkDuration, checkFileBytes, checkSamples } from '../core/audioChecks';
+import { AudioLoadError, checkDuration, checkFileBytes, checkSamples, decodeFailureReason, sniffAudio } from '../core/audioChecks';
 import type {
   AnalysisMsg,
   BackendChoice,
@@ -10,6 +10,7 @@ import type {
   ExplainerKind,
   ExplanationMsg,
   PerturbationSettings,
+  PromptInfo,
   SegmentInfo,
   Progress,
   Request,
@@ -20,7 +21,7 @@ import type {
 } from '../worker/protocol';
 import { transferablesOf } from '../worker/protocol';
 
-export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, PerturbationSettings, Progress, SegmentInfo } from '../worker/protocol';
+export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, PerturbationSettings, Progress, PromptInfo, SegmentInfo } from '../worker/protocol';
 export { AudioLoadError } from '../core/audioChecks';
 
 /** An analysis as the UI gets it: the worker's result plus the file name and the decoded samples. */
@@ -34,7 +35,10 @@ export interface Analysis extends AnalysisMsg {
 
 export interface Explanation {
   fileId: string;
+  /** The class explained; -1 when a typed prompt was (see `prompt`). */
   target: number;
+  /** Zero-shot bundles: the typed prompt explained, its tokens (unknown ones marked) and audio–prompt similarities. */
+  prompt?: PromptInfo;
   threshold: number | null;
   /** The explainer that made the mask ('lmac' unless requested otherwise). */
   explainer: ExplainerKind;
@@ -59,6 +63,8 @@ export interface Explanation {
 /** Options of `explain()` beyond the target and threshold (all optional; defaults = L-MAC with metrics). */
 export interface ExplainOptions {
   explainer?: ExplainerKind;
+  /** Zero-shot bundles (`BundleInfo.prompts`): explain this typed prompt instead of the target class. */
+  prompt?: string;
   perturbation?: PerturbationSettings;
   /** Compute the faithfulness metrics (default true; two classifier runs per window). */
   metrics?: boolean;
@@ -107,6 +113,8 @@ export async function decodeToMono(
   timings.read = performance.now() - t;
   checkFileBytes(name, bytes.byteLength);
   t = performance.now();
+  // decodeAudioData detaches the buffer: look at the container first, to say why a decode fails
+  const sniffed = sniffAudio(new Uint8Array(bytes));
   let audio: AudioBuffer;
   try {
     // decodeAudioData resamples to the context's rate: an OfflineAudioContext at the model rate.
@@ -114,7 +122,7 @@ export async function decodeToMono(
     audio = await ctx.decodeAudioData(bytes);
   } catch (e) {
     const n = e instanceof DOMException || e instanceof Error ? e.name : 'Error';
-    throw new AudioLoadError(name, `not an audio file the browser can decode (${n})`);
+    throw new AudioLoadError(name, decodeFailureReason(sniffed, n));
   }
   timings.decode = performance.now() - t;
   checkDuration(name, audio.duration);

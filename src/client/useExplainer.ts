@@ -36,8 +36,25 @@ export interface UseExplainer extends ExplainerState {
   forget(fileId: string): void;
 }
 
-/** Default bundle served by the app (vite.config.ts serves/emits models/<name>/). */
-export const DEFAULT_BUNDLE_URL = `${import.meta.env.BASE_URL}models/esc50/`;
+/** The bundles the app serves (vite.config.ts serves/emits models/<id>/), default first. */
+export const BUNDLES = [
+  { id: 'esc50', title: 'ESC-50 classes (L-MAC)' },
+  { id: 'esc50-zs', title: 'Text prompts, zero-shot (LMAC-ZS)' },
+] as const;
+
+/** URL of a served bundle. */
+export function bundleUrl(id: string): string {
+  return `${import.meta.env.BASE_URL}models/${id}/`;
+}
+
+/** Initial bundle: `?bundle=<id>` in the page URL when it names a served bundle, else the default. */
+function initialBundle(): string {
+  const q = typeof location !== 'undefined' ? new URLSearchParams(location.search).get('bundle') : null;
+  return BUNDLES.find((b) => b.id === q)?.id ?? BUNDLES[0].id;
+}
+
+/** Default bundle served by the app. */
+export const DEFAULT_BUNDLE_URL = bundleUrl(initialBundle());
 
 /** Initial backend: `?backend=wasm|webgpu|auto` in the page URL (handy for tests), else 'auto'. */
 function initialBackend(): BackendChoice {
@@ -76,13 +93,15 @@ export function getExplainerClient(): ExplainerClient {
 
 async function load(url: string): Promise<BundleInfo> {
   loadStarted = true;
-  set({ loading: true, error: null });
+  // not ready while the worker swaps bundles: analyses wait for the new one
+  set({ loading: true, ready: false, error: null });
   try {
     const info = await getExplainerClient().loadBundle(url);
     set({ ready: true, loading: false, bundle: info });
     return info;
   } catch (e) {
-    set({ loading: false, error: `model ${url}: ${(e as Error).message}` });
+    // the worker keeps the previous bundle when the new one fails to load
+    set({ loading: false, ready: state.bundle !== null, error: `model ${url}: ${(e as Error).message}` });
     throw e;
   }
 }

@@ -1,12 +1,14 @@
 // Model test: the real bundle (models/esc50) through the core pipeline with onnxruntime-web's
 // Node build. (a) parity with the PyTorch fixture written by models/train/export.py;
 // (b) ESC-50 fold-4 accuracy equals manifest.results.fold4Accuracy (when the data set is present).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudioFileNode } from '../node/audioNode';
+import { esc50Clips, esc50Dir as esc50DirOf } from '../node/esc50';
+import { maxAbsDiff, readFixture } from '../node/fixtures';
 import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
 import { analyze, explain, pipelineConfig } from './explain';
 import type { BundleFiles } from './manifest';
@@ -15,35 +17,14 @@ import { magnitude, stft } from './stft';
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const bundleDir = join(repoRoot, 'models', 'esc50');
 const fixtureJson = join(repoRoot, 'models', 'fixtures', 'esc50-parity.json');
-const esc50Dir = process.env.ESC50_DIR ?? resolve(repoRoot, '..', 'shared', 'data', 'esc50');
+const esc50Dir = esc50DirOf(repoRoot);
 const hasBundle = existsSync(join(bundleDir, 'manifest.json'));
 const hasFixture = existsSync(fixtureJson);
 const hasData = existsSync(join(esc50Dir, 'esc50.csv'));
 
-interface FixtureArray {
-  name: string;
-  shape: number[];
-  offset: number;
-  dtype: string;
-}
-
-function readFixture(): { target: number; arrays: Record<string, Float32Array> } {
-  const meta = JSON.parse(readFileSync(fixtureJson, 'utf8')) as { target: number; arrays: FixtureArray[] };
-  const bin = readFileSync(fixtureJson.replace(/\.json$/, '.bin'));
-  const arrays: Record<string, Float32Array> = {};
-  for (const a of meta.arrays) {
-    if (a.dtype !== 'float32') throw new Error(`fixture array ${a.name}: unsupported dtype ${a.dtype}`);
-    const n = a.shape.reduce((x, y) => x * y, 1);
-    arrays[a.name] = new Float32Array(bin.buffer.slice(bin.byteOffset + a.offset, bin.byteOffset + a.offset + 4 * n));
-  }
+function readFixtureArrays(): { target: number; arrays: Record<string, Float32Array> } {
+  const { meta, arrays } = readFixture<{ target: number }>(fixtureJson);
   return { target: meta.target, arrays };
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 function maxAbs(a: Float32Array): number {
@@ -71,7 +52,7 @@ describe.skipIf(!hasBundle)('bundle models/esc50 (onnxruntime-web, Node)', () =>
 
   describe.skipIf(!hasFixture)('parity with the PyTorch fixture', () => {
     it('TypeScript STFT magnitude matches torch.stft(...).abs()', () => {
-      const fx = readFixture();
+      const fx = readFixtureArrays();
       const sp = pipelineConfig(files.manifest).stft;
       const mag = magnitude(stft(fx.arrays.signal, sp));
       const diff = maxAbsDiff(mag, fx.arrays.magnitude);
@@ -80,7 +61,7 @@ describe.skipIf(!hasBundle)('bundle models/esc50 (onnxruntime-web, Node)', () =>
     });
 
     it('logits and the target mask from ONNX via the core pipeline match PyTorch', async () => {
-      const fx = readFixture();
+      const fx = readFixtureArrays();
       const cfg = pipelineConfig(files.manifest);
       const state = await analyze(fx.arrays.signal, cfg, model.runner);
       expect(state.plan.starts).toEqual([0]);
@@ -110,16 +91,7 @@ describe.skipIf(!hasBundle)('bundle models/esc50 (onnxruntime-web, Node)', () =>
         ctx.skip();
         return;
       }
-      const csv = readFileSync(join(esc50Dir, 'esc50.csv'), 'utf8').trim().split('\n');
-      const head = csv[0].split(',');
-      const iFile = head.indexOf('filename');
-      const iFold = head.indexOf('fold');
-      const iCat = head.indexOf('category');
-      const fold4 = csv
-        .slice(1)
-        .map((l) => l.split(','))
-        .filter((r) => r[iFold] === '4')
-        .sort((a, b) => (a[iFile] < b[iFile] ? -1 : a[iFile] > b[iFile] ? 1 : 0));
+      const fold4 = esc50Clips(esc50Dir, [4]);
       expect(fold4.length).toBe(400);
       // models/train/evaluate.py --limit N evaluates the first N fold-4 clips by file name
       const nClips = (files.manifest.extra.results as { fold4Clips?: number }).fold4Clips ?? 400;
@@ -130,12 +102,12 @@ describe.skipIf(!hasBundle)('bundle models/esc50 (onnxruntime-web, Node)', () =>
       let correct = 0;
       const t0 = performance.now();
       for (const r of rows) {
-        expect(audioFiles.has(r[iFile])).toBe(true);
-        const { samples } = await decodeAudioFileNode(join(esc50Dir, 'audio', r[iFile]), cfg.sampleRate);
+        expect(audioFiles.has(r.file)).toBe(true);
+        const { samples } = await decodeAudioFileNode(join(esc50Dir, 'audio', r.file), cfg.sampleRate);
         const state = await analyze(samples, cfg, model.runner, { maxCacheBytes: 0 });
         let best = 0;
         for (let k = 1; k < labels.length; k++) if (state.probs[k] > state.probs[best]) best = k;
-        if (labels[best] === r[iCat]) correct++;
+        if (labels[best] === r.category) correct++;
       }
       const accuracy = correct / rows.length;
       const recordedFrac = recorded > 1 ? recorded / 100 : recorded;
@@ -143,7 +115,7 @@ describe.skipIf(!hasBundle)('bundle models/esc50 (onnxruntime-web, Node)', () =>
         `fold 4: ${correct}/${rows.length} = ${(100 * accuracy).toFixed(2)} % (manifest ${(100 * recordedFrac).toFixed(2)} %), ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
       expect(Math.abs(accuracy - recordedFrac)).toBeLessThanOrEqual(0.01);
-    });
+    }, 600_000); // 400 clips: about 110 s on 2 cores, more while the machine is busy
   });
 });
 

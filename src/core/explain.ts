@@ -2,7 +2,7 @@
 // pooled probabilities + hidden cache; then for a target: decoder (batched) → stitched mask →
 // optional threshold → masked-in / masked-out audio by ISTFT. See docs/DESIGN.md.
 import type { Manifest } from './manifest';
-import type { ModelRunner } from './modelRunner';
+import type { ModelRunner, PromptEmbedding } from './modelRunner';
 import { istft, magnitude as stftMagnitude, stft, type Spectrogram, type StftParams } from './stft';
 import { MaskStitcher, padToPlan, planWindows, type WindowPlan } from './windows';
 
@@ -43,6 +43,14 @@ export function pipelineConfig(m: Manifest): PipelineConfig {
   };
 }
 
+/** What to explain: a class index, or (zero-shot bundles) an embedded typed prompt. */
+export type Target = number | PromptEmbedding;
+
+/** A key that identifies a target (cache of the last stitched mask). */
+export function targetKey(t: Target): string {
+  return typeof t === 'number' ? `class:${t}` : `prompt:${t.prompt.trim().toLowerCase()}`;
+}
+
 interface Chunk<H> {
   windows: number[];
   hidden: H | null;
@@ -62,15 +70,18 @@ export interface AnalysisState<H = unknown> {
   windowProbs: Float32Array;
   /** Mean of windowProbs over windows [classes]. */
   probs: Float32Array;
+  /** Zero-shot bundles: unit audio embedding per window [windows × textDim]; null otherwise. */
+  embeddings: Float32Array | null;
   chunks: Chunk<H>[];
   /** Whether hidden outputs are cached (false when over the memory budget). */
   cached: boolean;
   timings: Record<string, number>;
   /** Last stitched soft mask (threshold changes reuse it). */
-  lastSoft: { target: number; mask: Float32Array } | null;
+  lastSoft: { key: string; mask: Float32Array } | null;
 }
 
 export interface ExplainResult {
+  /** The class explained; -1 for a typed prompt. */
   target: number;
   threshold: number | null;
   /** [bins × totalFrames], soft, or 0/1 when threshold != null. */
@@ -166,6 +177,8 @@ export async function analyze<H>(
 
   const nWin = plan.starts.length;
   const logits = new Float32Array(nWin * classes);
+  const D = runner.textDim;
+  const embeddings = D > 0 ? new Float32Array(nWin * D) : null;
   const chunks: Chunk<H>[] = [];
   let cacheBytes = 0;
   let cached = runner.hasDecoder;
@@ -184,6 +197,7 @@ export async function analyze<H>(
       const res = await runner.runClassifier(input, windows.length);
       tModel += now() - t;
       logits.set(res.logits, windows[0] * classes);
+      if (embeddings && res.embedding) embeddings.set(res.embedding, windows[0] * D);
       let keep: H | null = null;
       if (cached) {
         cacheBytes += runner.hiddenBytes(res.hidden);
@@ -213,7 +227,7 @@ export async function analyze<H>(
     for (let k = 0; k < classes; k++) probs[k] += windowProbs[w * classes + k] / nWin;
   }
   timings.total = now() - t0;
-  return { config, plan, spec, magnitude, logits, windowProbs, probs, chunks, cached, timings, lastSoft: null };
+  return { config, plan, spec, magnitude, logits, windowProbs, probs, embeddings, chunks, cached, timings, lastSoft: null };
 }
 
 /** Turn a soft mask into a 0/1 mask (value ≥ threshold → 1). */
@@ -223,19 +237,22 @@ export function thresholdMask(soft: Float32Array, threshold: number): Float32Arr
   return out;
 }
 
-/** Stitched soft mask [bins × totalFrames] for a target class (decoder over cached hidden outputs). */
+/** Stitched soft mask [bins × totalFrames] for a target class or prompt (decoder over cached hidden outputs). */
 export async function stitchedMask<H>(
   state: AnalysisState<H>,
   runner: ModelRunner<H>,
-  target: number,
+  target: Target,
   opts: RunOptions = {},
   timings: Record<string, number> = {},
 ): Promise<Float32Array> {
   const { signal, onProgress } = opts;
   if (!runner.hasDecoder) throw new Error('this bundle has no decoder: explanations are not available');
-  if (!Number.isInteger(target) || target < 0 || target >= state.config.classes)
-    throw new Error(`target class ${target} is out of range 0..${state.config.classes - 1}`);
-  if (state.lastSoft && state.lastSoft.target === target) return state.lastSoft.mask;
+  if (typeof target === 'number') {
+    if (!Number.isInteger(target) || target < 0 || target >= state.config.classes)
+      throw new Error(`target class ${target} is out of range 0..${state.config.classes - 1}`);
+  } else if (!runner.runDecoderText) throw new Error('this bundle has no prompt-conditioned decoder: typed prompts are not available');
+  const key = targetKey(target);
+  if (state.lastSoft && state.lastSoft.key === key) return state.lastSoft.mask;
   const { plan, spec } = state;
   const per = spec.bins * plan.windowFrames;
   const stitcher = new MaskStitcher(plan, spec.bins);
@@ -258,10 +275,12 @@ export async function stitchedMask<H>(
       tCls += now() - t;
     }
     t = now();
-    const targets = chunk.windows.map(() => target);
     let masks: Float32Array;
     try {
-      masks = await runner.runDecoder(hidden, targets);
+      masks =
+        typeof target === 'number'
+          ? await runner.runDecoder(hidden, chunk.windows.map(() => target))
+          : await runner.runDecoderText!(hidden, target.embedding, chunk.windows.length);
     } finally {
       if (!chunk.hidden) runner.releaseHidden(hidden);
     }
@@ -276,22 +295,22 @@ export async function stitchedMask<H>(
   timings.decoder = tDec;
   if (tCls > 0) timings.classifier = tCls;
   timings.stitch = tStitch;
-  state.lastSoft = { target, mask };
+  state.lastSoft = { key, mask };
   return mask;
 }
 
-/** Explain `target`: stitched mask (soft, or binary at `threshold`), its mean, and masked-in / masked-out audio. */
+/** Explain `target` (class or prompt): stitched mask (soft, or binary at `threshold`), its mean, and masked-in / masked-out audio. */
 export async function explain<H>(
   state: AnalysisState<H>,
   runner: ModelRunner<H>,
-  target: number,
+  target: Target,
   threshold: number | null,
   opts: RunOptions = {},
 ): Promise<ExplainResult> {
   const t0 = now();
   const timings: Record<string, number> = {};
   const soft = await stitchedMask(state, runner, target, opts, timings);
-  return renderExplanation(state, target, soft, threshold, opts, timings, t0);
+  return renderExplanation(state, typeof target === 'number' ? target : -1, soft, threshold, opts, timings, t0);
 }
 
 /**

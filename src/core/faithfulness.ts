@@ -9,8 +9,9 @@
 import type { AnalysisState, RunOptions } from './explain';
 import { sliceFrames, softmaxInto } from './explain';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
-import type { ModelRunner } from './modelRunner';
+import type { ClassifierResult, ModelRunner } from './modelRunner';
 import { magnitude as stftMagnitude } from './stft';
+import { cosine } from './textEncoder';
 
 const now = (): number => performance.now();
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
@@ -20,26 +21,27 @@ export function fileMagnitude(state: Pick<AnalysisState, 'spec' | 'magnitude'>):
   return state.magnitude ?? stftMagnitude(state.spec);
 }
 
+type Fill = (item: number, window: number, dst: Float32Array, offset: number) => void;
+
 /**
- * Pooled class probabilities of `items` modified versions of a file: `fill(item, window, dst, offset)`
- * writes that version's classifier input for one window ([bins × windowFrames], bin-major, starting
- * at dst[offset]). (item, window) pairs run in batches of `batchSize`. Returns [items × classes].
+ * Run the classifier on every window of `items` modified versions of a file: `fill(item, window,
+ * dst, offset)` writes that version's input for one window ([bins × windowFrames], bin-major, at
+ * dst[offset]); (item, window) pairs run in batches of `batchSize`; `take(result, row, item)`
+ * receives each row's outputs.
  */
-export async function pooledProbsOf<H>(
-  state: Pick<AnalysisState, 'plan' | 'spec' | 'config'>,
+async function runModified<H>(
+  state: Pick<AnalysisState, 'plan' | 'spec'>,
   runner: ModelRunner<H>,
   items: number,
-  fill: (item: number, window: number, dst: Float32Array, offset: number) => void,
+  fill: Fill,
+  take: (res: ClassifierResult<H>, row: number, item: number) => void,
   opts: RunOptions & { stage?: string } = {},
-): Promise<Float32Array> {
+): Promise<void> {
   const { plan, spec } = state;
-  const C = state.config.classes;
   const nWin = plan.starts.length;
   const per = spec.bins * plan.windowFrames;
   const batch = Math.max(1, opts.batchSize ?? 8);
   const total = items * nWin;
-  const out = new Float32Array(items * C);
-  const sm = new Float32Array(C);
   const stage = opts.stage ?? 'classifier';
   opts.onProgress?.({ stage, done: 0, total: items });
   for (let start = 0; start < total; start += batch) {
@@ -50,52 +52,116 @@ export async function pooledProbsOf<H>(
       const k = start + b;
       fill(Math.floor(k / nWin), k % nWin, input, b * per);
     }
-    const { logits, hidden } = await runner.runClassifier(input, n);
-    runner.releaseHidden(hidden);
-    for (let b = 0; b < n; b++) {
-      const k = start + b;
-      const item = Math.floor(k / nWin);
+    const res = await runner.runClassifier(input, n);
+    runner.releaseHidden(res.hidden);
+    for (let b = 0; b < n; b++) take(res, b, Math.floor((start + b) / nWin));
+    opts.onProgress?.({ stage, done: Math.floor((start + n) / nWin), total: items });
+    await yieldToEventLoop();
+  }
+}
+
+/**
+ * Pooled class probabilities of `items` modified versions of a file (see runModified for `fill`):
+ * softmax per window, averaged over windows. Returns [items × classes].
+ */
+export async function pooledProbsOf<H>(
+  state: Pick<AnalysisState, 'plan' | 'spec' | 'config'>,
+  runner: ModelRunner<H>,
+  items: number,
+  fill: Fill,
+  opts: RunOptions & { stage?: string } = {},
+): Promise<Float32Array> {
+  const C = state.config.classes;
+  const nWin = state.plan.starts.length;
+  const out = new Float32Array(items * C);
+  const sm = new Float32Array(C);
+  await runModified(
+    state,
+    runner,
+    items,
+    fill,
+    ({ logits }, b, item) => {
       // softmaxInto reads/writes at the same offset: copy this row first
       for (let c = 0; c < C; c++) sm[c] = logits[b * C + c];
       softmaxInto(sm, sm, 0, C);
       for (let c = 0; c < C; c++) out[item * C + c] += sm[c] / nWin;
-    }
-    opts.onProgress?.({ stage, done: Math.floor((start + n) / nWin), total: items });
-    await yieldToEventLoop();
-  }
+    },
+    opts,
+  );
   return out;
 }
 
-/** Pooled probabilities of M⊙|X| (and, if `withOut`, of (1−M)⊙|X|) for a whole-file mask [bins × totalFrames]. */
-export async function maskedProbs<H>(
-  state: Pick<AnalysisState, 'plan' | 'spec' | 'config' | 'magnitude'>,
-  runner: ModelRunner<H>,
-  mask: Float32Array,
-  opts: RunOptions = {},
-): Promise<{ q: Float32Array; r: Float32Array }> {
+/** fill() for the masked-in (item 0) and masked-out (item 1) magnitudes of a whole-file mask. */
+function maskedFill(state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude'>, mask: Float32Array): Fill {
   const { plan, spec } = state;
   const F = spec.bins;
   const TT = spec.frames;
   const T = plan.windowFrames;
   if (mask.length !== F * TT) throw new Error(`mask has ${mask.length} values, expected ${F} × ${TT}`);
   const mag = fileMagnitude(state);
-  const C = state.config.classes;
-  const res = await pooledProbsOf(
+  return (item, w, dst, off) => {
+    const o = plan.frameOffsets[w];
+    sliceFrames(mag, F, TT, o, T, dst, off);
+    for (let f = 0; f < F; f++) {
+      const src = f * TT + o;
+      const d = off + f * T;
+      if (item === 0) for (let t = 0; t < T; t++) dst[d + t] *= mask[src + t];
+      else for (let t = 0; t < T; t++) dst[d + t] *= 1 - mask[src + t];
+    }
+  };
+}
+
+/** File-level similarity of a file to a prompt: the mean over windows of cos(window embedding, prompt embedding). */
+export function promptSimilarity(embeddings: Float32Array, prompt: Float32Array): number {
+  const D = prompt.length;
+  const n = embeddings.length / D;
+  let s = 0;
+  for (let w = 0; w < n; w++) s += cosine(embeddings, prompt, w * D, 0, D);
+  return n > 0 ? s / n : 0;
+}
+
+/** Similarities to a prompt of the original, M⊙|X| and (1−M)⊙|X| (each averaged over windows), for zero-shot bundles. */
+export async function maskedPromptSimilarity<H>(
+  state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude' | 'embeddings'>,
+  runner: ModelRunner<H>,
+  prompt: Float32Array,
+  mask: Float32Array,
+  opts: RunOptions = {},
+): Promise<PromptSimilarity> {
+  if (!state.embeddings) throw new Error('this bundle has no audio embedding: prompt similarity is not available');
+  const D = prompt.length;
+  const nWin = state.plan.starts.length;
+  const acc = [0, 0];
+  await runModified(
     state,
     runner,
     2,
-    (item, w, dst, off) => {
-      const o = plan.frameOffsets[w];
-      sliceFrames(mag, F, TT, o, T, dst, off);
-      for (let f = 0; f < F; f++) {
-        const src = f * TT + o;
-        const d = off + f * T;
-        if (item === 0) for (let t = 0; t < T; t++) dst[d + t] *= mask[src + t];
-        else for (let t = 0; t < T; t++) dst[d + t] *= 1 - mask[src + t];
-      }
+    maskedFill(state, mask),
+    ({ embedding }, b, item) => {
+      if (!embedding) throw new Error('the audio encoder returned no embedding');
+      acc[item] += cosine(embedding, prompt, b * D, 0, D) / nWin;
     },
     { ...opts, stage: 'metrics' },
   );
+  return { original: promptSimilarity(state.embeddings, prompt), maskedIn: acc[0], maskedOut: acc[1] };
+}
+
+/** Audio–prompt cosine similarities of the original and of the explanation's masked-in / masked-out parts. */
+export interface PromptSimilarity {
+  original: number;
+  maskedIn: number;
+  maskedOut: number;
+}
+
+/** Pooled probabilities of M⊙|X| and (1−M)⊙|X| for a whole-file mask [bins × totalFrames]. */
+export async function maskedProbs<H>(
+  state: Pick<AnalysisState, 'plan' | 'spec' | 'config' | 'magnitude'>,
+  runner: ModelRunner<H>,
+  mask: Float32Array,
+  opts: RunOptions = {},
+): Promise<{ q: Float32Array; r: Float32Array }> {
+  const C = state.config.classes;
+  const res = await pooledProbsOf(state, runner, 2, maskedFill(state, mask), { ...opts, stage: 'metrics' });
   return { q: res.slice(0, C), r: res.slice(C, 2 * C) };
 }
 

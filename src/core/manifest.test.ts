@@ -60,6 +60,45 @@ describe('parseManifest', () => {
     });
   }
 
+  /** A zero-shot manifest: prompt-conditioned decoder + text encoder. */
+  function zeroShot(): Record<string, unknown> {
+    const j = good();
+    j.decoder = { file: 'decoder.onnx', sha256: h('D'), hidden: ['d1', 'd2'], text: 'text', mask: 'mask' };
+    (j.classifier as Record<string, unknown>).embedding = 'embedding';
+    j.textEncoder = {
+      dim: 8,
+      vocabulary: { words: 'vocab.txt', wordsSha256: h('W'), vectors: 'vocab.bin', vectorsSha256: h('V'), count: 3, vectorDim: 4 },
+      tokenizer: { pattern: '[a-z]{2,}', sifA: 0.001, zipfZ: 13.3 },
+      projector: { file: 'text.onnx', sha256: h('T'), input: 'pooled', output: 'embedding' },
+    };
+    return j;
+  }
+
+  it('accepts a zero-shot manifest (text encoder, prompt-conditioned decoder)', () => {
+    const m = parseManifest(zeroShot());
+    expect(m.decoder?.text).toBe('text');
+    expect(m.decoder?.target).toBeUndefined();
+    expect(m.classifier.embedding).toBe('embedding');
+    expect(m.textEncoder?.vocabulary.count).toBe(3);
+    expect(m.extra.textEncoder).toBeUndefined();
+    expect(parseManifest(good()).textEncoder).toBeNull();
+  });
+
+  const badZs: [string, (j: Record<string, unknown>) => void, RegExp][] = [
+    ['a decoder with both target and text', (j) => ((j.decoder as Record<string, unknown>).target = 't'), /exactly one of "target"/],
+    ['a text decoder without a text encoder', (j) => delete j.textEncoder, /decoder.text needs a textEncoder/],
+    ['a bad tokenizer pattern', (j) => ((j.textEncoder as Record<string, Record<string, unknown>>).tokenizer.pattern = '[a-'), /tokenizer.pattern is not a valid regular expression/],
+    ['a missing vocabulary count', (j) => delete (j.textEncoder as Record<string, Record<string, unknown>>).vocabulary.count, /textEncoder.vocabulary.count must be a positive integer/],
+    ['a projector path escape', (j) => ((j.textEncoder as Record<string, Record<string, unknown>>).projector.file = '/etc/x'), /textEncoder.projector.file must be a relative path/],
+  ];
+  for (const [name, mutate, re] of badZs) {
+    it(`rejects ${name}`, () => {
+      const j = zeroShot();
+      mutate(j);
+      expect(() => parseManifest(j)).toThrow(re);
+    });
+  }
+
   it('rejects non-JSON text', () => {
     expect(() => parseManifest('{nope')).toThrow(/not valid JSON/);
   });

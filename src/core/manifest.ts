@@ -19,6 +19,8 @@ export interface ClassifierSpec {
   logits: string;
   /** Hidden output names, in the order the decoder consumes them. */
   hidden: string[];
+  /** Zero-shot bundles: output name of the unit audio embedding [B, textEncoder.dim]. */
+  embedding?: string;
 }
 
 export interface DecoderSpec {
@@ -26,8 +28,35 @@ export interface DecoderSpec {
   sha256: string;
   /** decoder.hidden[i] is fed from classifier output classifier.hidden[i]. */
   hidden: string[];
-  target: string;
+  /** Class-conditioned decoders: input name of the target class index (int64 [B]). */
+  target?: string;
+  /** Prompt-conditioned (LMAC-ZS) decoders: input name of the text embedding (float32 [B, textEncoder.dim]). */
+  text?: string;
   mask: string;
+}
+
+/** The text side of a zero-shot bundle: vocabulary + tokenisation rule + ONNX text projector. */
+export interface TextEncoderSpec {
+  /** Joint embedding size. */
+  dim: number;
+  vocabulary: {
+    /** One word per line; the line index is the word's rank (frequency order). */
+    words: string;
+    wordsSha256: string;
+    /** float32 scales[count] then int8 values[count × vectorDim], little-endian; vector = scale · int8. */
+    vectors: string;
+    vectorsSha256: string;
+    count: number;
+    vectorDim: number;
+  };
+  tokenizer: {
+    /** Regular expression (global) whose matches in the lower-cased prompt are the tokens. */
+    pattern: string;
+    /** SIF pooling: weight(rank) = a / (a + 1 / ((rank + 1) · zipfZ)). */
+    sifA: number;
+    zipfZ: number;
+  };
+  projector: { file: string; sha256: string; input: string; output: string };
 }
 
 export interface Manifest {
@@ -42,6 +71,8 @@ export interface Manifest {
   classifier: ClassifierSpec;
   decoder: DecoderSpec | null;
   hasDecoder: boolean;
+  /** Zero-shot bundles: the text encoder (typed prompts); null for class-only bundles. */
+  textEncoder: TextEncoderSpec | null;
   /** Derived: nFft / 2 + 1. */
   freqBins: number;
   /** Derived: floor(windowSamples / hopLength) + 1. */
@@ -106,7 +137,50 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-const KNOWN = new Set(['format', 'name', 'description', 'license', 'sampleRate', 'windowSamples', 'stft', 'labels', 'classifier', 'decoder']);
+const KNOWN = new Set(['format', 'name', 'description', 'license', 'sampleRate', 'windowSamples', 'stft', 'labels', 'classifier', 'decoder', 'textEncoder']);
+
+function posNum(o: Obj, key: string, where: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw new ManifestError(`${where}${key} must be a positive number (got ${describe(v)})`);
+  return v;
+}
+
+function parseTextEncoder(t: unknown): TextEncoderSpec {
+  if (!isObj(t)) throw new ManifestError(`textEncoder must be an object when present (got ${describe(t)})`);
+  const v = t.vocabulary;
+  if (!isObj(v)) throw new ManifestError(`textEncoder.vocabulary must be an object (got ${describe(v)})`);
+  const k = t.tokenizer;
+  if (!isObj(k)) throw new ManifestError(`textEncoder.tokenizer must be an object (got ${describe(k)})`);
+  const p = t.projector;
+  if (!isObj(p)) throw new ManifestError(`textEncoder.projector must be an object (got ${describe(p)})`);
+  const pattern = str(k, 'pattern', 'textEncoder.tokenizer.');
+  try {
+    new RegExp(pattern, 'g');
+  } catch (e) {
+    throw new ManifestError(`textEncoder.tokenizer.pattern is not a valid regular expression (${(e as Error).message})`);
+  }
+  const relFile = (o: Obj, key: string, where: string) => file({ file: o[key] }, `${where}${key}:`);
+  const hex = (o: Obj, key: string, where: string) => sha({ sha256: o[key] }, `${where}${key}:`);
+  return {
+    dim: posInt(t, 'dim', 'textEncoder.'),
+    vocabulary: {
+      words: relFile(v, 'words', 'textEncoder.vocabulary.'),
+      wordsSha256: hex(v, 'wordsSha256', 'textEncoder.vocabulary.'),
+      vectors: relFile(v, 'vectors', 'textEncoder.vocabulary.'),
+      vectorsSha256: hex(v, 'vectorsSha256', 'textEncoder.vocabulary.'),
+      count: posInt(v, 'count', 'textEncoder.vocabulary.'),
+      vectorDim: posInt(v, 'vectorDim', 'textEncoder.vocabulary.'),
+    },
+    tokenizer: { pattern, sifA: posNum(k, 'sifA', 'textEncoder.tokenizer.'), zipfZ: posNum(k, 'zipfZ', 'textEncoder.tokenizer.') },
+    projector: {
+      file: file(p, 'textEncoder.projector.'),
+      sha256: sha(p, 'textEncoder.projector.'),
+      input: str(p, 'input', 'textEncoder.projector.'),
+      output: str(p, 'output', 'textEncoder.projector.'),
+    },
+  };
+}
 
 /** Validate a parsed manifest.json (object or JSON text) against `lmac-bundle/1`; throws ManifestError naming the field. */
 export function parseManifest(json: unknown): Manifest {
@@ -152,19 +226,24 @@ export function parseManifest(json: unknown): Manifest {
     input: str(c, 'input', 'classifier.'),
     logits: str(c, 'logits', 'classifier.'),
     hidden: Array.isArray(c.hidden) && c.hidden.length === 0 ? [] : strList(c, 'hidden', 'classifier.'),
+    ...(c.embedding !== undefined ? { embedding: str(c, 'embedding', 'classifier.') } : {}),
   };
+  const textEncoder = m.textEncoder === undefined || m.textEncoder === null ? null : parseTextEncoder(m.textEncoder);
 
   let decoder: DecoderSpec | null = null;
   if (m.decoder !== undefined && m.decoder !== null) {
     if (!isObj(m.decoder)) throw new ManifestError(`decoder must be an object when present (got ${describe(m.decoder)})`);
     const d = m.decoder;
+    if ((d.target === undefined) === (d.text === undefined))
+      throw new ManifestError('decoder needs exactly one of "target" (class-conditioned) or "text" (prompt-conditioned)');
     decoder = {
       file: file(d, 'decoder.'),
       sha256: sha(d, 'decoder.'),
       hidden: strList(d, 'hidden', 'decoder.'),
-      target: str(d, 'target', 'decoder.'),
+      ...(d.target !== undefined ? { target: str(d, 'target', 'decoder.') } : { text: str(d, 'text', 'decoder.') }),
       mask: str(d, 'mask', 'decoder.'),
     };
+    if (decoder.text && !textEncoder) throw new ManifestError('decoder.text needs a textEncoder to embed prompts');
     if (decoder.hidden.length !== classifier.hidden.length)
       throw new ManifestError(
         `decoder.hidden has ${decoder.hidden.length} names but classifier.hidden has ${classifier.hidden.length}; they are paired by position`,
@@ -186,6 +265,7 @@ export function parseManifest(json: unknown): Manifest {
     classifier,
     decoder,
     hasDecoder: decoder !== null,
+    textEncoder,
     freqBins: nFft / 2 + 1,
     windowFrames: Math.floor(windowSamples / hopLength) + 1,
     extra,
@@ -217,6 +297,8 @@ export interface BundleFiles {
   manifest: Manifest;
   classifier: Uint8Array;
   decoder: Uint8Array | null;
+  /** Zero-shot bundles: the text projector model and the vocabulary files. */
+  text: { projector: Uint8Array; words: Uint8Array; vectors: Uint8Array } | null;
 }
 
 /** Minimal fetch signature (the global fetch, or anything compatible). */
@@ -269,5 +351,22 @@ export async function loadBundleFromBytes(
     decoder = await readFile(manifest.decoder.file);
     if (verify) await verifySha256(decoder, manifest.decoder.sha256, manifest.decoder.file);
   }
-  return { manifest, classifier, decoder };
+  let textFiles: BundleFiles["text"] = null;
+  const te = manifest.textEncoder;
+  if (te) {
+    const parts = [
+      [te.projector.file, te.projector.sha256],
+      [te.vocabulary.words, te.vocabulary.wordsSha256],
+      [te.vocabulary.vectors, te.vocabulary.vectorsSha256],
+    ] as const;
+    const [projector, words, vectors] = await Promise.all(
+      parts.map(async ([rel, hash]) => {
+        const bytes = await readFile(rel);
+        if (verify) await verifySha256(bytes, hash, rel);
+        return bytes;
+      }),
+    );
+    textFiles = { projector, words, vectors };
+  }
+  return { manifest, classifier, decoder, text: textFiles };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { loadBundleFromBytes, type BundleFiles } from '../core/manifest';
 import { createOrtRunner, type ModelRunner, type TensorCtor } from '../core/modelRunner';
+import { Vocabulary } from '../core/textEncoder';
 
 export type NodeBackend = 'ort-web' | 'ort-node';
 
@@ -46,13 +47,17 @@ export async function createNodeModel(
   if (backend === 'ort-web' && opts.threads) ort.env.wasm.numThreads = opts.threads;
   const classifier = await ort.InferenceSession.create(files.classifier, so);
   const decoder = files.decoder ? await ort.InferenceSession.create(files.decoder, so) : null;
-  const runner = createOrtRunner(files.manifest, ort.Tensor, classifier, decoder);
+  const te = files.manifest.textEncoder;
+  const projector = files.text ? await ort.InferenceSession.create(files.text.projector, so) : null;
+  const text = te && files.text && projector ? { projector, vocab: new Vocabulary(te, files.text.words, files.text.vectors) } : null;
+  const runner = createOrtRunner(files.manifest, ort.Tensor, classifier, decoder, text);
   return {
     runner,
     backend,
     async release() {
       await classifier.release();
       if (decoder) await decoder.release();
+      if (projector) await projector.release();
     },
   };
 }

@@ -1,14 +1,15 @@
 import { useEffect } from 'react';
-import { useExplainer } from '../client/useExplainer';
+import { bundleUrl, useExplainer } from '../client/useExplainer';
 import { useController, type Controller } from './controller';
 import { ClassPanel } from './ClassPanel';
 import { DropZone, Examples, FileList } from './Files';
-import { BackendPanel, ExportPanel, ThresholdControl, Timings } from './Panels';
+import { BackendPanel, BundlePicker, ExportPanel, ThresholdControl, Timings } from './Panels';
+import { PromptPanel } from './PromptPanel';
 import { Spectrogram } from './Spectrogram';
 import { Waveforms } from './Waveforms';
 import { MetricsPanel } from './MetricsPanel';
 import { getPlayer } from './player';
-import { selectedFile, useUi, type FileEntry, type Track } from './store';
+import { activePrompt, selectedFile, useUi, type FileEntry, type Track } from './store';
 import { formatDuration, prettyLabel } from './format';
 import type { BundleInfo } from '../client/explainerClient';
 
@@ -64,7 +65,7 @@ function usePlayerSources(f: FileEntry | undefined) {
   useEffect(() => {
     if (!analysis) return;
     const p = getPlayer();
-    const key = ex ? `${ex.fileId}|${ex.target}|${ex.threshold}` : 'none';
+    const key = ex ? `${ex.fileId}|${ex.prompt ? `prompt:${ex.prompt.text}` : ex.target}|${ex.threshold}` : 'none';
     p.setTrack('in', key, ex?.maskedIn ?? null, analysis.sampleRate);
     p.setTrack('out', key, ex?.maskedOut ?? null, analysis.sampleRate);
   }, [analysis, ex]);
@@ -85,9 +86,12 @@ export function App() {
         <div className="brand">
           <h1>L-MAC · listen to the explanation</h1>
           <p className="muted small">
-            {bundle ? `${bundle.name} — ${bundle.labels.length} classes @ ${bundle.sampleRate / 1000} kHz` : 'Listenable maps for audio classifiers'}
+            {bundle
+              ? `${bundle.name} — ${bundle.labels.length} classes${bundle.prompts ? ' + typed prompts' : ''} @ ${bundle.sampleRate / 1000} kHz`
+              : 'Listenable maps for audio classifiers'}
           </p>
         </div>
+        <BundlePicker current={bundle?.name ?? ''} loading={ex.loading} onBundle={(id) => void ctl.switchBundle(bundleUrl(id)).catch(() => undefined)} />
         <BackendPanel bundle={bundle} loading={ex.loading} choice={ex.backendChoice} onBackend={(b) => void ex.setBackend(b)} />
       </header>
       {ex.error && (
@@ -162,14 +166,22 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           </span>
         </div>
         <div className="target-line" data-testid="target">
-          Explaining <b>{target != null ? prettyLabel(labels[target] ?? `class ${target}`) : '—'}</b>
+          Explaining{' '}
+          <b>{e?.prompt ? `“${e.prompt.text}”` : target != null ? prettyLabel(labels[target] ?? `class ${target}`) : '—'}</b>
           {file.explainError && <span className="error small"> {file.explainError}</span>}
         </div>
       </section>
       <div className="grid">
         <section className="card classes-card">
-          <h3>Classes</h3>
-          <ClassPanel analysis={a} labels={labels} target={target} busy={!!file.explaining} onTarget={(i) => ctl.setTarget(file.id, i)} />
+          {bundle?.prompts && <PromptPanel file={file} onPrompt={(p) => ctl.setPrompt(file.id, p)} />}
+          <h3>Classes{bundle?.prompts ? ' (zero-shot: similarity to each name)' : ''}</h3>
+          <ClassPanel
+            analysis={a}
+            labels={labels}
+            target={activePrompt(file, bundle?.prompts) === null ? target : undefined}
+            busy={!!file.explaining}
+            onTarget={(i) => ctl.setTarget(file.id, i)}
+          />
         </section>
         <section className="card spec-card">
           <ThresholdControl maskMean={e?.maskMean} busy={!!file.explaining} />

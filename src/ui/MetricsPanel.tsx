@@ -89,6 +89,19 @@ export function MetricsPanel({ file, labels, hasDecoder, ctl }: { file: FileEntr
     if (e?.metrics) record(metricsKey(e.fileId, e.target, e.threshold, e.explainer ?? 'lmac'), e.metrics);
   }, [e, record]);
 
+  if (e?.prompt) {
+    const s = e.prompt.similarity;
+    return (
+      <div className="metrics-panel" data-testid="metrics-panel" data-explainer="lmac" data-current="prompt">
+        <p className="muted small" data-testid="prompt-metrics">
+          Typed prompt “{e.prompt.text}”: faithfulness is measured with the audio–prompt similarity in place of a class
+          probability (see the prompt box). The explanation keeps{' '}
+          {s.maskedIn == null ? '…' : `${s.maskedIn.toFixed(3)} of ${s.original.toFixed(3)}`}; the residual keeps{' '}
+          {s.maskedOut == null ? '…' : s.maskedOut.toFixed(3)}. Mask mean {e.maskMean.toFixed(3)}.
+        </p>
+      </div>
+    );
+  }
   const target = file.target;
   const current = e && e.target === target && e.threshold === threshold && (e.explainer ?? 'lmac') === explainer;
   const cols = EXPLAINERS.filter((x) => x.kind !== 'lmac' || hasDecoder !== false);

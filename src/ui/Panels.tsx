@@ -1,8 +1,25 @@
 import { useState } from 'react';
 import type { Analysis, BackendChoice, BundleInfo, Explanation } from '../client/explainerClient';
 import { download, jsonExport, originalExport, pngExport, wavExport } from './exports';
-import { formatMs, prettyLabel } from './format';
+import { explanationLabel, formatMs, prettyLabel } from './format';
+import { BUNDLES } from '../client/useExplainer';
 import { useUi } from './store';
+
+/** Which served bundle runs: the class-based L-MAC model or the zero-shot prompt model. */
+export function BundlePicker(props: { current: string; loading: boolean; onBundle: (id: string) => void }) {
+  return (
+    <label className="bundle-picker">
+      Model{' '}
+      <select value={props.current} disabled={props.loading} data-testid="bundle-select" onChange={(e) => props.onBundle(e.target.value)}>
+        {BUNDLES.map((b) => (
+          <option key={b.id} value={b.id}>
+            {b.title}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 export function BackendPanel(props: {
   bundle: BundleInfo | null;
@@ -109,7 +126,7 @@ export function ExportPanel({ analysis, explanation, labels }: { analysis: Analy
   const freqScale = useUi((s) => s.freqScale);
   const [err, setErr] = useState<string | null>(null);
   const e = explanation;
-  const label = e ? (labels[e.target] ?? `class-${e.target}`) : '';
+  const label = e ? explanationLabel(e, labels) : '';
   const run = async (f: () => Promise<{ blob: Blob; name: string }> | { blob: Blob; name: string }) => {
     try {
       setErr(null);
@@ -121,7 +138,7 @@ export function ExportPanel({ analysis, explanation, labels }: { analysis: Analy
   };
   return (
     <div className="exports">
-      <span className="muted">Export{e ? ` “${prettyLabel(label)}”` : ''}:</span>
+      <span className="muted">Export{e ? ` “${e.prompt ? e.prompt.text : prettyLabel(label)}”` : ''}:</span>
       <button disabled={!e} data-testid="export-explanation" onClick={() => e && run(() => wavExport(analysis, e, label, 'explanation'))}>
         Explanation WAV
       </button>

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useRef } from 'react';
 import type { Analysis, ExplainOptions, Explanation, Progress } from '../client/explainerClient';
-import { effectiveExplainer, effectiveThreshold, useUi, type FileEntry } from './store';
+import { activePrompt, effectiveExplainer, effectiveThreshold, useUi, type FileEntry } from './store';
 import { topK } from './format';
 
 /** What the UI needs from `useExplainer()`. */
@@ -14,8 +14,10 @@ export interface ExplainerOps {
   analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Analysis>;
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
-  /** When given and without a decoder, explanations use the perturbation explainer. */
-  bundle?: { hasDecoder: boolean } | null;
+  /** When given and without a decoder, explanations use the perturbation explainer; `prompts`: typed prompts are explained. */
+  bundle?: { hasDecoder: boolean; prompts?: boolean } | null;
+  /** Load another bundle (the files are then analysed again with it). */
+  loadBundle?(url: string): Promise<unknown>;
 }
 
 let nextId = 1;
@@ -38,13 +40,16 @@ export function useController(ex: ExplainerOps) {
   const analyzing = useRef(new Map<string, AbortController>());
   const queue = useRef<string[]>([]);
   const running = useRef(false);
+  /** Bumped when all files are analysed again (bundle switch): older runs' outcomes are dropped. */
+  const generation = useRef(0);
 
   const pump = useCallback(async () => {
     if (running.current || !exRef.current.ready) return;
     running.current = true;
     try {
-      while (queue.current.length) {
+      while (queue.current.length && exRef.current.ready) {
         const id = queue.current.shift()!;
+        const gen = generation.current;
         const entry = useUi.getState().files.find((f) => f.id === id);
         if (!entry || entry.status !== 'queued') continue;
         const ac = new AbortController();
@@ -54,12 +59,14 @@ export function useController(ex: ExplainerOps) {
         try {
           const file = entry.blob instanceof File ? entry.blob : new File([entry.blob], entry.name, { type: entry.blob.type });
           const analysis = await exRef.current.analyze(id, file, (p) => patchFile(id, { progress: p }), ac.signal);
+          if (gen !== generation.current) continue;
           if (!useUi.getState().files.some((f) => f.id === id)) {
             exRef.current.forget(id);
             continue;
           }
           patchFile(id, { status: 'ready', analysis, target: topK(analysis.probs, 1)[0], progress: undefined });
         } catch (e) {
+          if (gen !== generation.current) continue;
           if (ac.signal.aborted || isAbort(e)) patchFile(id, { status: 'cancelled', progress: undefined, error: `${entry.name}: analysis cancelled` });
           else patchFile(id, { status: 'error', progress: undefined, error: errorMessage(e, entry.name) });
         } finally {
@@ -114,24 +121,57 @@ export function useController(ex: ExplainerOps) {
     useUi.getState().removeFile(id);
   }, []);
 
+  /** Explain a class (this leaves prompt mode). */
   const setTarget = useCallback((id: string, target: number) => {
-    useUi.getState().patchFile(id, { target });
+    useUi.getState().patchFile(id, { target, prompt: undefined, promptError: undefined });
   }, []);
+
+  /** Explain a typed prompt (zero-shot bundles); an empty prompt goes back to the target class. */
+  const setPrompt = useCallback((id: string, prompt: string) => {
+    useUi.getState().patchFile(id, { prompt, promptError: undefined });
+  }, []);
+
+  /**
+   * Switch to another bundle and analyse every loaded file again with it (typed prompts are
+   * kept; files that failed to decode stay as they are).
+   */
+  const switchBundle = useCallback(
+    async (url: string) => {
+      if (!exRef.current.loadBundle) return;
+      generation.current++;
+      for (const ac of analyzing.current.values()) ac.abort();
+      analyzing.current.clear();
+      explainAc.current?.ac.abort();
+      queue.current = [];
+      const { files, patchFile } = useUi.getState();
+      const again = files.filter((f) => f.status !== 'error' || f.analysis);
+      for (const f of again)
+        patchFile(f.id, { status: 'queued', analysis: undefined, explanation: undefined, target: undefined, explaining: false, explainError: undefined, explainProgress: undefined, progress: undefined, error: undefined });
+      try {
+        await exRef.current.loadBundle(url);
+      } finally {
+        queue.current.push(...again.map((f) => f.id));
+        void pump();
+      }
+    },
+    [pump],
+  );
 
   // Explanation of the selected file follows its target and the threshold.
   const selected = useUi((s) => s.files.find((f) => f.id === s.selectedId));
   const threshold = useUi((s) => effectiveThreshold(s));
   const explainer = useUi((s) => effectiveExplainer(s, ex.bundle?.hasDecoder));
+  const prompt = activePrompt(selected, ex.bundle?.prompts);
   const explainAc = useRef<{ ac: AbortController; id: string } | null>(null);
   const sel = selected as FileEntry | undefined;
   const needs =
     sel?.status === 'ready' &&
     sel.target != null &&
     (!sel.explanation ||
-      sel.explanation.target !== sel.target ||
+      (prompt !== null ? sel.explanation.prompt?.text !== prompt : sel.explanation.prompt !== undefined || sel.explanation.target !== sel.target) ||
       sel.explanation.threshold !== threshold ||
       (sel.explanation.explainer ?? 'lmac') !== explainer);
-  const reqKey = needs && sel ? `${sel.id}|${sel.target}|${threshold}|${explainer}|${sel.explainRun ?? 0}` : null;
+  const reqKey = needs && sel ? `${sel.id}|${prompt !== null ? `prompt:${prompt}` : sel.target}|${threshold}|${explainer}|${sel.explainRun ?? 0}` : null;
 
   useEffect(() => {
     if (!reqKey || !sel || sel.target == null) return;
@@ -147,7 +187,8 @@ export function useController(ex: ExplainerOps) {
     };
     exRef.current
       .explain(id, sel.target, threshold, ac.signal, {
-        explainer,
+        explainer: prompt !== null ? 'lmac' : explainer,
+        ...(prompt !== null ? { prompt } : {}),
         onProgress,
         // audio and mask first; the metrics panel fills in when the final result arrives
         onPartial: (explanation) => {
@@ -155,12 +196,17 @@ export function useController(ex: ExplainerOps) {
         },
       })
       .then((explanation) => {
-        if (!ac.signal.aborted) patchFile(id, { explanation, explaining: false, explainProgress: undefined });
+        if (!ac.signal.aborted) patchFile(id, { explanation, explaining: false, explainProgress: undefined, promptError: undefined });
       })
       .catch((e) => {
         if (ac.signal.aborted || isAbort(e)) {
           // superseded by a request for another file, or cancelled: this one is no longer running
           if (explainAc.current?.id !== id || explainAc.current.ac === ac) patchFile(id, { explaining: false, explainProgress: undefined });
+          return;
+        }
+        if (e instanceof Error && e.name === 'PromptError') {
+          // the last explanation stays; the prompt box says why this prompt cannot be used
+          patchFile(id, { explaining: false, explainProgress: undefined, promptError: e.message.replace(`${name}: `, '') });
           return;
         }
         patchFile(id, { explaining: false, explainProgress: undefined, explainError: errorMessage(e, name) });
@@ -182,7 +228,7 @@ export function useController(ex: ExplainerOps) {
     if (f) useUi.getState().patchFile(id, { explainRun: (f.explainRun ?? 0) + 1, explainError: undefined });
   }, []);
 
-  return { addFiles, cancel, retry, remove, setTarget, cancelExplain, rerunExplain };
+  return { addFiles, cancel, retry, remove, setTarget, setPrompt, switchBundle, cancelExplain, rerunExplain };
 }
 
 export type Controller = ReturnType<typeof useController>;

@@ -1,7 +1,7 @@
 /** Exports: masked WAVs (16-bit PCM at the model rate), the mask as PNG and as JSON. */
 import type { Analysis, Explanation } from '../client/explainerClient';
 import { encodeWav } from '../core/wav';
-import { exportName, prettyLabel } from './format';
+import { explanationLabel, exportName, prettyLabel } from './format';
 import { renderImage, type FreqScale, type OverlayMode } from './spectrogramRender';
 import { specData } from './Spectrogram';
 
@@ -72,12 +72,14 @@ export async function pngExport(
 
 /** Mask values (rounded to 4 decimals) + metadata; layout bin-major like the model tensors. */
 export function jsonExport(a: Analysis, e: Explanation, labels: string[]): { blob: Blob; name: string } {
-  const label = labels[e.target] ?? `class-${e.target}`;
+  const label = explanationLabel(e, labels);
   const values = Array.from(e.mask, (v) => Math.round(v * 1e4) / 1e4);
   const body = {
     format: 'lmac-mask/1',
     file: a.name,
-    target: { index: e.target, label },
+    target: e.prompt
+      ? { prompt: e.prompt.text, tokens: e.prompt.tokens, similarity: e.prompt.similarity }
+      : { index: e.target, label },
     threshold: e.threshold,
     maskMean: e.maskMean,
     sampleRate: a.sampleRate,

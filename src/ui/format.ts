@@ -17,6 +17,11 @@ export function baseName(fileName: string): string {
   return i > 0 ? fileName.slice(0, i) : fileName;
 }
 
+/** What an explanation is of, for export names: the class label, or `prompt <text>` for a typed prompt (slugged, at most 60 characters). */
+export function explanationLabel(e: { target: number; prompt?: { text: string } }, labels: string[]): string {
+  return e.prompt ? `prompt ${e.prompt.text}`.slice(0, 60) : (labels[e.target] ?? `class-${e.target}`);
+}
+
 export type ExportKind = 'explanation' | 'residual' | 'mask' | 'original';
 
 /** e.g. `exportName('dog-bark.wav', 'dog', 'explanation', 'wav')` → `dog-bark_explanation_dog.wav`. */

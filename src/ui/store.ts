@@ -15,6 +15,10 @@ export interface FileEntry {
   analysis?: Analysis;
   /** Target class of the explanation (defaults to the top pooled class). */
   target?: number;
+  /** Zero-shot bundles: a typed prompt, explained instead of `target` while non-empty. */
+  prompt?: string;
+  /** Why the typed prompt cannot be explained (e.g. no known word); the last explanation stays. */
+  promptError?: string;
   explanation?: Explanation;
   explaining?: boolean;
   explainError?: string;
@@ -102,4 +106,10 @@ export function effectiveExplainer(s: Pick<UiState, 'explainer'>, hasDecoder: bo
 /** The threshold passed to `explain()`: null = soft mask. */
 export function effectiveThreshold(s: Pick<UiState, 'thresholdOn' | 'thresholdValue'>): number | null {
   return s.thresholdOn ? s.thresholdValue : null;
+}
+
+/** The prompt to explain for a file: its typed prompt when the bundle takes prompts and it has a word, else null. */
+export function activePrompt(f: Pick<FileEntry, 'prompt'> | undefined, prompts: boolean | undefined): string | null {
+  const p = f?.prompt?.trim();
+  return prompts && p ? p : null;
 }

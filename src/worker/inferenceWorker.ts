@@ -8,7 +8,8 @@ import * as ort from 'onnxruntime-web/webgpu';
 import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { analyze, pipelineConfig, releaseAnalysis, renderExplanation, stitchedMask, type AnalysisState } from '../core/explain';
-import { explanationMetrics } from '../core/faithfulness';
+import { explanationMetrics, maskedPromptSimilarity, promptSimilarity } from '../core/faithfulness';
+import { Vocabulary } from '../core/textEncoder';
 import { perturbationExplain, type PerturbationResult } from '../core/perturbation';
 import { loadBundleFiles, type BundleFiles } from '../core/manifest';
 import { createOrtRunner, type ModelRunner } from '../core/modelRunner';
@@ -24,7 +25,9 @@ ort.env.wasm.wasmPaths = { mjs: ortWasmMjsUrl, wasm: ortWasmUrl };
 ort.env.wasm.numThreads = threads;
 
 let files: BundleFiles | null = null;
-let sessions: { classifier: ort.InferenceSession; decoder: ort.InferenceSession | null } | null = null;
+let sessions: { classifier: ort.InferenceSession; decoder: ort.InferenceSession | null; projector: ort.InferenceSession | null } | null = null;
+/** The vocabulary of a zero-shot bundle (parsed once per bundle). */
+let vocab: Vocabulary | null = null;
 let inner: ModelRunner<Hidden> | null = null;
 let info: BundleInfo | null = null;
 const analyses = new Map<string, { name: string; state: AnalysisState<Hidden>; perturbations?: Map<string, PerturbationResult> }>();
@@ -66,6 +69,19 @@ const runner: ModelRunner<Hidden> = {
   },
   runClassifier: (m, b) => exclusive(() => current().runClassifier(m, b)),
   runDecoder: (h, t) => exclusive(() => current().runDecoder(h, t)),
+  get textDim() {
+    return manifest().textEncoder?.dim ?? 0;
+  },
+  embedPrompt: (p) => {
+    const r = current();
+    if (!r.embedPrompt) return Promise.reject(new Error(`bundle "${manifest().name}" has no text encoder: typed prompts are not available`));
+    return exclusive(() => r.embedPrompt!(p));
+  },
+  runDecoderText: (h, e, b) => {
+    const r = current();
+    if (!r.runDecoderText) return Promise.reject(new Error(`bundle "${manifest().name}" has no prompt-conditioned decoder`));
+    return exclusive(() => r.runDecoderText!(h, e, b));
+  },
   hiddenBytes: (h) => h.reduce((s, t) => s + t.size * (t.type === 'int64' ? 8 : 4), 0),
   releaseHidden: (h) => {
     for (const t of h) if (t.location !== 'cpu' && t.location !== 'none') t.dispose();
@@ -107,6 +123,7 @@ async function releaseSessions(): Promise<void> {
   if (s) {
     await s.classifier.release();
     if (s.decoder) await s.decoder.release();
+    if (s.projector) await s.projector.release();
   }
 }
 
@@ -127,13 +144,17 @@ async function createSessions(choice: BackendChoice): Promise<BundleInfo> {
     };
     const classifier = await ort.InferenceSession.create(f.classifier, so);
     let decoder: ort.InferenceSession | null = null;
+    let projector: ort.InferenceSession | null = null;
     try {
       decoder = f.decoder ? await ort.InferenceSession.create(f.decoder, so) : null;
+      // the text projector is one tiny matrix product: always on WASM
+      projector = f.text ? await ort.InferenceSession.create(f.text.projector, { ...so, executionProviders: ['wasm'] }) : null;
     } catch (e) {
       await classifier.release();
+      if (decoder) await decoder.release();
       throw e;
     }
-    return { classifier, decoder };
+    return { classifier, decoder, projector };
   };
   try {
     sessions = await make(backend);
@@ -143,7 +164,9 @@ async function createSessions(choice: BackendChoice): Promise<BundleInfo> {
     backend = 'wasm';
     sessions = await make('wasm');
   }
-  inner = createOrtRunner(m, ort.Tensor, sessions.classifier, sessions.decoder);
+  if (m.textEncoder && f.text) vocab ??= new Vocabulary(m.textEncoder, f.text.words, f.text.vectors);
+  const text = vocab && sessions.projector ? { projector: sessions.projector, vocab } : null;
+  inner = createOrtRunner(m, ort.Tensor, sessions.classifier, sessions.decoder, text);
   info = {
     name: m.name,
     description: m.description,
@@ -154,6 +177,7 @@ async function createSessions(choice: BackendChoice): Promise<BundleInfo> {
     nFft: m.stft.nFft,
     hopLength: m.stft.hopLength,
     hasDecoder: m.hasDecoder,
+    prompts: !!(text && m.decoder?.text),
     backend,
     backendNote: note,
     backendChoice: choice,
@@ -177,6 +201,8 @@ function serializeError(e: unknown): SerializedError {
 
 function withFileName(name: string, e: unknown): unknown {
   if (e instanceof DOMException && e.name === 'AbortError') return e;
+  // a prompt the vocabulary cannot represent is not a problem of the file
+  if (e instanceof Error && e.name === 'PromptError') return e;
   if (e instanceof Error && !e.message.startsWith(`${name}:`)) {
     const err = new Error(`${name}: ${e.message}`);
     err.name = e.name;
@@ -196,6 +222,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         for (const a of analyses.values()) if (inner) releaseAnalysis(a.state, runner);
         analyses.clear();
         files = loaded;
+        vocab = null;
         return createSessions(req.backend);
       });
       post({ type: 'result', id, result });
@@ -254,9 +281,20 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       let r;
       let metrics = null;
       let segments: ExplanationMsg['segments'];
+      let prompt: ExplanationMsg['prompt'];
       try {
         let soft: Float32Array;
-        if (kind === 'lmac') soft = await stitchedMask(a.state, runner, req.target, opts, timings);
+        const pe = req.prompt !== undefined ? await runner.embedPrompt!(req.prompt) : null;
+        if (pe && kind !== 'lmac') throw new Error('typed prompts are explained by L-MAC only');
+        if (pe) {
+          timings.text = performance.now() - t0;
+          soft = await stitchedMask(a.state, runner, pe, opts, timings);
+          prompt = {
+            text: pe.prompt,
+            tokens: pe.tokens.map(({ word, known }) => ({ word, known })),
+            similarity: { original: a.state.embeddings ? promptSimilarity(a.state.embeddings, pe.embedding) : NaN, maskedIn: null, maskedOut: null },
+          };
+        } else if (kind === 'lmac') soft = await stitchedMask(a.state, runner, req.target, opts, timings);
         else if (kind === 'perturbation') {
           const ps = req.perturbation ?? {};
           const key = `${req.target}|${ps.samples ?? 300}|${ps.segmentMs ?? 100}|${ps.seed ?? 1}`;
@@ -272,22 +310,28 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           soft = pr.mask;
           segments = { segmentS: pr.segmentS, importance: pr.importance.slice(), r2: pr.r2, samples: pr.evaluated - 1 };
         } else throw new Error(`unknown explainer "${String(kind)}"`);
-        r = renderExplanation(a.state, req.target, soft, req.threshold, opts, timings, t0);
+        r = renderExplanation(a.state, pe ? -1 : req.target, soft, req.threshold, opts, timings, t0);
         if (req.metrics !== false) {
           // show the explanation now; the metrics (two more classifier runs per window) follow
           const partial: ExplanationMsg = {
             fileId: req.fileId, explainer: kind, metrics: null, ...(segments ? { segments: { ...segments, importance: segments.importance.slice() } } : {}),
+            ...(prompt ? { prompt: { ...prompt, similarity: { ...prompt.similarity } } } : {}),
             ...r, mask: r.mask.slice(), maskedIn: r.maskedIn.slice(), maskedOut: r.maskedOut.slice(), timings: { ...r.timings },
           };
           post({ type: 'partial', id, result: partial }, transferablesOf(partial.mask, partial.maskedIn, partial.maskedOut, partial.segments?.importance));
           onProgress({ stage: 'metrics', done: 0, total: 2 });
-          metrics = await explanationMetrics(a.state, runner, req.target, r.mask, opts, r.timings);
+          if (pe && prompt) {
+            const tm = performance.now();
+            const sim = await maskedPromptSimilarity(a.state, runner, pe.embedding, r.mask, opts);
+            prompt.similarity = sim;
+            r.timings.metrics = performance.now() - tm;
+          } else metrics = await explanationMetrics(a.state, runner, req.target, r.mask, opts, r.timings);
         }
         r.timings.total = performance.now() - t0;
       } catch (e) {
         throw withFileName(a.name, e);
       }
-      const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(segments ? { segments } : {}), ...r };
+      const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(segments ? { segments } : {}), ...(prompt ? { prompt } : {}), ...r };
       post({ type: 'result', id, result }, transferablesOf(r.mask, r.maskedIn, r.maskedOut, segments?.importance));
       return;
     }

