@@ -5,7 +5,7 @@
  * app's store, plus the wall time from drop to explanation. Then one 10-minute file.
  *
  *   npm run bench:browser            (builds first unless --no-build)
- *   options: --clips N (default 10)  --no-long  --no-build  --port P
+ *   options: --clips N (default 10)  --no-long  --no-build  --port P  --prompts (typed prompts on models/esc50-zs)
  * Clips: ESC-50 fold-4 from ../shared/data/esc50/audio when present, else synthesised.
  */
 import { chromium, type Page } from '@playwright/test';
@@ -67,13 +67,15 @@ type Timings = Record<string, number>;
 interface AppHandle {
   __lmac: {
     ui: {
-      getState(): { files: BenchFile[] };
+      getState(): { files: BenchFile[]; patchFile(id: string, patch: { prompt: string }): void };
       subscribe(l: (s: { files: BenchFile[] }) => void): () => void;
     };
   };
 }
 interface BenchFile {
+  id: string;
   name: string;
+  prompt?: string;
   status: string;
   error?: string;
   explaining?: boolean;
@@ -140,6 +142,39 @@ async function runFile(page: Page, c: Clip, timeoutMs: number): Promise<Run> {
   const b = await page.evaluate(() => (window as unknown as { __bench: Record<string, number> }).__bench);
   const inApp = { shownMs: (b.shown ?? NaN) - (b.added ?? NaN), wallMs: (b.done ?? NaN) - (b.added ?? NaN) };
   return { analysis: r.analysis, explanation: r.explanation, wallMs, shownMs, inApp };
+}
+
+/** Typed-prompt updates on the zero-shot bundle: prompt set in the store (no debounce) → audible / similarities shown. */
+async function runPrompts(page: Page, clip: Clip, prompts: string[]): Promise<{ prompt: string; shownMs: number; doneMs: number; timings: Timings }[]> {
+  await page.getByTestId('bundle-select').selectOption('esc50-zs');
+  await page.getByTestId('prompt-panel').waitFor({ timeout: 240_000 });
+  await page.getByTestId('backend-in-use').filter({ hasText: /^WASM$/ }).waitFor({ timeout: 120_000 });
+  await runFile(page, clip, 120_000);
+  const out = [];
+  for (const prompt of [prompts[0], ...prompts]) {
+    const r = await page.evaluate(
+      ({ name, prompt }) =>
+        new Promise<{ shownMs: number; doneMs: number; timings: Record<string, number> }>((resolve) => {
+          const ui = (window as unknown as AppHandle).__lmac.ui;
+          const f = [...ui.getState().files].reverse().find((x) => x.name === name)!;
+          const t0 = performance.now();
+          let shown = NaN;
+          const un = ui.subscribe((s) => {
+            const g = s.files.find((x) => x.id === f.id) as unknown as { explaining?: boolean; explanation?: { prompt?: { text: string }; timings: Record<string, number> } };
+            if (g?.explanation?.prompt?.text !== prompt) return;
+            if (Number.isNaN(shown)) shown = performance.now() - t0;
+            if (!g.explaining) {
+              un();
+              resolve({ shownMs: shown, doneMs: performance.now() - t0, timings: g.explanation.timings });
+            }
+          });
+          ui.getState().patchFile(f.id, { prompt });
+        }),
+      { name: clip.name, prompt },
+    );
+    out.push({ prompt, ...r });
+  }
+  return out.slice(1); // the first run warms the prompt path up
 }
 
 function median(xs: number[]): number {
@@ -217,6 +252,14 @@ async function main() {
       );
       console.log(`  analysis: ${fmt(r.analysis)}`);
       console.log(`  explanation: ${fmt(r.explanation)}`);
+    }
+    // last: it switches the app to the zero-shot bundle
+    if (opt('prompts')) {
+      const prompts = ['a dog barking', 'rain on a roof', 'glass shattering', 'church bells', 'a crackling fire', 'someone typing on a keyboard', 'a helicopter', 'birds singing'];
+      const pr = await runPrompts(page, list[0], prompts);
+      console.log(`\nTyped prompts on models/esc50-zs (${list[0].name}; prompt set in the store, i.e. after the UI's 250 ms debounce):`);
+      for (const r of pr) console.log(`  ${r.prompt.padEnd(30)} audible ${r.shownMs.toFixed(0).padStart(5)} ms, similarities ${r.doneMs.toFixed(0).padStart(5)} ms  (worker: text ${(r.timings.text ?? 0).toFixed(1)}, decoder ${(r.timings.decoder ?? 0).toFixed(1)}, istft ${(r.timings.istft ?? 0).toFixed(1)}, metrics ${(r.timings.metrics ?? 0).toFixed(1)})`);
+      console.log(`  median: audible ${median(pr.map((r) => r.shownMs)).toFixed(0)} ms, similarities ${median(pr.map((r) => r.doneMs)).toFixed(0)} ms`);
     }
   } finally {
     await browser.close();
