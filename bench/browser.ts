@@ -151,7 +151,7 @@ async function runPrompts(page: Page, clip: Clip, prompts: string[]): Promise<{ 
   await page.getByTestId('backend-in-use').filter({ hasText: /^WASM$/ }).waitFor({ timeout: 120_000 });
   await runFile(page, clip, 120_000);
   const out = [];
-  for (const prompt of [prompts[0], ...prompts]) {
+  for (const prompt of ['wind blowing', ...prompts]) {
     const r = await page.evaluate(
       ({ name, prompt }) =>
         new Promise<{ shownMs: number; doneMs: number; timings: Record<string, number> }>((resolve) => {
