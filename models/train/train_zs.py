@@ -99,6 +99,14 @@ def make_batch(waves, targets, idx, cfg, g, rng, labels):
     return x, caps, sets
 
 
+def held_out_split(ds):
+    """(held-out class indices, seen class indices, training clips of seen classes in folds 1-3, fold-4 clips)."""
+    held = {ds.labels.index(h) for h in HELD_OUT}
+    seen = [c for c in range(50) if c not in held]
+    tr = np.array([i for i in ds.subset([1, 2, 3]) if ds.targets[i] not in held])
+    return held, seen, tr, ds.subset([4])
+
+
 def main():
     cfg = ZsTrainConfig()
     if os.environ.get("ZS_EPOCHS"):
@@ -109,10 +117,7 @@ def main():
     ds = load_esc50()
     vocab = Vocab()
     labels = ds.labels
-    held = {labels.index(h) for h in HELD_OUT}
-    seen = [c for c in range(50) if c not in held]
-    tr = np.array([i for i in ds.subset([1, 2, 3]) if ds.targets[i] not in held])
-    va = ds.subset([4])
+    held, seen, tr, va = held_out_split(ds)
     xtr, ytr = ds.waves[tr], ds.targets[tr]
     model = AudioTextModel(AudioTextConfig())
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -27,12 +27,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from captions import HELD_OUT, Vocab, caption, class_prompt
+from captions import Vocab, caption, class_prompt
 from common import RUNS, Logger, resume, save_epoch, save_final, setup
 from data import coloured_noise, load_esc50, mix_at_snr, random_shift
 from frontend import FE, magnitude
 from model import AudioTextConfig, AudioTextModel, PromptDecoderConfig, PromptMaskDecoder, count_params
-from train_zs import text_batch
+from train_zs import held_out_split, text_batch
 
 
 @dataclass
@@ -86,10 +86,7 @@ def main():
     ds = load_esc50()
     vocab = Vocab()
     labels = ds.labels
-    held = {labels.index(h) for h in HELD_OUT}
-    seen = [c for c in range(50) if c not in held]
-    tr = np.array([i for i in ds.subset([1, 2, 3]) if ds.targets[i] not in held])
-    va = ds.subset([4])
+    held, seen, tr, va = held_out_split(ds)
     xtr, ytr = ds.waves[tr], ds.targets[tr]
     at = load_audio_text()
     enc = at.audio

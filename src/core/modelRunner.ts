@@ -111,16 +111,22 @@ export function createOrtRunner(
     return res;
   }
 
-  async function runTextDecoder(hidden: Tensor[], emb: Float32Array, batch: number): Promise<Float32Array> {
-    if (!d?.text || !decoder) throw new Error(`bundle "${manifest.name}" has no prompt-conditioned decoder`);
-    if (emb.length !== batch * textDim) throw new Error(`text embedding has ${emb.length} values, expected ${batch} × ${textDim}`);
-    const feeds: Record<string, Tensor> = { [d.text]: new TensorClass('float32', emb, [batch, textDim]) };
+  /** Run the decoder on one batch's hidden outputs plus its condition input (class index or prompt embedding). */
+  async function runMaskDecoder(hidden: Tensor[], condition: [string, Tensor], batch: number): Promise<Float32Array> {
+    if (!d || !decoder) throw new Error(`bundle "${manifest.name}" has no decoder: explanations are not available`);
+    const feeds: Record<string, Tensor> = { [condition[0]]: condition[1] };
     d.hidden.forEach((name, i) => (feeds[name] = hidden[i]));
     const out = await decoder.run(feeds, [d.mask]);
     const mask = (await out[d.mask].getData()) as Float32Array;
     if (mask.length !== batch * bins * frames)
       throw new Error(`${d.file}: mask has ${mask.length} values, expected ${batch} × ${bins} × ${frames}`);
     return mask;
+  }
+
+  async function runTextDecoder(hidden: Tensor[], emb: Float32Array, batch: number): Promise<Float32Array> {
+    if (!d?.text) throw new Error(`bundle "${manifest.name}" has no prompt-conditioned decoder`);
+    if (emb.length !== batch * textDim) throw new Error(`text embedding has ${emb.length} values, expected ${batch} × ${textDim}`);
+    return runMaskDecoder(hidden, [d.text, new TensorClass('float32', emb, [batch, textDim])], batch);
   }
 
   return {
@@ -163,13 +169,7 @@ export function createOrtRunner(
       }
       const tgt = new BigInt64Array(batch);
       for (let i = 0; i < batch; i++) tgt[i] = BigInt(targets[i]);
-      const feeds: Record<string, Tensor> = { [d.target!]: new TensorClass('int64', tgt, [batch]) };
-      d.hidden.forEach((name, i) => (feeds[name] = hidden[i]));
-      const out = await decoder.run(feeds, [d.mask]);
-      const mask = (await out[d.mask].getData()) as Float32Array;
-      if (mask.length !== batch * bins * frames)
-        throw new Error(`${d.file}: mask has ${mask.length} values, expected ${batch} × ${bins} × ${frames}`);
-      return mask;
+      return runMaskDecoder(hidden, [d.target!, new TensorClass('int64', tgt, [batch])], batch);
     },
     hiddenBytes(hidden) {
       return hidden.reduce((s, t) => s + t.size * (BYTES[t.type] ?? 4), 0);
