@@ -272,9 +272,22 @@ export class ExplainerClient {
   async explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts: ExplainOptions = {}): Promise<Explanation> {
     const t0 = performance.now();
     const { onProgress, onPartial, ...rest } = opts;
-    const withRoundTrip = (r: ExplanationMsg): Explanation => ({ ...r, timings: { ...r.timings, roundTrip: performance.now() - t0 } });
-    const partial = onPartial && ((r: unknown) => onPartial(withRoundTrip(r as ExplanationMsg)));
+    const withRoundTrip = (r: ExplanationMsg): Explanation => {
+      const { arraysInPartial: _, ...e } = r;
+      return { ...e, timings: { ...r.timings, roundTrip: performance.now() - t0 } };
+    };
+    let first: ExplanationMsg | null = null;
+    const partial = (r: unknown) => {
+      first = r as ExplanationMsg;
+      onPartial?.(withRoundTrip(first));
+    };
     const res: ExplanationMsg = await this.call<'explain'>({ type: 'explain', fileId, target, threshold, ...rest }, { signal, onProgress, onPartial: partial });
+    if (res.arraysInPartial) {
+      const p = first as ExplanationMsg | null;
+      if (!p) throw new Error('explain: the worker sent no partial result with the arrays');
+      // the partial's arrays themselves (same contents): views keyed on them do not redraw for the metrics
+      return withRoundTrip({ ...res, mask: p.mask, maskedIn: p.maskedIn, maskedOut: p.maskedOut, ...(p.segments && res.segments ? { segments: { ...res.segments, importance: p.segments.importance } } : {}) });
+    }
     return withRoundTrip(res);
   }
 

@@ -49,6 +49,7 @@ export function Spectrogram({ analysis, explanation }: { analysis: Analysis; exp
   const plotH = HEIGHT - M.top - M.bottom;
 
   // draw the image
+  const mask = explanation?.mask;
   useEffect(() => {
     const c = canvasRef.current;
     if (!c) return;
@@ -62,10 +63,11 @@ export function Spectrogram({ analysis, explanation }: { analysis: Analysis; exp
       t1,
       freqScale,
       overlay,
-      mask: explanation?.mask,
+      mask,
     });
     c.getContext('2d')?.putImageData(img, 0, 0);
-  }, [spec, explanation, t0, t1, freqScale, overlay, plotW, plotH]);
+    // keyed on the mask array, not the explanation object: the metrics arriving later do not redraw
+  }, [spec, mask, t0, t1, freqScale, overlay, plotW, plotH]);
 
   // axes
   useEffect(() => {

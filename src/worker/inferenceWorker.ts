@@ -282,6 +282,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       let metrics = null;
       let segments: ExplanationMsg['segments'];
       let prompt: ExplanationMsg['prompt'];
+      let sentArrays = false;
       try {
         let soft: Float32Array;
         const pe = req.prompt !== undefined ? await runner.embedPrompt!(req.prompt) : null;
@@ -316,9 +317,11 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           const partial: ExplanationMsg = {
             fileId: req.fileId, explainer: kind, metrics: null, ...(segments ? { segments: { ...segments, importance: segments.importance.slice() } } : {}),
             ...(prompt ? { prompt: { ...prompt, similarity: { ...prompt.similarity } } } : {}),
-            ...r, mask: r.mask.slice(), maskedIn: r.maskedIn.slice(), maskedOut: r.maskedOut.slice(), timings: { ...r.timings },
+            // the metrics below still need the mask: send a copy; the audio moves without one
+            ...r, mask: r.mask.slice(), timings: { ...r.timings },
           };
           post({ type: 'partial', id, result: partial }, transferablesOf(partial.mask, partial.maskedIn, partial.maskedOut, partial.segments?.importance));
+          sentArrays = true;
           onProgress({ stage: 'metrics', done: 0, total: 2 });
           if (pe && prompt) {
             const tm = performance.now();
@@ -331,8 +334,11 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       } catch (e) {
         throw withFileName(a.name, e);
       }
-      const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(segments ? { segments } : {}), ...(prompt ? { prompt } : {}), ...r };
-      post({ type: 'result', id, result }, transferablesOf(r.mask, r.maskedIn, r.maskedOut, segments?.importance));
+      // after a partial the arrays are already on the main thread: the result carries the metrics only
+      const none = new Float32Array(0);
+      const arrays = sentArrays ? { mask: none, maskedIn: none, maskedOut: none, arraysInPartial: true } : {};
+      const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(segments ? { segments } : {}), ...(prompt ? { prompt } : {}), ...r, ...arrays };
+      post({ type: 'result', id, result }, sentArrays ? [] : transferablesOf(r.mask, r.maskedIn, r.maskedOut, segments?.importance));
       return;
     }
     case 'forget': {

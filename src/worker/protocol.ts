@@ -103,6 +103,8 @@ export interface ExplanationMsg {
   /** Perturbation explainer only. */
   segments?: SegmentInfo;
   timings: Record<string, number>;
+  /** Set on a final result after a 'partial': its mask / maskedIn / maskedOut are empty, the partial's stand. */
+  arraysInPartial?: boolean;
 }
 
 export type Request =
