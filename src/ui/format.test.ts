@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { baseName, exportName, peaks, slug, topK } from './format';
+import { baseName, explanationLabel, exportName, peaks, slug, topK } from './format';
+import { activePrompt } from './store';
 import { EXAMPLES, knocks, siren, toneAndNoise } from './examples';
 import { magnitudeLevels } from './spectrogramRender';
 
@@ -9,6 +10,20 @@ describe('export names', () => {
     expect(exportName('dog-bark.wav', 'dog', 'residual', 'wav')).toBe('dog-bark_residual_dog.wav');
     expect(exportName('My Clip (1).MP3', 'crying_baby', 'mask', 'png')).toBe('my-clip-1_mask_crying-baby.png');
     expect(exportName('.wav', 'clock_tick', 'mask', 'json')).toBe('wav_mask_clock-tick.json');
+  });
+  it('name a typed prompt instead of the class', () => {
+    const labels = ['dog', 'church_bells'];
+    expect(exportName('bells.wav', explanationLabel({ target: 1 }, labels), 'explanation', 'wav')).toBe('bells_explanation_church-bells.wav');
+    expect(exportName('bells.wav', explanationLabel({ target: -1, prompt: { text: 'Church bells!' } }, labels), 'explanation', 'wav')).toBe(
+      'bells_explanation_prompt-church-bells.wav',
+    );
+    expect(explanationLabel({ target: -1, prompt: { text: 'x'.repeat(200) } }, labels).length).toBe(60);
+  });
+  it('a typed prompt is active only on bundles that take prompts and when it has a character', () => {
+    expect(activePrompt({ prompt: ' rain ' }, true)).toBe('rain');
+    expect(activePrompt({ prompt: '   ' }, true)).toBeNull();
+    expect(activePrompt({ prompt: 'rain' }, false)).toBeNull();
+    expect(activePrompt(undefined, true)).toBeNull();
   });
   it('slug never returns an empty name', () => {
     expect(slug('???')).toBe('audio');
