@@ -132,10 +132,12 @@ test('on a real clip, an unrelated prompt gets a smaller mask than the matching 
   await typePrompt(MATCH.prompt);
   await expect(page.getByTestId('sim-in')).toHaveText(/^-?\d\.\d{3}$/, { timeout: 60_000 });
   const matching = await maskMean();
+  await expect(page.getByTestId('prompt-empty-hint')).toHaveCount(0);
   const simMatch = Number(await page.getByTestId('sim-original').textContent());
   await typePrompt(MATCH.unrelated);
   await expect(page.getByTestId('sim-in')).toHaveText(/^-?\d\.\d{3}$/, { timeout: 60_000 });
   const unrelated = await maskMean();
+  await expect(page.getByTestId('prompt-empty-hint')).toContainText(`hears little of “${MATCH.unrelated}”`);
   const simUnrel = Number(await page.getByTestId('sim-original').textContent());
   console.log(`${MATCH.clip}: "${MATCH.prompt}" sim ${simMatch} mask mean ${matching}; "${MATCH.unrelated}" sim ${simUnrel} mask mean ${unrelated}`);
   expect(simMatch).toBeGreaterThan(simUnrel);

@@ -7,6 +7,8 @@ import type { FileEntry } from './store';
 
 /** Delay between the last keystroke and the request (the decoder runs in well under a second). */
 const DEBOUNCE_MS = 250;
+/** Below this mask mean the explanation is nearly silent: say why instead of leaving the user puzzled. */
+const EMPTY_MASK = 0.005;
 const SUGGESTIONS = ['a dog barking', 'glass shattering', 'rain', 'a crying baby', 'church bells', 'a helicopter'];
 
 function sim(v: number | null | undefined): string {
@@ -80,6 +82,12 @@ export function PromptPanel({ file, onPrompt }: { file: FileEntry; onPrompt: (pr
           </span>
         )}
       </div>
+      {shown && e && e.maskMean < EMPTY_MASK && (
+        <p className="muted small" data-testid="prompt-empty-hint">
+          The model hears little of “{shown.text}” in this audio (similarity {sim(shown.similarity.original)}): the mask is nearly
+          empty, so the explanation is almost silent.
+        </p>
+      )}
       {shown && (
         <table className="similarity" data-testid="prompt-similarity">
           <tbody>
