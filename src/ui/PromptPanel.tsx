@@ -18,14 +18,26 @@ function sim(v: number | null | undefined): string {
 export function PromptPanel({ file, onPrompt }: { file: FileEntry; onPrompt: (prompt: string) => void }) {
   const [text, setText] = useState(file.prompt ?? '');
   const timer = useRef<number | undefined>(undefined);
-  // another file selected, or the prompt cleared by choosing a class: show its prompt
-  useEffect(() => setText(file.prompt ?? ''), [file.id, file.prompt]);
+  /** The last prompt this box sent: its echo from the store must not overwrite newer keystrokes. */
+  const sent = useRef(file.prompt);
+  const shownFile = useRef(file.id);
+  // another file selected, or the prompt cleared by choosing a class: show the file's prompt
+  useEffect(() => {
+    if (file.id !== shownFile.current || file.prompt !== sent.current) setText(file.prompt ?? '');
+    shownFile.current = file.id;
+    sent.current = file.prompt;
+  }, [file.id, file.prompt]);
   useEffect(() => () => window.clearTimeout(timer.current), []);
 
+  const send = (v: string) => {
+    window.clearTimeout(timer.current);
+    sent.current = v;
+    onPrompt(v);
+  };
   const change = (v: string) => {
     setText(v);
     window.clearTimeout(timer.current);
-    timer.current = window.setTimeout(() => onPrompt(v), DEBOUNCE_MS);
+    timer.current = window.setTimeout(() => send(v), DEBOUNCE_MS);
   };
   const e: Explanation | undefined = file.explanation?.prompt ? file.explanation : undefined;
   const shown = e?.prompt && e.prompt.text.trim() === text.trim() ? e.prompt : undefined;
@@ -42,10 +54,7 @@ export function PromptPanel({ file, onPrompt }: { file: FileEntry; onPrompt: (pr
         placeholder="e.g. a dog barking"
         onChange={(ev) => change(ev.target.value)}
         onKeyDown={(ev) => {
-          if (ev.key === 'Enter') {
-            window.clearTimeout(timer.current);
-            onPrompt(text);
-          }
+          if (ev.key === 'Enter') send(text);
         }}
         data-testid="prompt-input"
         aria-describedby="prompt-status"
