@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from captions import HELD_OUT, Vocab, caption, class_prompt, mix_caption
+from captions import HELD_OUT, PHRASES, Vocab, caption, class_prompt, mix_caption
 from common import Logger, resume, save_epoch, save_final, setup
 from data import coloured_noise, load_esc50, mix_at_snr, random_shift, rms
 from frontend import FE, magnitude
@@ -43,6 +43,11 @@ class ZsTrainConfig:
     max_shift_s: float = 1.0
     gain_db: float = 6.0
     w_proto: float = 1.0
+    # optional: keep the projector's cosine geometry on random vocabulary words close to GloVe's
+    # (words of the held-out classes' phrases excluded); 0 = off (the shipped run)
+    w_geo: float = 0.0
+    geo_words: int = 256
+    geo_vocab: int = 20000
     eval_every: int = 2
 
 
@@ -111,9 +116,11 @@ def main():
     cfg = ZsTrainConfig()
     if os.environ.get("ZS_EPOCHS"):
         cfg.epochs = int(os.environ["ZS_EPOCHS"])
+    if os.environ.get("ZS_GEO"):
+        cfg.w_geo = float(os.environ["ZS_GEO"])
     g = setup(cfg.seed)
     rng = random.Random(cfg.seed)
-    log = Logger("zs_encoder")
+    log = Logger(os.environ.get("ZS_STAGE", "zs_encoder"))
     ds = load_esc50()
     vocab = Vocab()
     labels = ds.labels
@@ -134,6 +141,9 @@ def main():
         log(event="start", params=count_params(model), train_clips=len(tr), held_out=HELD_OUT,
             config=asdict(cfg))
     seen_t = torch.tensor(seen)
+    held_words = {w for h in HELD_OUT for p in PHRASES[h] for w in vocab.tokens(p)}
+    geo_pool = np.array([i for i, w in enumerate(vocab.words[:cfg.geo_vocab]) if w not in held_words])
+    geo_vecs = torch.from_numpy(vocab.vectors)
     for epoch in range(start, cfg.epochs):
         t0 = time.time()
         model.train()
@@ -158,6 +168,11 @@ def main():
                     soft[r, (seen_t == c).nonzero()[0, 0]] = 1.0 / len(st)
             l_proto = -(soft * F.log_softmax(plog, 1)).sum(1).mean()
             loss = l_clip + cfg.w_proto * l_proto
+            if cfg.w_geo > 0:
+                pick = torch.from_numpy(geo_pool[torch.randint(0, len(geo_pool), (cfg.geo_words,), generator=g).numpy()])
+                x = F.normalize(geo_vecs[pick], dim=1)
+                zt_w = model.text(x)
+                loss = loss + cfg.w_geo * (zt_w @ zt_w.T - x @ x.T).pow(2).mean()
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()
             agg += np.array([loss.item(), l_clip.item(), l_proto.item()]) * len(idx); n += len(idx)
         wall += time.time() - t0
