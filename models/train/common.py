@@ -73,6 +73,24 @@ def save_final(stage_dir: str, model, wall: float, cfg):
                 "config": asdict(cfg)}, os.path.join(stage_dir, "final.pt"))
 
 
+def stage_weights(stage: str) -> str:
+    """A stage's final.pt, or its latest ckpt.pt when the stage has not finished (which may not exist)."""
+    final = os.path.join(RUNS, stage, "final.pt")
+    return final if os.path.exists(final) else os.path.join(RUNS, stage, "ckpt.pt")
+
+
+def load_trained(path: str, model_cls, config_cls, frozen: bool = False):
+    """(model in eval mode, checkpoint dict) from a save_final()/save_epoch() file; frozen: no gradients."""
+    st = torch.load(path)
+    model = model_cls(config_cls(**st["model_config"]))
+    model.load_state_dict(st["model"])
+    model.eval()
+    if frozen:
+        for p in model.parameters():
+            p.requires_grad_(False)
+    return model, st
+
+
 @torch.no_grad()
 def predict(classifier, waves: np.ndarray, batch: int = 64) -> torch.Tensor:
     """Logits of the classifier on clean 5 s windows."""

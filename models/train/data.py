@@ -60,6 +60,15 @@ def load_esc50(data_dir: str = DEFAULT_DATA) -> Esc50:
                  names=[r["filename"] for r in rows], labels=labels)
 
 
+def other_class_partners(targets: np.ndarray, idx: np.ndarray, g: torch.Generator, step: int) -> np.ndarray:
+    """A random partner (index into `targets`) per row of idx, moved `step` clips on when it has the row's class."""
+    n = len(targets)
+    partner = torch.randint(0, n, (len(idx),), generator=g).numpy()
+    same = targets[partner] == targets[idx]
+    partner[same] = (partner[same] + step) % n
+    return partner
+
+
 def rms(x: torch.Tensor) -> torch.Tensor:
     return x.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp_min(1e-5)
 

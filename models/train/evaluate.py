@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import metrics
-from common import RUNS, predict, setup
+from common import RUNS, load_trained, predict, setup
 from data import coloured_noise, load_esc50, mix_at_snr
 from export import ROOT
 from frontend import magnitude
@@ -32,12 +32,8 @@ METRICS = ["AI", "AD", "AG", "FF", "Fid-In", "SPS", "COMP", "MM"]
 
 
 def load():
-    st = torch.load(os.path.join(RUNS, "classifier", "final.pt"))
-    c = Classifier(ClassifierConfig(**st["model_config"])); c.load_state_dict(st["model"]); c.eval()
-    d_st = torch.load(os.path.join(RUNS, "decoder", "final.pt"))
-    d = MaskDecoder(DecoderConfig(**d_st["model_config"])); d.load_state_dict(d_st["model"]); d.eval()
-    for p in list(c.parameters()) + list(d.parameters()):
-        p.requires_grad_(False)
+    c, st = load_trained(os.path.join(RUNS, "classifier", "final.pt"), Classifier, ClassifierConfig, frozen=True)
+    d, d_st = load_trained(os.path.join(RUNS, "decoder", "final.pt"), MaskDecoder, DecoderConfig, frozen=True)
     return c, d, st.get("wall"), d_st.get("wall")
 
 

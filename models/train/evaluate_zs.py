@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 import metrics
 from captions import HELD_OUT, Vocab, class_prompt
-from common import RUNS, setup
+from common import RUNS, load_trained, setup
 from data import load_esc50
 from evaluate import METRICS, fmt, mixtures
 from export import ROOT
@@ -33,17 +33,16 @@ BUNDLE = os.path.join(ROOT, "models", "esc50-zs")
 
 
 def load():
-    st = torch.load(os.environ.get("ZS_ENCODER", os.path.join(RUNS, "zs_encoder", "final.pt")))
-    m = AudioTextModel(AudioTextConfig(**st["model_config"])); m.load_state_dict(st["model"]); m.eval()
+    m, st = load_trained(os.environ.get("ZS_ENCODER", os.path.join(RUNS, "zs_encoder", "final.pt")),
+                         AudioTextModel, AudioTextConfig, frozen=True)
     dp = os.environ.get("ZS_DECODER", os.path.join(RUNS, "zs_decoder", "final.pt"))
     if os.path.exists(dp):
-        d_st = torch.load(dp)
-        d = PromptMaskDecoder(PromptDecoderConfig(**d_st["model_config"])); d.load_state_dict(d_st["model"]); d.eval()
+        d, d_st = load_trained(dp, PromptMaskDecoder, PromptDecoderConfig, frozen=True)
     else:  # smoke runs before the decoder exists (--limit only)
         d_st = {}
         d = PromptMaskDecoder(PromptDecoderConfig(joint_dim=m.cfg.joint_dim)); d.attach_head(m.audio); d.eval()
-    for p in list(m.parameters()) + list(d.parameters()):
-        p.requires_grad_(False)
+        for p in d.parameters():
+            p.requires_grad_(False)
     return m, d, st.get("wall"), d_st.get("wall")
 
 

@@ -15,7 +15,7 @@ import tempfile
 import numpy as np
 import torch
 
-from common import RUNS
+from common import load_trained, stage_weights
 from frontend import FE, magnitude
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder, count_params
 
@@ -25,20 +25,12 @@ OPSET = 17
 
 
 def load_models(allow_untrained_decoder: bool):
-    cls_path = os.path.join(RUNS, "classifier", "final.pt")
-    if not os.path.exists(cls_path):
-        cls_path = os.path.join(RUNS, "classifier", "ckpt.pt")
-    st = torch.load(cls_path)
-    classifier = Classifier(ClassifierConfig(**st["model_config"]))
-    classifier.load_state_dict(st["model"])
-    dec_path = os.path.join(RUNS, "decoder", "final.pt")
-    if not os.path.exists(dec_path):
-        dec_path = os.path.join(RUNS, "decoder", "ckpt.pt")
+    cls_path = stage_weights("classifier")
+    classifier, _ = load_trained(cls_path, Classifier, ClassifierConfig)
+    dec_path = stage_weights("decoder")
     decoder = MaskDecoder(DecoderConfig())
     if os.path.exists(dec_path):
-        d = torch.load(dec_path)
-        decoder = MaskDecoder(DecoderConfig(**d["model_config"]))
-        decoder.load_state_dict(d["model"])
+        decoder, _ = load_trained(dec_path, MaskDecoder, DecoderConfig)
     elif not allow_untrained_decoder:
         raise SystemExit("no decoder checkpoint in runs/decoder (use --allow-untrained-decoder for a provisional bundle)")
     else:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from captions import HELD_OUT, Vocab, class_prompt
-from common import RUNS
+from common import load_trained, stage_weights
 from export import HIDDEN, OPSET, ROOT, run_onnx, sha256, test_signal
 from frontend import FE, magnitude
 from model import AudioTextConfig, AudioTextModel, PromptDecoderConfig, PromptMaskDecoder, count_params
@@ -52,20 +52,11 @@ class TextProjectorOnnx(torch.nn.Module):
 
 
 def load(allow_untrained_decoder: bool):
-    p = os.path.join(RUNS, "zs_encoder", "final.pt")
-    if not os.path.exists(p):
-        p = os.path.join(RUNS, "zs_encoder", "ckpt.pt")
-    st = torch.load(p)
-    model = AudioTextModel(AudioTextConfig(**st["model_config"]))
-    model.load_state_dict(st["model"])
-    model.eval()
-    dp = os.path.join(RUNS, "zs_decoder", "final.pt")
-    if not os.path.exists(dp):
-        dp = os.path.join(RUNS, "zs_decoder", "ckpt.pt")
+    p = stage_weights("zs_encoder")
+    model, _ = load_trained(p, AudioTextModel, AudioTextConfig)
+    dp = stage_weights("zs_decoder")
     if os.path.exists(dp):
-        d = torch.load(dp)
-        decoder = PromptMaskDecoder(PromptDecoderConfig(**d["model_config"]))
-        decoder.load_state_dict(d["model"])
+        decoder, _ = load_trained(dp, PromptMaskDecoder, PromptDecoderConfig)
     elif allow_untrained_decoder:
         decoder = PromptMaskDecoder(PromptDecoderConfig(joint_dim=model.cfg.joint_dim))
         decoder.attach_head(model.audio)

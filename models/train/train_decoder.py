@@ -20,8 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import RUNS, Logger, resume, save_epoch, save_final, setup
-from data import coloured_noise, load_esc50, mix_at_snr, random_shift
+from common import RUNS, Logger, load_trained, resume, save_epoch, save_final, setup
+from data import coloured_noise, load_esc50, mix_at_snr, other_class_partners, random_shift
 from frontend import FE, magnitude
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder, count_params
 
@@ -45,22 +45,14 @@ class DecoderTrainConfig:
 
 
 def load_classifier():
-    st = torch.load(os.path.join(RUNS, "classifier", "final.pt"))
-    c = Classifier(ClassifierConfig(**st["model_config"]))
-    c.load_state_dict(st["model"])
-    c.eval()
-    for p in c.parameters():
-        p.requires_grad_(False)
-    return c
+    return load_trained(os.path.join(RUNS, "classifier", "final.pt"), Classifier, ClassifierConfig, frozen=True)[0]
 
 
 def make_batch(waves, targets, idx, cfg, g):
     """0 dB mixtures (with another clip of a different class, or coloured noise) or clean clips."""
     x = random_shift(torch.from_numpy(waves[idx]), int(cfg.max_shift_s * FE.sample_rate), g)
     b = len(idx)
-    partner = torch.randint(0, len(waves), (b,), generator=g).numpy()
-    same = targets[partner] == targets[idx]
-    partner[same] = (partner[same] + 40) % len(waves)  # ESC-50 sorted by fold/id: 40 clips away
+    partner = other_class_partners(targets, idx, g, step=40)  # ESC-50 sorted by fold/id: 40 clips away
     other = torch.from_numpy(waves[partner])
     noise = coloured_noise(b, x.shape[1], g)
     use_noise = torch.rand(b, 1, generator=g) < cfg.p_noise_partner

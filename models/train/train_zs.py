@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from captions import HELD_OUT, PHRASES, Vocab, caption, class_prompt, mix_caption
 from common import Logger, resume, save_epoch, save_final, setup
-from data import coloured_noise, load_esc50, mix_at_snr, random_shift, rms
+from data import coloured_noise, load_esc50, mix_at_snr, other_class_partners, random_shift
 from frontend import FE, magnitude
 from model import AudioTextConfig, AudioTextModel, count_params
 
@@ -81,10 +81,8 @@ def make_batch(waves, targets, idx, cfg, g, rng, labels):
     """Augmented waveforms, captions and class sets (frozensets) for one batch."""
     x = random_shift(torch.from_numpy(waves[idx]), int(cfg.max_shift_s * FE.sample_rate), g)
     b = len(idx)
-    partner = torch.randint(0, len(waves), (b,), generator=g).numpy()
-    same = targets[partner] == targets[idx]
-    partner[same] = (partner[same] + 24) % len(waves)  # sorted by name, not by class: re-pick
-    same = targets[partner] == targets[idx]
+    partner = other_class_partners(targets, idx, g, step=24)
+    same = targets[partner] == targets[idx]  # still the same class after the step: no mixture
     do_mix = (torch.rand(b, generator=g) < cfg.p_mix) & ~torch.from_numpy(same)
     snr = cfg.mix_snr[0] + torch.rand(b, generator=g) * (cfg.mix_snr[1] - cfg.mix_snr[0])
     other = random_shift(torch.from_numpy(waves[partner]), int(cfg.max_shift_s * FE.sample_rate), g)

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from captions import Vocab, caption, class_prompt
-from common import RUNS, Logger, resume, save_epoch, save_final, setup
-from data import coloured_noise, load_esc50, mix_at_snr, random_shift
+from common import RUNS, Logger, load_trained, resume, save_epoch, save_final, setup
+from data import coloured_noise, load_esc50, mix_at_snr, other_class_partners, random_shift
 from frontend import FE, magnitude
 from model import AudioTextConfig, AudioTextModel, PromptDecoderConfig, PromptMaskDecoder, count_params
 from train_zs import held_out_split, text_batch
@@ -51,13 +51,8 @@ class ZsDecoderTrainConfig:
 
 
 def load_audio_text():
-    st = torch.load(os.environ.get("ZS_ENCODER", os.path.join(RUNS, "zs_encoder", "final.pt")))
-    m = AudioTextModel(AudioTextConfig(**st["model_config"]))
-    m.load_state_dict(st["model"])
-    m.eval()
-    for p in m.parameters():
-        p.requires_grad_(False)
-    return m
+    path = os.environ.get("ZS_ENCODER", os.path.join(RUNS, "zs_encoder", "final.pt"))
+    return load_trained(path, AudioTextModel, AudioTextConfig, frozen=True)[0]
 
 
 @torch.no_grad()
@@ -129,9 +124,7 @@ def main():
             idx = order[i:i + cfg.batch]
             b = len(idx)
             x = random_shift(torch.from_numpy(xtr[idx]), int(cfg.max_shift_s * FE.sample_rate), g)
-            partner = torch.randint(0, len(tr), (b,), generator=g).numpy()
-            same = ytr[partner] == ytr[idx]
-            partner[same] = (partner[same] + 24) % len(tr)
+            partner = other_class_partners(ytr, idx, g, step=24)
             two_clips = torch.from_numpy(ytr[partner] != ytr[idx]) & (torch.rand(b, generator=g) >= cfg.p_noise_partner)
             other = torch.where(two_clips[:, None], torch.from_numpy(xtr[partner]), coloured_noise(b, x.shape[1], g))
             clean = (torch.rand(b, generator=g) < cfg.p_clean) & ~two_clips
