@@ -3,6 +3,7 @@ import react from '@vitejs/plugin-react';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, resolve, extname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUNDLES } from './src/bundles';
 
 /** Cross-origin isolation (needed for multi-threaded WASM): on every response. */
 const isolationHeaders = {
@@ -12,8 +13,8 @@ const isolationHeaders = {
 };
 
 const MODELS_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), 'models');
-/** Model bundles shipped with the app: served in dev, copied into the build. */
-const BUNDLES = ['esc50', 'esc50-zs'];
+/** Model bundles shipped with the app (src/bundles.ts): served in dev, copied into the build. */
+const BUNDLE_IDS: string[] = BUNDLES.map((b) => b.id);
 
 const MIME: Record<string, string> = {
   '.json': 'application/json',
@@ -45,7 +46,7 @@ function modelBundles(): Plugin {
   const middleware: Connect.NextHandleFunction = (req, res, next) => {
     const url = decodeURIComponent((req.url ?? '').split('?')[0]);
     const m = /^\/models\/([^/]+)\/(.+)$/.exec(url);
-    if (!m || !BUNDLES.includes(m[1])) return next();
+    if (!m || !BUNDLE_IDS.includes(m[1])) return next();
     const base = join(MODELS_DIR, m[1]);
     const file = resolve(base, m[2]);
     if (!file.startsWith(base + sep) || !existsSync(file) || !statSync(file).isFile()) return next();
@@ -62,7 +63,7 @@ function modelBundles(): Plugin {
       server.middlewares.use(middleware);
     },
     generateBundle() {
-      for (const bundle of BUNDLES) {
+      for (const bundle of BUNDLE_IDS) {
         const dir = join(MODELS_DIR, bundle);
         for (const rel of listFiles(dir)) {
           this.emitFile({ type: 'asset', fileName: `models/${bundle}/${rel}`, source: readFileSync(join(dir, rel)) });

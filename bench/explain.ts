@@ -17,7 +17,7 @@
 // Writes <out>/explain-bench.md and <out>/explain-bench.json. Seeded: same inputs → same numbers.
 import FFT from 'fft.js';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, pipelineConfig, stitchedMask, type AnalysisState } from '../src/core/explain';
@@ -27,6 +27,7 @@ import { mulberry32, perturbationExplain } from '../src/core/perturbation';
 import { magnitude, stft } from '../src/core/stft';
 import { padToPlan } from '../src/core/windows';
 import { decodeAudioFileNode } from '../src/node/audioNode';
+import { esc50Clips } from '../src/node/esc50';
 import { createNodeModel, loadBundleDir, type NodeBackend } from '../src/node/ortNode';
 
 const { values: args } = parseArgs({
@@ -197,20 +198,7 @@ async function main() {
   const runner = model.runner;
   const hasDecoder = runner.hasDecoder;
 
-  const lines = (await readFile(csvPath, 'utf8')).split(/\r?\n/).filter((l) => l.trim());
-  const head = lines[0].split(',');
-  const col = (name: string) => {
-    const i = head.indexOf(name);
-    if (i < 0) throw new Error(`${csvPath}: no "${name}" column`);
-    return i;
-  };
-  const [cFile, cFold, cTarget, cCat] = [col('filename'), col('fold'), col('target'), col('category')];
-  let rows = lines
-    .slice(1)
-    .map((l) => l.split(','))
-    .filter((r) => folds.has(Number(r[cFold])))
-    .map((r) => ({ file: r[cFile], target: Number(r[cTarget]), category: r[cCat] }))
-    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  let rows = esc50Clips(dataDir, folds);
   if (limit > 0) rows = rows.slice(0, limit);
   if (rows.length === 0) throw new Error(`no clips in folds ${[...folds].join(',')} of ${csvPath}`);
   log(`bench:explain — ${m.name} (${hasDecoder ? 'with' : 'no'} decoder), ${rows.length} clips, ${nPert} perturbations, ${args.backend}`);

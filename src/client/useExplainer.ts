@@ -11,6 +11,7 @@ import {
   type Explanation,
   type Progress,
 } from './explainerClient';
+import { BUNDLES } from '../bundles';
 
 export interface ExplainerState {
   /** A bundle is loaded and sessions exist. */
@@ -35,12 +36,6 @@ export interface UseExplainer extends ExplainerState {
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
 }
-
-/** The bundles the app serves (vite.config.ts serves/emits models/<id>/), default first. */
-export const BUNDLES = [
-  { id: 'esc50', title: 'ESC-50 classes (L-MAC)' },
-  { id: 'esc50-zs', title: 'Text prompts, zero-shot (LMAC-ZS)' },
-] as const;
 
 /** URL of a served bundle. */
 export function bundleUrl(id: string): string {

@@ -13,14 +13,19 @@ const bundleDir = join(repoRoot, 'models', 'esc50-zs');
 const fixtureJson = join(repoRoot, 'models', 'fixtures', 'esc50-zs-parity.json');
 const hasBundle = existsSync(join(bundleDir, 'manifest.json')) && existsSync(fixtureJson);
 
-/** A three-word vocabulary with 2-d vectors, built in memory. */
-function tinyVocab(): Vocabulary {
-  const spec: TextEncoderSpec = {
+/** The text-encoder spec of a three-word vocabulary with 2-d vectors. */
+function tinySpec(): TextEncoderSpec {
+  return {
     dim: 2,
     vocabulary: { words: 'w.txt', wordsSha256: '', vectors: 'v.bin', vectorsSha256: '', count: 3, vectorDim: 2 },
     tokenizer: { pattern: '[a-z]{2,}', sifA: 1e-3, zipfZ: 13.3 },
     projector: { file: 'p.onnx', sha256: '', input: 'pooled', output: 'embedding' },
   };
+}
+
+/** That vocabulary, built in memory. */
+function tinyVocab(): Vocabulary {
+  const spec = tinySpec();
   const bytes = new Uint8Array(3 * 4 + 3 * 2);
   new Float32Array(bytes.buffer, 0, 3).set([0.5, 0.01, 1]);
   new Int8Array(bytes.buffer, 12, 6).set([2, 0, 0, 100, -1, 1]);
@@ -66,7 +71,7 @@ describe('Vocabulary (in memory)', () => {
   it('rejects vocabulary files whose sizes disagree with the manifest', () => {
     const v = tinyVocab();
     expect(v.count).toBe(3);
-    const spec = parseManifestLike();
+    const spec = tinySpec();
     expect(() => new Vocabulary(spec, 'a\nb\n', new Uint8Array(18))).toThrow(/2 words, the manifest says 3/);
     expect(() => new Vocabulary(spec, 'a\nb\nc\n', new Uint8Array(17))).toThrow(/17 bytes, expected 18/);
   });
@@ -77,15 +82,6 @@ describe('Vocabulary (in memory)', () => {
     expect(cosine([0, 0], [1, 1])).toBe(0);
   });
 });
-
-function parseManifestLike(): TextEncoderSpec {
-  return {
-    dim: 2,
-    vocabulary: { words: 'w.txt', wordsSha256: '', vectors: 'v.bin', vectorsSha256: '', count: 3, vectorDim: 2 },
-    tokenizer: { pattern: '[a-z]{2,}', sifA: 1e-3, zipfZ: 13.3 },
-    projector: { file: 'p.onnx', sha256: '', input: 'pooled', output: 'embedding' },
-  };
-}
 
 describe.skipIf(!hasBundle)('Vocabulary (models/esc50-zs) against the PyTorch fixture', () => {
   let vocab: Vocabulary;

@@ -92,8 +92,8 @@ export class Vocabulary {
       const r = this.rank(word);
       if (r === undefined) return { word, known: false, weight: 0 };
       const w = this.weight(r);
-      const s = this.scales[r] * w;
-      for (let d = 0; d < this.dim; d++) acc[d] += s * this.values[r * this.dim + d];
+      const v = this.vector(r);
+      for (let d = 0; d < this.dim; d++) acc[d] += w * v[d];
       wsum += w;
       return { word, known: true, weight: w };
     });

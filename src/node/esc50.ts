@@ -14,16 +14,22 @@ export function esc50Dir(repoRoot: string): string {
   return process.env.ESC50_DIR ?? resolve(repoRoot, '..', 'shared', 'data', 'esc50');
 }
 
-/** Clips of some folds, sorted by file name (the order models/train/evaluate*.py use). */
-export function esc50Clips(dir: string, folds: number[]): Esc50Clip[] {
-  const csv = readFileSync(join(dir, 'esc50.csv'), 'utf8').trim().split('\n');
-  const head = csv[0].split(',');
-  const col = (n: string) => head.indexOf(n);
+/** Clips of some folds, sorted by file name (the order models/train/evaluate*.py use); throws naming a missing column. */
+export function esc50Clips(dir: string, folds: Iterable<number>): Esc50Clip[] {
+  const csvPath = join(dir, 'esc50.csv');
+  const lines = readFileSync(csvPath, 'utf8').split(/\r?\n/).filter((l) => l.trim());
+  const head = lines[0].split(',');
+  const col = (name: string) => {
+    const i = head.indexOf(name);
+    if (i < 0) throw new Error(`${csvPath}: no "${name}" column`);
+    return i;
+  };
   const [iFile, iFold, iTarget, iCat] = [col('filename'), col('fold'), col('target'), col('category')];
-  return csv
+  const wanted = new Set(folds);
+  return lines
     .slice(1)
     .map((l) => l.split(','))
     .map((r) => ({ file: r[iFile], fold: Number(r[iFold]), target: Number(r[iTarget]), category: r[iCat] }))
-    .filter((c) => folds.includes(c.fold))
+    .filter((c) => wanted.has(c.fold))
     .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }

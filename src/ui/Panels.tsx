@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { Analysis, BackendChoice, BundleInfo, Explanation } from '../client/explainerClient';
 import { download, jsonExport, originalExport, pngExport, wavExport } from './exports';
 import { explanationLabel, formatMs, prettyLabel } from './format';
-import { BUNDLES } from '../client/useExplainer';
+import { BUNDLES } from '../bundles';
 import { useUi } from './store';
 
 /** Which served bundle runs: the class-based L-MAC model or the zero-shot prompt model. */

@@ -1,0 +1,6 @@
+// The model bundles the app ships: vite.config.ts serves and emits models/<id>/ for each, and the
+// UI offers them in its model picker. The first is the default.
+export const BUNDLES = [
+  { id: 'esc50', title: 'ESC-50 classes (L-MAC)' },
+  { id: 'esc50-zs', title: 'Text prompts, zero-shot (LMAC-ZS)' },
+] as const;
