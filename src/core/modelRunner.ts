@@ -53,6 +53,16 @@ export type TensorCtor = typeof Tensor;
 
 const BYTES: Record<string, number> = { float32: 4, float16: 2, int64: 8, int32: 4, uint8: 1, int8: 1 };
 
+/** Bytes held by some ORT tensors (the hidden-output cache budget). */
+export function tensorBytes(tensors: Tensor[]): number {
+  return tensors.reduce((s, t) => s + t.size * (BYTES[t.type] ?? 4), 0);
+}
+
+/** Free tensors that live outside JS (GPU buffers); CPU tensors are left to the garbage collector. */
+export function releaseTensors(tensors: Tensor[]): void {
+  for (const t of tensors) if (t.location !== 'cpu' && t.location !== 'none') t.dispose();
+}
+
 /** Build a ModelRunner over ORT sessions, using the manifest's tensor names. */
 export function createOrtRunner(
   manifest: Manifest,
@@ -171,12 +181,8 @@ export function createOrtRunner(
       for (let i = 0; i < batch; i++) tgt[i] = BigInt(targets[i]);
       return runMaskDecoder(hidden, [d.target!, new TensorClass('int64', tgt, [batch])], batch);
     },
-    hiddenBytes(hidden) {
-      return hidden.reduce((s, t) => s + t.size * (BYTES[t.type] ?? 4), 0);
-    },
-    releaseHidden(hidden) {
-      for (const t of hidden) if (t.location !== 'cpu' && t.location !== 'none') t.dispose();
-    },
+    hiddenBytes: tensorBytes,
+    releaseHidden: releaseTensors,
   };
 }
 

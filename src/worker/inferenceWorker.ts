@@ -12,7 +12,7 @@ import { explanationMetrics, maskedPromptSimilarity, promptSimilarity } from '..
 import { Vocabulary } from '../core/textEncoder';
 import { perturbationExplain, type PerturbationResult } from '../core/perturbation';
 import { loadBundleFiles, type BundleFiles } from '../core/manifest';
-import { createOrtRunner, type ModelRunner } from '../core/modelRunner';
+import { createOrtRunner, releaseTensors, tensorBytes, type ModelRunner } from '../core/modelRunner';
 import type { AnalysisMsg, BackendChoice, BackendInUse, BundleInfo, ExplanationMsg, Request, Response, SerializedError } from './protocol';
 import { transferablesOf } from './protocol';
 
@@ -82,10 +82,8 @@ const runner: ModelRunner<Hidden> = {
     if (!r.runDecoderText) return Promise.reject(new Error(`bundle "${manifest().name}" has no prompt-conditioned decoder`));
     return exclusive(() => r.runDecoderText!(h, e, b));
   },
-  hiddenBytes: (h) => h.reduce((s, t) => s + t.size * (t.type === 'int64' ? 8 : 4), 0),
-  releaseHidden: (h) => {
-    for (const t of h) if (t.location !== 'cpu' && t.location !== 'none') t.dispose();
-  },
+  hiddenBytes: tensorBytes,
+  releaseHidden: releaseTensors,
 };
 
 interface GpuAdapterLike {
