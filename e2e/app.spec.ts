@@ -115,6 +115,38 @@ test('a dropped generated WAV shows top classes, a mask and three waveforms', as
   await shot('02-generated-file');
 });
 
+/** Records, in the page, the first store state in which the named file is ready: whether it had an explanation then. */
+async function recordFirstReady(name: string) {
+  await page.evaluate((n) => {
+    type F = { name: string; status: string; target?: number; explanation?: { target: number } };
+    type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __firstReady?: Record<string, unknown> };
+    const w = window as unknown as W;
+    w.__firstReady ??= {};
+    const un = w.__lmac.ui.subscribe((s) => {
+      const f = s.files.find((x) => x.name === n);
+      if (f?.status !== 'ready') return;
+      w.__firstReady![n] = { explained: !!f.explanation, target: f.target, explainedTarget: f.explanation?.target ?? null };
+      un();
+    });
+  }, name);
+}
+
+async function firstReady(name: string): Promise<{ explained: boolean; target: number; explainedTarget: number | null }> {
+  return page.evaluate((n) => (window as unknown as { __firstReady: Record<string, never> }).__firstReady[n], name);
+}
+
+test('a short file appears together with its explanation of the top class (one render, no competing work)', async () => {
+  await recordFirstReady('generated-glide-again.wav');
+  await page.getByTestId('dropzone').drop({ files: { name: 'generated-glide-again.wav', mimeType: 'audio/wav', buffer: generatedWav() } });
+  await expectReady('generated-glide-again.wav');
+  const first = await firstReady('generated-glide-again.wav');
+  expect(first.explained).toBe(true);
+  expect(first.explainedTarget).toBe(first.target);
+  await waitExplained();
+  await openFile('generated-glide.wav');
+  await waitExplained();
+});
+
 test('choosing another class changes the mask', async () => {
   const canvas = page.getByTestId('spectrogram-canvas');
   const before = await canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());
@@ -292,8 +324,11 @@ test('broken files show their error by name while the other files stay usable', 
 });
 
 test('a long synthesised example shows the per-window timeline', async () => {
+  await recordFirstReady('mixed-40s.wav');
   await page.getByTestId('example-long').click();
   await expectReady('mixed-40s.wav', 240_000);
+  // longer than the pre-explained size: its classes show first, the explanation follows
+  expect((await firstReady('mixed-40s.wav')).explained).toBe(false);
   await expect(page.getByTestId('timeline')).toBeVisible();
   await waitExplained();
   await shot('08-long-example');
