@@ -58,14 +58,12 @@ export function useController(ex: ExplainerOps) {
   const showWithExplanation = useCallback(async (id: string, analysis: Analysis, target: number, signal: AbortSignal) => {
     const ui = useUi.getState();
     const entry = ui.files.find((f) => f.id === id);
-    const hasDecoder = exRef.current.bundle?.hasDecoder;
     const ready = { status: 'ready' as const, analysis, target, progress: undefined };
     if (
       !entry ||
       ui.selectedId !== id ||
       analysis.windows.length > PRE_EXPLAIN_MAX_WINDOWS ||
-      hasDecoder === false ||
-      effectiveExplainer(ui, hasDecoder) !== 'lmac' ||
+      effectiveExplainer(ui, exRef.current.bundle?.hasDecoder) !== 'lmac' ||
       activePrompt(entry, exRef.current.bundle?.prompts) !== null
     ) {
       ui.patchFile(id, ready);
@@ -90,17 +88,18 @@ export function useController(ex: ExplainerOps) {
           },
         })
         .then((explanation) => {
-          if (ac.signal.aborted) return;
-          const f = useUi.getState().files.find((x) => x.id === id);
-          if (shown && f?.explanation === shown) patchFile(id, { explanation, explaining: false });
-          else if (!shown) patchFile(id, { ...ready, explanation });
+          // a newer request for this file (the layout effect below) aborts this one first
+          if (!ac.signal.aborted) patchFile(id, shown ? { explanation, explaining: false } : { ...ready, explanation });
         })
         .catch((e) => {
-          // cancelled, superseded or failed: the analysis is shown and the usual request (with its
-          // error message, if it fails again) takes over
-          if (!shown && !signal.aborted) patchFile(id, ready);
-          else if (shown && !ac.signal.aborted) patchFile(id, { explaining: false, explainError: errorMessage(e, entry.name) });
-          else if (shown && explainAc.current?.ac === ac) patchFile(id, { explaining: false });
+          // before anything was shown: the analysis is shown and the usual request (with its error
+          // message, if it fails again) takes over
+          if (!shown) {
+            if (!signal.aborted) patchFile(id, ready);
+          } else if (!ac.signal.aborted) patchFile(id, { explaining: false, explainError: errorMessage(e, entry.name) });
+          // superseded by a request for another file, or cancelled: this one is no longer running
+          // (as in the layout effect below)
+          else if (explainAc.current?.id !== id || explainAc.current.ac === ac) patchFile(id, { explaining: false });
         })
         .finally(() => {
           signal.removeEventListener('abort', stop);
