@@ -165,10 +165,7 @@ def main():
         "description": "ESC-50 environmental sound classifier (compact CNN, log-mel inside the graph) "
                        "with a class-conditioned L-MAC mask decoder, trained from scratch on folds 1-3.",
         "license": "Weights trained on ESC-50 (CC BY-NC 3.0, Karol J. Piczak): non-commercial use only.",
-        "sampleRate": FE.sample_rate,
-        "windowSamples": FE.window_samples,
-        "stft": {"nFft": FE.n_fft, "winLength": FE.win_length, "hopLength": FE.hop_length,
-                 "window": "hann-periodic", "center": True, "padMode": "reflect"},
+        **FE.manifest_fields(),
         "labels": labels,
         "classifier": {"file": "classifier.onnx", "sha256": sha256(cls_file), "input": "magnitude",
                        "logits": "logits", "hidden": HIDDEN, "parameters": count_params(classifier)},

