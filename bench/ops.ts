@@ -90,13 +90,14 @@ function randomFeeds(ort: OrtModule, session: InferenceSession, dims: Record<str
   return feeds;
 }
 
-/** Warm up, then run ITERS profiled runs; return the profile's events of the measured runs only. */
+/** The profile's events after the WARM warm-up runs (those of the measured runs). */
 function measuredRuns(all: ProfileEvent[]): ProfileEvent[] {
   let seen = 0;
   const cut = all.findIndex((e) => e.cat === 'Session' && e.name === 'model_run' && ++seen === WARM);
   return all.slice(cut + 1);
 }
 
+/** Create a profiled session, run it WARM + ITERS times on random inputs, and end profiling. */
 async function runProfiled(ort: OrtModule, model: Uint8Array, so: InferenceSession.SessionOptions, dims: Record<string, number[]>) {
   const s = await ort.InferenceSession.create(model, so);
   const feeds = randomFeeds(ort, s, dims);
