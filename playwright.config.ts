@@ -1,6 +1,8 @@
 import { defineConfig, devices } from '@playwright/test';
 
 const PORT = Number(process.env.E2E_PORT ?? 4311);
+/** Build folder served (`E2E_DIST`, default dist): lets parallel local runs keep their builds apart. */
+const DIST = process.env.E2E_DIST ?? 'dist';
 
 /**
  * e2e against the production build (`vite build` runs first in `npm run test:e2e`), served by
@@ -27,7 +29,7 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   webServer: {
-    command: `npx vite preview --port ${PORT} --strictPort`,
+    command: `npx vite preview --port ${PORT} --strictPort --outDir ${DIST}`,
     url: `http://localhost:${PORT}/`,
     reuseExistingServer: !process.env.CI,
     timeout: 60_000,
