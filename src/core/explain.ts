@@ -2,7 +2,7 @@
 // pooled probabilities + hidden cache; then for a target: decoder (batched) → stitched mask →
 // optional threshold → masked-in / masked-out audio by ISTFT. See docs/DESIGN.md.
 import type { Manifest } from './manifest';
-import type { ModelRunner, PromptEmbedding } from './modelRunner';
+import type { ModelRunner, PromptEmbedding, WindowPhase } from './modelRunner';
 import { istft, magnitude as stftMagnitude, stft, type Spectrogram, type StftParams } from './stft';
 import { MaskStitcher, padToPlan, planWindows, type WindowPlan } from './windows';
 
@@ -147,6 +147,35 @@ function windowBatch(state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude'>, 
   return buf;
 }
 
+/** Write the unit phase e^{j∠X} of window `w` ([bins × T] at `offset`) into re/im; 1 + 0j where |X| = 0. */
+export function windowPhaseInto(state: Pick<AnalysisState, 'plan' | 'spec'>, w: number, re: Float32Array, im: Float32Array, offset: number): void {
+  const { plan, spec } = state;
+  const T = plan.windowFrames;
+  const TT = spec.frames;
+  const o = plan.frameOffsets[w];
+  for (let f = 0; f < spec.bins; f++) {
+    const src = f * TT + o;
+    const dst = offset + f * T;
+    for (let t = 0; t < T; t++) {
+      const a = spec.re[src + t];
+      const c = spec.im[src + t];
+      const m = Math.sqrt(a * a + c * c);
+      re[dst + t] = m > 0 ? a / m : 1;
+      im[dst + t] = m > 0 ? c / m : 0;
+    }
+  }
+}
+
+/** The phase a waveform classifier needs for some windows (undefined for magnitude classifiers). */
+export function windowPhase(state: Pick<AnalysisState, 'plan' | 'spec'>, runner: Pick<ModelRunner, 'inputKind'>, windows: number[]): WindowPhase | undefined {
+  if (runner.inputKind !== 'waveform') return undefined;
+  const per = state.spec.bins * state.plan.windowFrames;
+  const re = new Float32Array(windows.length * per);
+  const im = new Float32Array(windows.length * per);
+  windows.forEach((w, b) => windowPhaseInto(state, w, re, im, b * per));
+  return { re, im };
+}
+
 /**
  * Analyse a mono signal at the model rate: whole-file STFT, classifier on every window (batched),
  * per-window and pooled probabilities, hidden outputs cached per batch.
@@ -192,9 +221,10 @@ export async function analyze<H>(
       signal?.throwIfAborted();
       t = now();
       const input = windowBatch(state, windows);
+      const phase = windowPhase(state, runner, windows);
       tPrep += now() - t;
       t = now();
-      const res = await runner.runClassifier(input, windows.length);
+      const res = await runner.runClassifier(input, windows.length, phase);
       tModel += now() - t;
       logits.set(res.logits, windows[0] * classes);
       if (embeddings && res.embedding) embeddings.set(res.embedding, windows[0] * D);
@@ -271,7 +301,7 @@ export async function stitchedMask<H>(
     let t: number;
     if (!hidden) {
       t = now();
-      hidden = (await runner.runClassifier(windowBatch(state, chunk.windows), chunk.windows.length)).hidden;
+      hidden = (await runner.runClassifier(windowBatch(state, chunk.windows), chunk.windows.length, windowPhase(state, runner, chunk.windows))).hidden;
       tCls += now() - t;
     }
     t = now();

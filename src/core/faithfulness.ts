@@ -7,7 +7,7 @@
 // (AnalysisState.probs, the "p" of the metrics). So p, q and r are all file-level pooled
 // probabilities; for a single-window clip (all of ESC-50) they are exactly the Python reference's.
 import type { AnalysisState, RunOptions } from './explain';
-import { sliceFrames, softmaxInto } from './explain';
+import { sliceFrames, softmaxInto, windowPhaseInto } from './explain';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
 import type { ClassifierResult, ModelRunner } from './modelRunner';
 import { magnitude as stftMagnitude } from './stft';
@@ -48,11 +48,14 @@ async function runModified<H>(
     opts.signal?.throwIfAborted();
     const n = Math.min(batch, total - start);
     const input = new Float32Array(n * per);
+    // a waveform classifier hears ISTFT(modified |X| · e^{j∠X}): the phase of each row's window
+    const phase = runner.inputKind === 'waveform' ? { re: new Float32Array(n * per), im: new Float32Array(n * per) } : undefined;
     for (let b = 0; b < n; b++) {
       const k = start + b;
       fill(Math.floor(k / nWin), k % nWin, input, b * per);
+      if (phase) windowPhaseInto(state, k % nWin, phase.re, phase.im, b * per);
     }
-    const res = await runner.runClassifier(input, n);
+    const res = await runner.runClassifier(input, n, phase);
     runner.releaseHidden(res.hidden);
     for (let b = 0; b < n; b++) take(res, b, Math.floor((start + b) / nWin));
     opts.onProgress?.({ stage, done: Math.floor((start + n) / nWin), total: items });

@@ -10,10 +10,15 @@ export interface StftConfig {
   padMode: 'reflect';
 }
 
+/** What the classifier takes: |X| `[B, bins, frames]`, or the waveform `[B, windowSamples]` at the bundle rate. */
+export type InputKind = 'magnitude' | 'waveform';
+
 export interface ClassifierSpec {
   file: string;
   sha256: string;
-  /** Input tensor name (magnitude [B, bins, frames]). */
+  /** "magnitude" (default) or "waveform"; a waveform classifier's masked inputs are ISTFT(M⊙X) per window. */
+  inputKind: InputKind;
+  /** Input tensor name (magnitude [B, bins, frames] or waveform [B, windowSamples]). */
   input: string;
   /** Output tensor name (logits [B, classes]). */
   logits: string;
@@ -26,8 +31,12 @@ export interface ClassifierSpec {
 export interface DecoderSpec {
   file: string;
   sha256: string;
-  /** decoder.hidden[i] is fed from classifier output classifier.hidden[i]. */
+  /** decoder.hidden[i] is fed from classifier output classifier.hidden[i] (may be empty). */
   hidden: string[];
+  /** Optional input name fed the window's linear magnitude |X| [B, bins, frames] (decoders for any classifier). */
+  magnitude?: string;
+  /** Optional input name fed the classifier's logits [B, classes] on the unmasked window. */
+  logits?: string;
   /** Class-conditioned decoders: input name of the target class index (int64 [B]). */
   target?: string;
   /** Prompt-conditioned (LMAC-ZS) decoders: input name of the text embedding (float32 [B, textEncoder.dim]). */
@@ -220,8 +229,11 @@ export function parseManifest(json: unknown): Manifest {
 
   if (!isObj(m.classifier)) throw new ManifestError(`classifier must be an object (got ${describe(m.classifier)})`);
   const c = m.classifier;
+  if (c.inputKind !== undefined && c.inputKind !== 'magnitude' && c.inputKind !== 'waveform')
+    throw new ManifestError(`classifier.inputKind must be "magnitude" or "waveform" (got ${describe(c.inputKind)})`);
   const classifier: ClassifierSpec = {
     file: file(c, 'classifier.'),
+    inputKind: (c.inputKind as InputKind | undefined) ?? 'magnitude',
     sha256: sha(c, 'classifier.'),
     input: str(c, 'input', 'classifier.'),
     logits: str(c, 'logits', 'classifier.'),
@@ -236,10 +248,19 @@ export function parseManifest(json: unknown): Manifest {
     const d = m.decoder;
     if ((d.target === undefined) === (d.text === undefined))
       throw new ManifestError('decoder needs exactly one of "target" (class-conditioned) or "text" (prompt-conditioned)');
+    if (d.hidden !== undefined && !Array.isArray(d.hidden))
+      throw new ManifestError(`decoder.hidden must be an array of names (got ${describe(d.hidden)})`);
+    const hidden = d.hidden === undefined || (d.hidden as unknown[]).length === 0 ? [] : strList(d, 'hidden', 'decoder.');
+    const magnitudeIn = d.magnitude !== undefined ? str(d, 'magnitude', 'decoder.') : undefined;
+    const logitsIn = d.logits !== undefined ? str(d, 'logits', 'decoder.') : undefined;
+    if (hidden.length === 0 && !magnitudeIn && !logitsIn)
+      throw new ManifestError('decoder needs at least one input from the classifier: "hidden" names, "magnitude" or "logits"');
     decoder = {
       file: file(d, 'decoder.'),
       sha256: sha(d, 'decoder.'),
-      hidden: strList(d, 'hidden', 'decoder.'),
+      hidden,
+      ...(magnitudeIn ? { magnitude: magnitudeIn } : {}),
+      ...(logitsIn ? { logits: logitsIn } : {}),
       ...(d.target !== undefined ? { target: str(d, 'target', 'decoder.') } : { text: str(d, 'text', 'decoder.') }),
       mask: str(d, 'mask', 'decoder.'),
     };

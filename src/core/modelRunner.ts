@@ -2,7 +2,8 @@
 // onnxruntime-common: onnxruntime-web in the browser or Node, onnxruntime-node) behind the
 // small ModelRunner interface the pipeline uses. Tensor names come from the manifest.
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import type { Manifest } from './manifest';
+import type { InputKind, Manifest } from './manifest';
+import { istft, stft, type StftParams } from './stft';
 import { poolPromptOrThrow, type PromptToken, type Vocabulary } from './textEncoder';
 
 /** Classifier result for one batch: logits [B × classes] and the opaque hidden outputs. */
@@ -26,14 +27,26 @@ export function labelPrompt(label: string): string {
   return label.replace(/_/g, ' ');
 }
 
+/**
+ * The unit phase e^{j∠X} of some windows' STFT, [batch × bins × frames] like the magnitudes: a
+ * waveform classifier's input is ISTFT(magnitude · phase) per window (so a mask M on |X| becomes
+ * ISTFT(M⊙X), the audio the user hears).
+ */
+export interface WindowPhase {
+  re: Float32Array;
+  im: Float32Array;
+}
+
 /** What the pipeline needs from a model pair; H is the (cached) hidden representation of one batch. */
 export interface ModelRunner<H = unknown> {
   readonly bins: number;
   readonly frames: number;
   readonly classes: number;
   readonly hasDecoder: boolean;
-  /** Run the classifier on magnitudes [batch × bins × frames] (bin-major per item). */
-  runClassifier(magnitude: Float32Array, batch: number): Promise<ClassifierResult<H>>;
+  /** "waveform": runClassifier needs the windows' phase (the pipeline passes it); "magnitude" or absent: it does not. */
+  readonly inputKind?: InputKind;
+  /** Run the classifier on magnitudes [batch × bins × frames] (bin-major per item); `phase` is required for waveform classifiers. */
+  runClassifier(magnitude: Float32Array, batch: number, phase?: WindowPhase): Promise<ClassifierResult<H>>;
   /** Run the decoder on one batch's hidden outputs with one target class per item; returns masks [batch × bins × frames]. */
   runDecoder(hidden: H, targets: ArrayLike<number>): Promise<Float32Array>;
   /** Joint embedding size of a zero-shot bundle (0 without a text encoder). */
@@ -87,6 +100,8 @@ export function createOrtRunner(
   }
   if (c.embedding && !classifier.outputNames.includes(c.embedding))
     throw new Error(`${c.file}: has no output "${c.embedding}" (outputs: ${classifier.outputNames.join(', ')})`);
+  const waveform = c.inputKind === 'waveform';
+  const samples = manifest.windowSamples;
   for (const name of [c.input]) {
     if (!classifier.inputNames.includes(name))
       throw new Error(`${c.file}: has no input "${name}" (inputs: ${classifier.inputNames.join(', ')})`);
@@ -95,15 +110,49 @@ export function createOrtRunner(
     if (!classifier.outputNames.includes(name))
       throw new Error(`${c.file}: has no output "${name}" (outputs: ${classifier.outputNames.join(', ')})`);
   }
+  const extraClassifierInputs = classifier.inputNames.filter((n) => n !== c.input);
+  if (extraClassifierInputs.length)
+    throw new Error(`${c.file}: needs inputs the bundle cannot feed (${extraClassifierInputs.join(', ')}); a classifier takes one input, "${c.input}"`);
+  checkTensor(c.file, 'input', metadataOf(classifier, 'input', c.input), 'float32', waveform ? [0, samples] : [0, bins, frames], waveform ? `[batch, ${samples}] (waveform)` : `[batch, ${bins}, ${frames}] (magnitude)`);
+  checkLogits(c.file, metadataOf(classifier, 'output', c.logits), classes);
   if (d && decoder) {
-    for (const name of [...d.hidden, (d.target ?? d.text)!]) {
+    const named = [...d.hidden, (d.target ?? d.text)!, ...(d.magnitude ? [d.magnitude] : []), ...(d.logits ? [d.logits] : [])];
+    for (const name of named) {
       if (!decoder.inputNames.includes(name))
         throw new Error(`${d.file}: has no input "${name}" (inputs: ${decoder.inputNames.join(', ')})`);
     }
+    const unfed = decoder.inputNames.filter((n) => !named.includes(n));
+    if (unfed.length) throw new Error(`${d.file}: has inputs the manifest does not feed (${unfed.join(', ')})`);
     if (!decoder.outputNames.includes(d.mask))
       throw new Error(`${d.file}: has no output "${d.mask}" (outputs: ${decoder.outputNames.join(', ')})`);
+    if (d.target) checkTensor(d.file, 'input', metadataOf(decoder, 'input', d.target), 'int64', [0], '[batch] (class index)');
+    if (d.magnitude) checkTensor(d.file, 'input', metadataOf(decoder, 'input', d.magnitude), 'float32', [0, bins, frames], `[batch, ${bins}, ${frames}] (magnitude)`);
+    if (d.logits) checkTensor(d.file, 'input', metadataOf(decoder, 'input', d.logits), 'float32', [0, classes], `[batch, ${classes}] (logits)`);
+    checkTensor(d.file, 'output', metadataOf(decoder, 'output', d.mask), 'float32', [0, bins, frames], `[batch, ${bins}, ${frames}] (mask)`);
   }
   const hasDecoder = !!(d && decoder);
+  const stftParams: StftParams = { nFft: manifest.stft.nFft, winLength: manifest.stft.winLength, hopLength: manifest.stft.hopLength };
+
+  /** The classifier's input tensor for a batch: the magnitudes, or for a waveform classifier ISTFT(magnitude · phase) per window. */
+  function classifierInput(magnitude: Float32Array, batch: number, phase?: WindowPhase): Tensor {
+    if (!waveform) return new TensorClass('float32', magnitude, [batch, bins, frames]);
+    if (!phase || phase.re.length !== magnitude.length || phase.im.length !== magnitude.length)
+      throw new Error(`${c.file}: a waveform classifier needs the windows' phase (${magnitude.length} values)`);
+    const per = bins * frames;
+    const wave = new Float32Array(batch * samples);
+    const re = new Float32Array(per);
+    const im = new Float32Array(per);
+    for (let b = 0; b < batch; b++) {
+      const o = b * per;
+      for (let i = 0; i < per; i++) {
+        const m = magnitude[o + i];
+        re[i] = m * phase.re[o + i];
+        im[i] = m * phase.im[o + i];
+      }
+      wave.set(istft({ bins, frames, re, im }, stftParams, samples), b * samples);
+    }
+    return new TensorClass('float32', wave, [batch, samples]);
+  }
 
   const embedCache = new Map<string, PromptEmbedding>();
   async function embedPrompt(prompt: string): Promise<PromptEmbedding> {
@@ -125,7 +174,11 @@ export function createOrtRunner(
   async function runMaskDecoder(hidden: Tensor[], condition: [string, Tensor], batch: number): Promise<Float32Array> {
     if (!d || !decoder) throw new Error(`bundle "${manifest.name}" has no decoder: explanations are not available`);
     const feeds: Record<string, Tensor> = { [condition[0]]: condition[1] };
+    // hidden = [classifier.hidden..., |X| if decoder.magnitude, logits if decoder.logits] (see runClassifier)
     d.hidden.forEach((name, i) => (feeds[name] = hidden[i]));
+    let k = d.hidden.length;
+    if (d.magnitude) feeds[d.magnitude] = hidden[k++];
+    if (d.logits) feeds[d.logits] = hidden[k++];
     const out = await decoder.run(feeds, [d.mask]);
     const mask = (await out[d.mask].getData()) as Float32Array;
     if (mask.length !== batch * bins * frames)
@@ -144,24 +197,28 @@ export function createOrtRunner(
     frames,
     classes,
     hasDecoder,
+    inputKind: c.inputKind,
     textDim,
     ...(te && text ? { embedPrompt } : {}),
     ...(d?.text ? { runDecoderText: (h: Tensor[], e: Float32Array, batch: number) => runTextDecoder(h, tile(e, batch), batch) } : {}),
-    async runClassifier(magnitude, batch) {
+    async runClassifier(magnitude, batch, phase) {
       if (magnitude.length !== batch * bins * frames)
         throw new Error(`runClassifier: got ${magnitude.length} values for batch ${batch} × ${bins} × ${frames}`);
-      const input = new TensorClass('float32', magnitude, [batch, bins, frames]);
+      const input = classifierInput(magnitude, batch, phase);
       const fetches = hasDecoder ? [c.logits, ...c.hidden] : [c.logits];
       if (c.embedding) fetches.push(c.embedding);
       const out = await classifier.run({ [c.input]: input }, fetches);
       const lt = out[c.logits];
       const logits = (await lt.getData()) as Float32Array;
       if (logits.length !== batch * classes)
-        throw new Error(`${c.file}: logits have ${logits.length} values, expected ${batch} × ${classes} labels`);
+        throw new Error(`${c.file}: the manifest has ${classes} labels but the model gives ${logits.length / batch} logits`);
       const embedding = c.embedding ? ((await out[c.embedding].getData()) as Float32Array) : undefined;
       const hidden = hasDecoder ? c.hidden.map((n) => out[n]) : [];
+      if (hasDecoder && d?.magnitude) hidden.push(new TensorClass('float32', magnitude, [batch, bins, frames]));
+      if (hasDecoder && d?.logits) hidden.push(lt);
       // free outputs we do not keep
-      for (const [name, t] of Object.entries(out)) if (name !== c.logits && name !== c.embedding && !(hasDecoder && c.hidden.includes(name))) t.dispose();
+      const kept = (name: string) => name === c.logits || name === c.embedding || (hasDecoder && c.hidden.includes(name));
+      for (const [name, t] of Object.entries(out)) if (!kept(name)) t.dispose();
       return embedding ? { logits, hidden, embedding } : { logits, hidden };
     },
     async runDecoder(hidden, targets) {
@@ -191,4 +248,100 @@ function tile(v: Float32Array, batch: number): Float32Array {
   const out = new Float32Array(v.length * batch);
   for (let i = 0; i < batch; i++) out.set(v, i * v.length);
   return out;
+}
+
+type Meta = { name: string; isTensor: boolean; type?: string; shape?: ReadonlyArray<number | string> };
+
+/** The ORT metadata of one input or output (undefined where the ORT build does not report it). */
+function metadataOf(session: InferenceSession, side: 'input' | 'output', name: string): Meta | undefined {
+  const list = (side === 'input' ? session.inputMetadata : session.outputMetadata) as readonly Meta[] | undefined;
+  return list?.find((m) => m.name === name);
+}
+
+/**
+ * Throw a specific error when a tensor's declared dtype or rank does not fit, or a fixed dimension
+ * differs from `dims` (0 = any, e.g. the batch). Symbolic or unknown dimensions pass.
+ */
+function checkTensor(file: string, side: 'input' | 'output', meta: Meta | undefined, dtype: string, dims: number[], want: string): void {
+  if (!meta) return;
+  const what = `${side} "${meta.name}"`;
+  if (!meta.isTensor) throw new Error(`${file}: ${what} is not a tensor; the bundle needs ${dtype} ${want}`);
+  if (meta.type && meta.type !== dtype) throw new Error(`${file}: ${what} is ${meta.type}, the bundle needs ${dtype} ${want}`);
+  const shape = meta.shape ?? [];
+  if (shape.length === 0) return; // shape not declared
+  if (shape.length !== dims.length)
+    throw new Error(`${file}: ${what} has rank ${shape.length} [${shape.join(', ')}], the bundle needs ${want}`);
+  shape.forEach((d, i) => {
+    if (typeof d === 'number' && d > 0 && dims[i] > 0 && d !== dims[i])
+      throw new Error(`${file}: ${what} is [${shape.join(', ')}], the bundle needs ${want}`);
+  });
+}
+
+/** The logits output must be [batch, classes]: a fixed class dimension must equal the label count. */
+function checkLogits(file: string, meta: Meta | undefined, classes: number): void {
+  if (!meta?.shape || meta.shape.length === 0) return;
+  const last = meta.shape[meta.shape.length - 1];
+  if (meta.shape.length === 2 && typeof last === 'number' && last > 0 && last !== classes)
+    throw new Error(`${file}: the manifest has ${classes} labels but the model gives ${last} logits`);
+  checkTensor(file, 'output', meta, 'float32', [0, classes], `[batch, ${classes}] (logits)`);
+}
+
+/**
+ * Run a freshly opened bundle once on a deterministic test window (seeded noise with a few tone
+ * bursts) before the app relies on it: throws a specific Error when the classifier returns
+ * NaN/Inf or the wrong number of logits, or the decoder returns a mask of the wrong size, NaN or
+ * values outside [0, 1].
+ */
+export async function smokeTest<H>(runner: ModelRunner<H>, manifest: Manifest): Promise<void> {
+  const c = manifest.classifier;
+  const window = testWindow(manifest);
+  const res = await runner.runClassifier(window.magnitude, 1, runner.inputKind === 'waveform' ? window.phase : undefined);
+  try {
+    const bad = res.logits.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${c.file}: the model returns ${res.logits[bad]} (logit ${bad}) on a test input; its outputs must be finite numbers`);
+    if (res.embedding && res.embedding.some((v) => !Number.isFinite(v)))
+      throw new Error(`${c.file}: the audio embedding has non-finite values on a test input`);
+    if (runner.hasDecoder && manifest.decoder?.target) {
+      const mask = await runner.runDecoder(res.hidden, [0]);
+      const d = manifest.decoder.file;
+      if (mask.length !== runner.bins * runner.frames)
+        throw new Error(`${d}: the mask has ${mask.length} values, expected ${runner.bins} × ${runner.frames}`);
+      for (let i = 0; i < mask.length; i++) {
+        const v = mask[i];
+        if (!Number.isFinite(v)) throw new Error(`${d}: the mask has ${v} values on a test input`);
+        if (v < 0 || v > 1) throw new Error(`${d}: mask values must lie in [0, 1] (got ${v} on a test input)`);
+      }
+    }
+  } finally {
+    runner.releaseHidden(res.hidden);
+  }
+}
+
+/** A deterministic one-window test signal (low noise plus 440 Hz bursts) as magnitude + unit phase, bin-major. */
+export function testWindow(manifest: Manifest): { magnitude: Float32Array; phase: WindowPhase } {
+  const n = manifest.windowSamples;
+  const rate = manifest.sampleRate;
+  const x = new Float32Array(n);
+  let seed = 12345;
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // LCG: reproducible without a dependency
+    const burst = Math.floor((4 * i) / n) % 2 === 0 ? 0.3 * Math.sin((2 * Math.PI * 440 * i) / rate) : 0;
+    x[i] = 0.02 * (seed / 2 ** 32 - 0.5) + burst;
+  }
+  const spec = stft(x, { nFft: manifest.stft.nFft, winLength: manifest.stft.winLength, hopLength: manifest.stft.hopLength });
+  const T = manifest.windowFrames;
+  const F = spec.bins;
+  const magnitude = new Float32Array(F * T);
+  const re = new Float32Array(F * T);
+  const im = new Float32Array(F * T);
+  for (let f = 0; f < F; f++)
+    for (let t = 0; t < T; t++) {
+      const a = spec.re[f * spec.frames + t];
+      const b = spec.im[f * spec.frames + t];
+      const m = Math.sqrt(a * a + b * b);
+      magnitude[f * T + t] = m;
+      re[f * T + t] = m > 0 ? a / m : 1;
+      im[f * T + t] = m > 0 ? b / m : 0;
+    }
+  return { magnitude, phase: { re, im } };
 }
