@@ -3,7 +3,7 @@ import react from '@vitejs/plugin-react';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, resolve, extname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUNDLES } from './src/bundles';
+import { BUNDLES } from './src/bundles.ts';
 
 /** Cross-origin isolation (needed for multi-threaded WASM): on every response. */
 const isolationHeaders = {
