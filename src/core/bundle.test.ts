@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../tests/skip';
 import { decodeAudioFileNode } from '../node/audioNode';
 import { esc50Clips, esc50Dir as esc50DirOf } from '../node/esc50';
 import { maxAbsDiff, readFixture } from '../node/fixtures';
@@ -31,7 +32,7 @@ function maxAbs(a: Float32Array): number {
   return a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 }
 
-describe.skipIf(!hasBundle)('bundle models/esc50 (onnxruntime-web, Node)', () => {
+describe.skipIf(skipUnless(hasBundle, 'models/esc50 model tests', `no ${join(bundleDir, 'manifest.json')} (models/train/export.py writes it)`))('bundle models/esc50 (onnxruntime-web, Node)', () => {
   let files: BundleFiles;
   let model: NodeModel;
 
@@ -50,7 +51,7 @@ describe.skipIf(!hasBundle)('bundle models/esc50 (onnxruntime-web, Node)', () =>
     expect(model.runner.classes).toBe(files.manifest.labels.length);
   });
 
-  describe.skipIf(!hasFixture)('parity with the PyTorch fixture', () => {
+  describe.skipIf(skipUnless(hasFixture, 'parity with the PyTorch fixture', `no ${fixtureJson} (models/train/export.py writes it)`))('parity with the PyTorch fixture', () => {
     it('TypeScript STFT magnitude matches torch.stft(...).abs()', () => {
       const fx = readFixtureArrays();
       const sp = pipelineConfig(files.manifest).stft;
@@ -83,7 +84,7 @@ describe.skipIf(!hasBundle)('bundle models/esc50 (onnxruntime-web, Node)', () =>
 
   const acc = (files_: BundleFiles | undefined) => (files_?.manifest.extra.results as { fold4Accuracy?: number } | undefined)?.fold4Accuracy;
 
-  describe.skipIf(!hasData)(`ESC-50 fold 4 (${esc50Dir})`, () => {
+  describe.skipIf(skipUnless(hasData, 'fold-4 accuracy', `no ESC-50 data set at ${esc50Dir} (esc50.csv; set ESC50_DIR)`))(`ESC-50 fold 4 (${esc50Dir})`, () => {
     it('accuracy through the core pipeline equals manifest results.fold4Accuracy (±1 point, over results.fold4Clips clips)', async (ctx) => {
       const recorded = acc(files);
       if (typeof recorded !== 'number') {

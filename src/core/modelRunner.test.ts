@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../tests/skip';
 import { loadBundleDir } from '../node/ortNode';
 import { parseManifest, type BundleFiles } from './manifest';
 import { createOrtRunner } from './modelRunner';
@@ -12,7 +13,7 @@ import { createOrtRunner } from './modelRunner';
 const bundleDir = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..'), 'models', 'esc50');
 const hasBundle = existsSync(join(bundleDir, 'manifest.json'));
 
-describe.skipIf(!hasBundle)('createOrtRunner (models/esc50)', () => {
+describe.skipIf(skipUnless(hasBundle, 'createOrtRunner', `no ${join(bundleDir, 'manifest.json')} (models/train/export.py writes it)`))('createOrtRunner (models/esc50)', () => {
   let files: BundleFiles;
   let cls: ort.InferenceSession;
   let dec: ort.InferenceSession;

@@ -148,11 +148,23 @@ describe('perturbation explainer on the band-energy fixture (no decoder)', () =>
     expect(top).toEqual([2, 18]);
   });
 
-  it('all-ones mask: q = p, r = uniform-ish of an all-zero input; cancellation rejects', async () => {
+  it('all-ones mask: q = p, r = the classifier on an all-zero input; cancellation rejects', async () => {
     const state = await analysed(signal(2, [[0.5, 0.8]]));
     const ones = new Float32Array(state.spec.bins * state.spec.frames).fill(1);
-    const { q } = await maskedProbs(state, model.runner, ones);
+    const { q, r } = await maskedProbs(state, model.runner, ones);
     for (let c = 0; c < 2; c++) expect(q[c]).toBeCloseTo(state.probs[c], 5);
+    // r: (1 − 1)⊙|X| = 0 in every window, so r is the softmax of the classifier's logits on zeros (computed here)
+    const per = state.spec.bins * state.plan.windowFrames;
+    const zero = await model.runner.runClassifier(new Float32Array(per), 1);
+    model.runner.releaseHidden(zero.hidden);
+    const z = Array.from(zero.logits, (v) => Math.exp(v - Math.max(...zero.logits)));
+    const rz = z.map((v) => v / z.reduce((s, w) => s + w, 0));
+    console.log(`all-ones mask: p = [${Array.from(state.probs, (v) => v.toFixed(3))}], r = [${Array.from(r, (v) => v.toFixed(3))}]`);
+    for (let c = 0; c < 2; c++) expect(r[c]).toBeCloseTo(rz[c], 5);
+    expect(r[0]).toBeCloseTo(0.5, 2); // the band model scores silence as a tie
+    // the file's tone is in the band: p says "band", silence does not
+    expect(state.probs[0]).toBeGreaterThan(0.9);
+    expect(r[0]).toBeLessThan(state.probs[0] - 0.3);
     const ac = new AbortController();
     ac.abort(new DOMException('cancelled', 'AbortError'));
     await expect(perturbationExplain(state, model.runner, 0, { samples: 50, signal: ac.signal })).rejects.toThrow(/cancelled/);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../tests/skip';
 import { maxAbsDiff, readFixture } from '../node/fixtures';
 import { parseManifest, type TextEncoderSpec } from './manifest';
 import { cosine, poolPromptOrThrow, PromptError, Vocabulary } from './textEncoder';
@@ -83,7 +84,7 @@ describe('Vocabulary (in memory)', () => {
   });
 });
 
-describe.skipIf(!hasBundle)('Vocabulary (models/esc50-zs) against the PyTorch fixture', () => {
+describe.skipIf(skipUnless(hasBundle, 'Vocabulary against the PyTorch fixture', `no ${join(bundleDir, 'manifest.json')} or ${fixtureJson} (models/train/export_zs.py writes them)`))('Vocabulary (models/esc50-zs) against the PyTorch fixture', () => {
   let vocab: Vocabulary;
   let fx: ReturnType<typeof readFixture<{ prompts: string[]; tokens: { word: string; known: boolean }[][] }>>;
   beforeAll(() => {

@@ -40,7 +40,7 @@ function handWav(bits: number, channels: number[][], rate: number, tag = 1): Uin
         b[p] = q & 0xff;
         b[p + 1] = (q >> 8) & 0xff;
         b[p + 2] = (q >> 16) & 0xff;
-      } else if (bits === 8) b[p] = Math.round(x * 127) + 128;
+      } else if (bits === 8) b[p] = Math.min(127, Math.round(x * 128)) + 128; // unsigned, offset 128, step 1/128 (the decoder's scale)
       else if (bits === 32 && tag === 3) v.setFloat32(p, x, true);
       else throw new Error('unsupported in test');
     }
@@ -85,10 +85,16 @@ describe('wav', () => {
     }
     const mono = downmix(d24.channels);
     expect(mono[10]).toBeCloseTo((l[10] + r[10]) / 2, 6);
+    // 8-bit: every sample within half a quantisation step (1/128); 32-bit float: exactly the float32 written
     const d8 = decodeWav(handWav(8, [l], 8000));
-    expect(d8.channels[0][3]).toBeCloseTo(l[3], 1);
+    expect(d8.bitsPerSample).toBe(8);
+    expect(d8.channels[0].length).toBe(l.length);
+    let err8 = 0;
+    for (let i = 0; i < l.length; i++) err8 = Math.max(err8, Math.abs(d8.channels[0][i] - l[i]));
+    expect(err8).toBeLessThanOrEqual(0.5 / 128 + 1e-9);
     const df = decodeWav(handWav(32, [l], 8000, 3));
-    expect(df.channels[0][3]).toBeCloseTo(l[3], 6);
+    expect(df.format).toBe('float');
+    expect(Array.from(df.channels[0])).toEqual(l.map((v) => Math.fround(v)));
   });
 
   it('gives specific errors for non-WAV and broken headers', () => {
