@@ -38,7 +38,7 @@ const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
  */
 export function findBundle(source: string, files: FileMap): OpenedModel {
   const paths = Object.keys(files).filter((p) => !ignored(p));
-  const manifests = paths.filter((p) => base(p) === 'manifest.json');
+  const manifests = paths.filter((p) => base(p) === 'manifest.json').sort();
   if (manifests.length > 1)
     throw new BundleError(`${source}: has ${manifests.length} manifest.json files (${manifests.join(', ')}): open one bundle folder at a time`);
   if (manifests.length === 1) {

@@ -32,6 +32,7 @@ describe('suggestForm', () => {
     // 312 · 256 = 79872: windowFrames = floor(79872 / 256) + 1 = 313, the graph's frame count
     expect(Math.floor(values.windowSamples! / values.hopLength!) + 1).toBe(313);
     expect(fromGraph.nFft).toContain('513');
+    expect(suggestForm(await graphMeta(ESC50), 'c.onnx').frames).toBe(313);
     expect(fromGraph.classes).toContain('50');
   });
 

@@ -40,6 +40,8 @@ export interface FormSuggestion {
   values: ModelFormValues;
   /** Fields whose value comes from a fixed dimension of the graph, with a one-line why. */
   fromGraph: Partial<Record<keyof ModelFormValues, string>>;
+  /** A magnitude input's fixed frame count T (the window follows the hop: (T−1)·hop), else null. */
+  frames: number | null;
 }
 
 const isDim = (d: number | string | undefined): d is number => typeof d === 'number' && d > 0;
@@ -73,6 +75,7 @@ export function suggestForm(meta: GraphMeta, fileName: string): FormSuggestion {
   let nFft: number | null = null;
   let hopLength: number | null = null;
   let windowSamples: number | null = null;
+  let frames: number | null = null;
   if (inputKind === 'magnitude') {
     const F = input?.shape?.[1];
     const T = input?.shape?.[2];
@@ -82,6 +85,7 @@ export function suggestForm(meta: GraphMeta, fileName: string): FormSuggestion {
     }
     // a quarter of the FFT size is the usual hop; the user can change it
     if (nFft) hopLength = nFft / 4;
+    if (isDim(T)) frames = T;
     if (isDim(T) && hopLength) {
       windowSamples = (T - 1) * hopLength;
       fromGraph.windowSamples = `input "${input!.name}" has ${T} frames → window = (${T}−1)·hop`;
@@ -116,6 +120,7 @@ export function suggestForm(meta: GraphMeta, fileName: string): FormSuggestion {
       labels: null,
     },
     fromGraph,
+    frames,
   };
 }
 
