@@ -9,6 +9,7 @@ import type {
   ClipMetrics,
   ExplainerKind,
   ExplanationMsg,
+  GraphMeta,
   PerturbationSettings,
   PromptInfo,
   SegmentInfo,
@@ -21,7 +22,7 @@ import type {
 } from '../worker/protocol';
 import { transferablesOf } from '../worker/protocol';
 
-export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, PerturbationSettings, Progress, PromptInfo, SegmentInfo } from '../worker/protocol';
+export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, GraphMeta, PerturbationSettings, Progress, PromptInfo, SegmentInfo, TensorMeta } from '../worker/protocol';
 export { AudioLoadError } from '../core/audioChecks';
 
 /** An analysis as the UI gets it: the worker's result plus the file name and the decoded samples. */
@@ -221,6 +222,24 @@ export class ExplainerClient {
     const abs = new URL(baseUrl, globalThis.document?.baseURI ?? globalThis.location?.href).href;
     this.info = await this.call<'init'>({ type: 'init', baseUrl: abs, backend: this.backend });
     return this.info;
+  }
+
+  /**
+   * Load a bundle from memory (a folder or zip the user opened): relative path → bytes, with
+   * manifest.json. The worker gets copies (the caller's buffers stay usable, e.g. to store them).
+   * On failure the loaded bundle stays in use and the error names the problem.
+   */
+  async loadBundleFromFiles(name: string, files: Record<string, ArrayBuffer | Uint8Array>): Promise<BundleInfo> {
+    const copies: Record<string, ArrayBuffer> = {};
+    for (const [rel, b] of Object.entries(files)) copies[rel] = b instanceof Uint8Array ? (b.slice().buffer as ArrayBuffer) : b.slice(0);
+    this.info = await this.call<'initFiles'>({ type: 'initFiles', name, files: copies, backend: this.backend }, { transfer: Object.values(copies) });
+    return this.info;
+  }
+
+  /** The inputs and outputs an ONNX model declares (names, dtypes, shapes), for the bare-.onnx form. */
+  async inspectModel(name: string, bytes: ArrayBuffer | Uint8Array): Promise<GraphMeta> {
+    const copy = bytes instanceof Uint8Array ? (bytes.slice().buffer as ArrayBuffer) : bytes.slice(0);
+    return this.call<'inspect'>({ type: 'inspect', name, bytes: copy }, { transfer: [copy] });
   }
 
   /** Switch the backend ('auto' | 'wasm' | 'webgpu'); recreates the sessions, keeps analyses. */

@@ -9,6 +9,7 @@ import {
   type BundleInfo,
   type ExplainOptions,
   type Explanation,
+  type GraphMeta,
   type Progress,
 } from './explainerClient';
 import { BUNDLES } from '../bundles';
@@ -27,10 +28,18 @@ export interface ExplainerState {
   progress: Progress | null;
   /** Last model load / backend error (file errors are returned by analyze/explain instead). */
   error: string | null;
+  /** What the model picker shows: a served bundle id, or `user:<id>` for a model stored in the browser. */
+  source: string | null;
 }
 
 export interface UseExplainer extends ExplainerState {
-  loadBundle(baseUrl: string): Promise<BundleInfo>;
+  loadBundle(baseUrl: string, source?: string): Promise<BundleInfo>;
+  /** Load a bundle from memory (path → bytes); `label` names it in an error; `source` is what the picker shows after. */
+  loadFiles(label: string, files: Record<string, ArrayBuffer | Uint8Array>, source: string): Promise<BundleInfo>;
+  /** The inputs/outputs an ONNX model declares (for the bare-.onnx form). */
+  inspectModel(name: string, bytes: ArrayBuffer | Uint8Array): Promise<GraphMeta>;
+  /** Show a problem with a model the user opened (before anything reaches the worker), or clear it (null). */
+  setModelError(message: string | null): void;
   setBackend(b: BackendChoice): Promise<BundleInfo | null>;
   analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Analysis>;
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
@@ -65,6 +74,7 @@ let state: ExplainerState = {
   busy: 0,
   progress: null,
   error: null,
+  source: null,
 };
 const listeners = new Set<() => void>();
 function set(patch: Partial<ExplainerState>): void {
@@ -86,19 +96,29 @@ export function getExplainerClient(): ExplainerClient {
   return client;
 }
 
-async function load(url: string): Promise<BundleInfo> {
+/** Run a bundle load; `label` names the model in the error message. */
+async function loading(label: string, source: string, run: () => Promise<BundleInfo>): Promise<BundleInfo> {
   loadStarted = true;
   // not ready while the worker swaps bundles: analyses wait for the new one
   set({ loading: true, ready: false, error: null });
   try {
-    const info = await getExplainerClient().loadBundle(url);
-    set({ ready: true, loading: false, bundle: info });
+    const info = await run();
+    set({ ready: true, loading: false, bundle: info, source });
     return info;
   } catch (e) {
-    // the worker keeps the previous bundle when the new one fails to load
-    set({ loading: false, ready: state.bundle !== null, error: `model ${url}: ${(e as Error).message}` });
+    // the worker keeps the previous bundle (and its analyses) when the new one fails to load
+    set({ loading: false, ready: state.bundle !== null, error: `model ${label}: ${(e as Error).message}` });
     throw e;
   }
+}
+
+function load(url: string, source = sourceOfUrl(url)): Promise<BundleInfo> {
+  return loading(url, source, () => getExplainerClient().loadBundle(url));
+}
+
+/** The served bundle id of a bundle URL (what the picker shows). */
+function sourceOfUrl(url: string): string {
+  return BUNDLES.find((b) => url.replace(/\/+$/, '').endsWith(`/models/${b.id}`))?.id ?? url;
 }
 
 async function tracked<T>(p: () => Promise<T>): Promise<T> {
@@ -119,7 +139,14 @@ export function useExplainer(opts: { bundleUrl?: string } = {}): UseExplainer {
     if (!loadStarted) void load(url).catch(() => undefined);
   }, [url]);
 
-  const loadBundle = useCallback((u: string) => load(u), []);
+  const loadBundle = useCallback((u: string, source?: string) => load(u, source), []);
+  const loadFiles = useCallback(
+    (label: string, files: Record<string, ArrayBuffer | Uint8Array>, source: string) =>
+      loading(label, source, () => getExplainerClient().loadBundleFromFiles(label, files)),
+    [],
+  );
+  const inspectModel = useCallback((name: string, bytes: ArrayBuffer | Uint8Array) => getExplainerClient().inspectModel(name, bytes), []);
+  const setModelError = useCallback((message: string | null) => set({ error: message }), []);
 
   const setBackend = useCallback(async (b: BackendChoice) => {
     set({ backendChoice: b, loading: true, error: null });
@@ -157,5 +184,5 @@ export function useExplainer(opts: { bundleUrl?: string } = {}): UseExplainer {
 
   const forget = useCallback((fileId: string) => getExplainerClient().forget(fileId), []);
 
-  return { ...s, loadBundle, setBackend, analyze, explain, forget };
+  return { ...s, loadBundle, loadFiles, inspectModel, setModelError, setBackend, analyze, explain, forget };
 }

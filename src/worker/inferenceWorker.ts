@@ -11,8 +11,9 @@ import { analyze, pipelineConfig, releaseAnalysis, renderExplanation, stitchedMa
 import { explanationMetrics, maskedPromptSimilarity, promptSimilarity } from '../core/faithfulness';
 import { Vocabulary } from '../core/textEncoder';
 import { perturbationExplain, type PerturbationResult } from '../core/perturbation';
-import { loadBundleFiles, type BundleFiles } from '../core/manifest';
-import { createOrtRunner, releaseTensors, tensorBytes, type ModelRunner } from '../core/modelRunner';
+import { BundleError, loadBundleFiles, loadBundleFromBytes, type BundleFiles } from '../core/manifest';
+import { createOrtRunner, releaseTensors, smokeTest, tensorBytes, type ModelRunner } from '../core/modelRunner';
+import type { GraphMeta } from '../core/modelForm';
 import type { AnalysisMsg, BackendChoice, BackendInUse, BundleInfo, ExplanationMsg, Request, Response, SerializedError } from './protocol';
 import { transferablesOf } from './protocol';
 
@@ -25,11 +26,10 @@ ort.env.wasm.wasmPaths = { mjs: ortWasmMjsUrl, wasm: ortWasmUrl };
 ort.env.wasm.numThreads = threads;
 
 let files: BundleFiles | null = null;
-let sessions: { classifier: ort.InferenceSession; decoder: ort.InferenceSession | null; projector: ort.InferenceSession | null } | null = null;
+let sessions: SessionSet | null = null;
 /** The vocabulary of a zero-shot bundle (parsed once per bundle). */
 let vocab: Vocabulary | null = null;
 let inner: ModelRunner<Hidden> | null = null;
-let info: BundleInfo | null = null;
 const analyses = new Map<string, { name: string; state: AnalysisState<Hidden>; perturbations?: Map<string, PerturbationResult> }>();
 /** Perturbation results kept per file (target × settings), most recent last. */
 const MAX_PERTURBATIONS = 4;
@@ -67,7 +67,10 @@ const runner: ModelRunner<Hidden> = {
   get hasDecoder() {
     return manifest().hasDecoder;
   },
-  runClassifier: (m, b) => exclusive(() => current().runClassifier(m, b)),
+  get inputKind() {
+    return manifest().classifier.inputKind;
+  },
+  runClassifier: (m, b, ph) => exclusive(() => current().runClassifier(m, b, ph)),
   runDecoder: (h, t) => exclusive(() => current().runDecoder(h, t)),
   get textDim() {
     return manifest().textEncoder?.dim ?? 0;
@@ -114,25 +117,45 @@ async function pickBackend(choice: BackendChoice): Promise<{ backend: BackendInU
   return { backend: 'webgpu', note: desc ? `WebGPU adapter: ${desc}` : undefined };
 }
 
-async function releaseSessions(): Promise<void> {
-  const s = sessions;
-  sessions = null;
-  inner = null;
-  if (s) {
-    await s.classifier.release();
-    if (s.decoder) await s.decoder.release();
-    if (s.projector) await s.projector.release();
+interface SessionSet {
+  classifier: ort.InferenceSession;
+  decoder: ort.InferenceSession | null;
+  projector: ort.InferenceSession | null;
+}
+
+async function releaseSessionSet(s: SessionSet): Promise<void> {
+  await s.classifier.release();
+  if (s.decoder) await s.decoder.release();
+  if (s.projector) await s.projector.release();
+}
+
+/** A bundle with its sessions created and checked, not yet the current one. */
+interface Opened {
+  files: BundleFiles;
+  sessions: SessionSet;
+  vocab: Vocabulary | null;
+  inner: ModelRunner<Hidden>;
+  info: BundleInfo;
+}
+
+/** ORT's own message, prefixed with the file it could not load (users open their own files). */
+async function createSession(bytes: Uint8Array, file: string, so: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, so);
+  } catch (e) {
+    throw new Error(`${file}: onnxruntime-web cannot load this model (${(e as Error).message ?? String(e)})`);
   }
 }
 
-/** (Re)create the sessions, sequentially (never two initialisations at once), for a backend choice. */
-async function createSessions(choice: BackendChoice): Promise<BundleInfo> {
-  if (!files) throw new Error('no bundle loaded');
-  const f = files;
+/**
+ * Create a bundle's sessions (sequentially, never two initialisations at once) for a backend
+ * choice and check them: tensor names, dtypes and ranks (createOrtRunner) and one run on a test
+ * window (smokeTest). Nothing current changes, so a bundle that fails leaves the loaded one working.
+ */
+async function openSessions(f: BundleFiles, choice: BackendChoice, knownVocab: Vocabulary | null): Promise<Opened> {
   const m = f.manifest;
-  await releaseSessions();
   let { backend, note } = await pickBackend(choice);
-  const make = async (ep: BackendInUse) => {
+  const make = async (ep: BackendInUse): Promise<SessionSet> => {
     const so: ort.InferenceSession.SessionOptions = {
       executionProviders: [ep],
       graphOptimizationLevel: 'all',
@@ -140,13 +163,13 @@ async function createSessions(choice: BackendChoice): Promise<BundleInfo> {
       // DSP (STFT/ISTFT) for the cores; measured slightly faster end to end without spinning.
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     };
-    const classifier = await ort.InferenceSession.create(f.classifier, so);
+    const classifier = await createSession(f.classifier, m.classifier.file, so);
     let decoder: ort.InferenceSession | null = null;
     let projector: ort.InferenceSession | null = null;
     try {
-      decoder = f.decoder ? await ort.InferenceSession.create(f.decoder, so) : null;
+      decoder = f.decoder && m.decoder ? await createSession(f.decoder, m.decoder.file, so) : null;
       // the text projector is one tiny matrix product: always on WASM
-      projector = f.text ? await ort.InferenceSession.create(f.text.projector, { ...so, executionProviders: ['wasm'] }) : null;
+      projector = f.text && m.textEncoder ? await createSession(f.text.projector, m.textEncoder.projector.file, { ...so, executionProviders: ['wasm'] }) : null;
     } catch (e) {
       await classifier.release();
       if (decoder) await decoder.release();
@@ -154,35 +177,81 @@ async function createSessions(choice: BackendChoice): Promise<BundleInfo> {
     }
     return { classifier, decoder, projector };
   };
+  let s: SessionSet;
   try {
-    sessions = await make(backend);
+    s = await make(backend);
   } catch (e) {
-    if (backend !== 'webgpu') throw new Error(`${m.name}: could not create the model sessions (${(e as Error).message})`);
+    if (backend !== 'webgpu') throw e;
     note = `WebGPU session failed (${(e as Error).message}); using WASM`;
     backend = 'wasm';
-    sessions = await make('wasm');
+    s = await make('wasm');
   }
-  if (m.textEncoder && f.text) vocab ??= new Vocabulary(m.textEncoder, f.text.words, f.text.vectors);
-  const text = vocab && sessions.projector ? { projector: sessions.projector, vocab } : null;
-  inner = createOrtRunner(m, ort.Tensor, sessions.classifier, sessions.decoder, text);
-  info = {
-    name: m.name,
-    description: m.description,
-    license: m.license,
-    labels: m.labels,
-    sampleRate: m.sampleRate,
-    windowSamples: m.windowSamples,
-    nFft: m.stft.nFft,
-    hopLength: m.stft.hopLength,
-    hasDecoder: m.hasDecoder,
-    prompts: !!(text && m.decoder?.text),
-    backend,
-    backendNote: note,
-    backendChoice: choice,
-    threads: backend === 'wasm' ? threads : 1,
-    extra: m.extra,
-  };
-  return info;
+  try {
+    const v = m.textEncoder && f.text ? (knownVocab ?? new Vocabulary(m.textEncoder, f.text.words, f.text.vectors)) : null;
+    const text = v && s.projector ? { projector: s.projector, vocab: v } : null;
+    const r = createOrtRunner(m, ort.Tensor, s.classifier, s.decoder, text);
+    await smokeTest(r, m);
+    const bundleInfo: BundleInfo = {
+      name: m.name,
+      description: m.description,
+      license: m.license,
+      labels: m.labels,
+      sampleRate: m.sampleRate,
+      windowSamples: m.windowSamples,
+      nFft: m.stft.nFft,
+      hopLength: m.stft.hopLength,
+      inputKind: m.classifier.inputKind ?? 'magnitude',
+      hasDecoder: m.hasDecoder,
+      prompts: !!(text && m.decoder?.text),
+      backend,
+      backendNote: note,
+      backendChoice: choice,
+      threads: backend === 'wasm' ? threads : 1,
+      extra: m.extra,
+    };
+    return { files: f, sessions: s, vocab: v, inner: r, info: bundleInfo };
+  } catch (e) {
+    await releaseSessionSet(s);
+    throw e;
+  }
+}
+
+/** Make an opened bundle the current one and release the old sessions; another bundle's analyses are dropped. */
+async function adopt(o: Opened, otherBundle: boolean): Promise<BundleInfo> {
+  if (otherBundle) {
+    for (const a of analyses.values()) releaseAnalysis(a.state, runner);
+    analyses.clear();
+  }
+  const old = sessions;
+  files = o.files;
+  sessions = o.sessions;
+  vocab = o.vocab;
+  inner = o.inner;
+  if (old) await releaseSessionSet(old);
+  return o.info;
+}
+
+/** A bundle's files from an in-memory map (a folder or zip the user opened); an absent file gets a specific BundleError. */
+async function bundleFromMap(name: string, map: Record<string, ArrayBuffer>): Promise<BundleFiles> {
+  const manifestBytes = map['manifest.json'];
+  if (!manifestBytes) throw new BundleError(`${name}: has no manifest.json`);
+  return loadBundleFromBytes(new Uint8Array(manifestBytes), (rel) => {
+    const b = map[rel];
+    if (!b) throw new BundleError(`${rel}: the manifest names this file but it is not in the folder/zip`);
+    return new Uint8Array(b);
+  });
+}
+
+/** The inputs and outputs a model declares (a throwaway WASM session); throws ORT's message naming the file. */
+async function inspectModel(name: string, bytes: ArrayBuffer): Promise<GraphMeta> {
+  const s = await createSession(new Uint8Array(bytes), name, { executionProviders: ['wasm'] });
+  try {
+    const plain = (l: readonly ort.InferenceSession.ValueMetadata[]) =>
+      l.map((t) => (t.isTensor ? { name: t.name, isTensor: true, type: t.type, shape: [...t.shape] } : { name: t.name, isTensor: false }));
+    return { inputs: plain(s.inputMetadata), outputs: plain(s.outputMetadata) };
+  } finally {
+    await s.release();
+  }
 }
 
 function post(msg: Response, transfer: Transferable[] = []): void {
@@ -215,19 +284,27 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
   switch (req.type) {
     case 'init': {
       const loaded = await loadBundleFiles(req.baseUrl, (u, i) => fetch(u, i), { signal });
-      const result = await exclusive(async () => {
-        // analyses of another bundle are meaningless now
-        for (const a of analyses.values()) if (inner) releaseAnalysis(a.state, runner);
-        analyses.clear();
-        files = loaded;
-        vocab = null;
-        return createSessions(req.backend);
-      });
+      // the new sessions are created and checked first: a bundle that fails leaves the current one (and its analyses)
+      const result = await exclusive(async () => adopt(await openSessions(loaded, req.backend, null), true));
+      post({ type: 'result', id, result });
+      return;
+    }
+    case 'initFiles': {
+      const loaded = await bundleFromMap(req.name, req.files);
+      const result = await exclusive(async () => adopt(await openSessions(loaded, req.backend, null), true));
+      post({ type: 'result', id, result });
+      return;
+    }
+    case 'inspect': {
+      const result = await exclusive(() => inspectModel(req.name, req.bytes));
       post({ type: 'result', id, result });
       return;
     }
     case 'setBackend': {
-      const result = await exclusive(() => createSessions(req.backend));
+      const result = await exclusive(async () => {
+        if (!files) throw new Error('no bundle loaded');
+        return adopt(await openSessions(files, req.backend, vocab), false);
+      });
       post({ type: 'result', id, result });
       return;
     }

@@ -4,8 +4,10 @@
 // transferables (their buffers move, no copies).
 
 import type { ClipMetrics } from '../core/metrics';
+import type { GraphMeta } from '../core/modelForm';
 
 export type { ClipMetrics } from '../core/metrics';
+export type { GraphMeta, TensorMeta } from '../core/modelForm';
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
 /** Which explainer makes the mask: the L-MAC decoder, or the model-agnostic perturbation explainer. */
 export type ExplainerKind = 'lmac' | 'perturbation';
@@ -46,6 +48,8 @@ export interface BundleInfo {
   windowSamples: number;
   nFft: number;
   hopLength: number;
+  /** What the classifier takes: |X| [B, bins, frames] or the waveform [B, windowSamples]. */
+  inputKind: 'magnitude' | 'waveform';
   hasDecoder: boolean;
   /** Zero-shot bundle: typed prompts can be explained (text encoder + prompt-conditioned decoder). */
   prompts: boolean;
@@ -109,6 +113,10 @@ export interface ExplanationMsg {
 
 export type Request =
   | { type: 'init'; id: number; baseUrl: string; backend: BackendChoice }
+  /** A bundle from memory (a folder or zip the user opened): relative path → bytes (transferred), manifest.json among them. */
+  | { type: 'initFiles'; id: number; name: string; files: Record<string, ArrayBuffer>; backend: BackendChoice }
+  /** The inputs/outputs an ONNX model declares (a throwaway session; the bytes are transferred). */
+  | { type: 'inspect'; id: number; name: string; bytes: ArrayBuffer }
   | { type: 'setBackend'; id: number; backend: BackendChoice }
   | {
       type: 'analyze';
@@ -140,6 +148,8 @@ export type RequestType = Request['type'];
 
 export interface ResultMap {
   init: BundleInfo;
+  initFiles: BundleInfo;
+  inspect: GraphMeta;
   setBackend: BundleInfo;
   analyze: AnalysisMsg;
   explain: ExplanationMsg;
