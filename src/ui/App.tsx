@@ -1,9 +1,13 @@
-import { useEffect } from 'react';
+import { useEffect, useMemo } from 'react';
 import { bundleUrl, useExplainer } from '../client/useExplainer';
 import { useController, type Controller } from './controller';
 import { ClassPanel } from './ClassPanel';
 import { DropZone, Examples, FileList } from './Files';
 import { BackendPanel, BundlePicker, ExportPanel, ThresholdControl, Timings } from './Panels';
+import { OpenModel } from './OpenModel';
+import { ModelForm } from './ModelForm';
+import { ModelInfo } from './ModelInfo';
+import { droppedFiles, forgetStored, isModelDrop, loadStored, openModelFiles, refreshStored, useOpenModel, type OpenDeps } from './openModel';
 import { PromptPanel } from './PromptPanel';
 import { Spectrogram } from './Spectrogram';
 import { Waveforms } from './Waveforms';
@@ -79,9 +83,35 @@ export function App() {
   useKeyboard();
   usePlayerSources(file);
   const bundle = ex.bundle;
+  const stored = useOpenModel((s) => s.stored);
+  useEffect(() => void refreshStored(), []);
+  const { loadFiles, inspectModel, setModelError } = ex;
+  const deps: OpenDeps = useMemo(
+    () => ({ loadFiles, inspectModel, setModelError, switchModel: ctl.switchModel }),
+    [loadFiles, inspectModel, setModelError, ctl.switchModel],
+  );
+  const onBundle = (source: string) => {
+    const m = stored.find((x) => `user:${x.name}` === source);
+    if (m) void loadStored(m, deps);
+    else void ctl.switchBundle(bundleUrl(source)).catch(() => undefined);
+  };
+  // model files dropped anywhere on the page (the audio drop zone lets them through)
+  const onDrop = (e: React.DragEvent) => {
+    if (e.defaultPrevented || !isModelDrop(e.dataTransfer)) return;
+    e.preventDefault();
+    const files = droppedFiles(e.dataTransfer);
+    void files.then((f) => openModelFiles(f, deps), (err: unknown) => setModelError(`model: the dropped files could not be read (${(err as Error).message})`));
+  };
 
   return (
-    <div className="app">
+    <div
+      className="app"
+      onDragOver={(e) => {
+        // without this the browser would open a file dropped outside the drop zone
+        if (e.dataTransfer.types.includes('Files')) e.preventDefault();
+      }}
+      onDrop={onDrop}
+    >
       <header className="top">
         <div className="brand">
           <h1>L-MAC · listen to the explanation</h1>
@@ -91,7 +121,15 @@ export function App() {
               : 'Listenable maps for audio classifiers'}
           </p>
         </div>
-        <BundlePicker current={bundle?.name ?? ''} loading={ex.loading} onBundle={(id) => void ctl.switchBundle(bundleUrl(id)).catch(() => undefined)} />
+        <BundlePicker
+          current={ex.source ?? ''}
+          currentName={bundle?.name ?? ''}
+          loading={ex.loading}
+          stored={stored}
+          onBundle={onBundle}
+          onRemove={(m) => void forgetStored(m, deps)}
+        />
+        <OpenModel deps={deps} loading={ex.loading} />
         <BackendPanel bundle={bundle} loading={ex.loading} choice={ex.backendChoice} onBackend={(b) => void ex.setBackend(b)} />
       </header>
       {ex.error && (
@@ -99,11 +137,13 @@ export function App() {
           {ex.error}
         </div>
       )}
+      <ModelForm deps={deps} loading={ex.loading} />
       <div className="layout">
         <aside className="side">
           <DropZone onFiles={ctl.addFiles} />
           <FileList ctl={ctl} />
           <Examples onFiles={ctl.addFiles} />
+          <ModelInfo bundle={bundle} />
         </aside>
         <main className="main">{file ? <FileView file={file} bundle={bundle} ctl={ctl} /> : <Welcome />}</main>
       </div>

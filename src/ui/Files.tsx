@@ -4,6 +4,7 @@ import { EXAMPLES } from './examples';
 import { formatBytes, formatDuration } from './format';
 import { useUi, type FileEntry } from './store';
 import type { Controller } from './controller';
+import { isModelDrop } from './openModel';
 
 export function DropZone({ onFiles }: { onFiles: (files: File[]) => void }) {
   const input = useRef<HTMLInputElement>(null);
@@ -25,8 +26,10 @@ export function DropZone({ onFiles }: { onFiles: (files: File[]) => void }) {
       }}
       onDragLeave={() => setOver(false)}
       onDrop={(e) => {
-        e.preventDefault();
         setOver(false);
+        // a folder, .onnx or .zip is a model: left to the page's handler (App)
+        if (isModelDrop(e.dataTransfer)) return;
+        e.preventDefault();
         const files = Array.from(e.dataTransfer.files);
         if (files.length) onFiles(files);
       }}

@@ -1,23 +1,61 @@
 import { useState } from 'react';
 import type { Analysis, BackendChoice, BundleInfo, Explanation } from '../client/explainerClient';
 import { download, jsonExport, originalExport, pngExport, wavExport } from './exports';
-import { explanationLabel, formatMs, prettyLabel } from './format';
+import { explanationLabel, formatBytes, formatMs, prettyLabel } from './format';
+import type { StoredModel } from '../client/modelStore';
+import { storedSource } from './openModel';
 import { BUNDLES } from '../bundles';
 import { useUi } from './store';
 
-/** Which served bundle runs: the class-based L-MAC model or the zero-shot prompt model. */
-export function BundlePicker(props: { current: string; loading: boolean; onBundle: (id: string) => void }) {
+/**
+ * Which model runs: a served bundle, or one the user opened (kept in this browser, listed under
+ * the served ones, each with a Remove button). `current` is useExplainer's `source`.
+ */
+export function BundlePicker(props: {
+  current: string;
+  /** Name of the loaded model, for a source the list no longer has (e.g. removed while loaded). */
+  currentName: string;
+  loading: boolean;
+  stored: StoredModel[];
+  onBundle: (source: string) => void;
+  onRemove: (m: StoredModel) => void;
+}) {
+  const known = BUNDLES.some((b) => b.id === props.current) || props.stored.some((m) => storedSource(m.name) === props.current);
   return (
-    <label className="bundle-picker">
-      Model{' '}
-      <select value={props.current} disabled={props.loading} data-testid="bundle-select" onChange={(e) => props.onBundle(e.target.value)}>
-        {BUNDLES.map((b) => (
-          <option key={b.id} value={b.id}>
-            {b.title}
-          </option>
-        ))}
-      </select>
-    </label>
+    <div className="bundle-picker">
+      <label>
+        Model{' '}
+        <select value={props.current} disabled={props.loading} data-testid="bundle-select" onChange={(e) => props.onBundle(e.target.value)}>
+          {BUNDLES.map((b) => (
+            <option key={b.id} value={b.id}>
+              {b.title}
+            </option>
+          ))}
+          {props.stored.length > 0 && (
+            <optgroup label="Opened here (kept in this browser)">
+              {props.stored.map((m) => (
+                <option key={m.id} value={storedSource(m.name)}>
+                  {m.name}
+                </option>
+              ))}
+            </optgroup>
+          )}
+          {!known && props.current && <option value={props.current}>{props.currentName} (not kept)</option>}
+        </select>
+      </label>
+      {props.stored.length > 0 && (
+        <ul className="user-models" data-testid="user-models">
+          {props.stored.map((m) => (
+            <li key={m.id} data-testid="user-model" data-name={m.name}>
+              <span title={`${formatBytes(m.bytes)}, opened ${new Date(m.savedAt).toLocaleString()}`}>{m.name}</span>
+              <button className="small" onClick={() => props.onRemove(m)} data-testid="remove-user-model" aria-label={`Remove ${m.name}`}>
+                Remove
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 

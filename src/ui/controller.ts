@@ -198,29 +198,37 @@ export function useController(ex: ExplainerOps) {
   }, []);
 
   /**
-   * Switch to another bundle and analyse every loaded file again with it (typed prompts are
-   * kept; files that failed to decode stay as they are).
+   * Load another model (`load` resolves once the worker uses it) and then analyse every loaded
+   * file again with it (typed prompts are kept; files that failed to decode stay as they are).
+   * The files keep their analyses until the new model is in use: when it fails to load, the
+   * worker keeps the old one and nothing here changes.
    */
-  const switchBundle = useCallback(
-    async (url: string) => {
-      if (!exRef.current.loadBundle) return;
+  const switchModel = useCallback(
+    async (load: () => Promise<unknown>) => {
+      await load();
       generation.current++;
       for (const ac of analyzing.current.values()) ac.abort();
       analyzing.current.clear();
+      // an explanation that ran across the swap may mix the two models: dropped
       explainAc.current?.ac.abort();
       queue.current = [];
       const { files, patchFile } = useUi.getState();
       const again = files.filter((f) => f.status !== 'error' || f.analysis);
       for (const f of again)
         patchFile(f.id, { status: 'queued', analysis: undefined, explanation: undefined, target: undefined, explaining: false, explainError: undefined, explainProgress: undefined, progress: undefined, error: undefined });
-      try {
-        await exRef.current.loadBundle(url);
-      } finally {
-        queue.current.push(...again.map((f) => f.id));
-        void pump();
-      }
+      queue.current.push(...again.map((f) => f.id));
+      void pump();
     },
     [pump],
+  );
+
+  /** Switch to a served bundle (see switchModel). */
+  const switchBundle = useCallback(
+    async (url: string) => {
+      const loadBundle = exRef.current.loadBundle;
+      if (loadBundle) await switchModel(() => loadBundle(url));
+    },
+    [switchModel],
   );
 
   // Explanation of the selected file follows its target and the threshold.
@@ -295,7 +303,7 @@ export function useController(ex: ExplainerOps) {
     if (f) useUi.getState().patchFile(id, { explainRun: (f.explainRun ?? 0) + 1, explainError: undefined });
   }, []);
 
-  return { addFiles, cancel, retry, remove, setTarget, setPrompt, switchBundle, cancelExplain, rerunExplain };
+  return { addFiles, cancel, retry, remove, setTarget, setPrompt, switchBundle, switchModel, cancelExplain, rerunExplain };
 }
 
 export type Controller = ReturnType<typeof useController>;
