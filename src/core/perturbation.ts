@@ -5,7 +5,10 @@
 // regression from the masks to the log-odds gives one weight per segment (its importance). The
 // positive weights, scaled to [0, 1] by the largest, form a time mask over the STFT frames that
 // is listenable exactly like an L-MAC mask (renderExplanation). Needs only the classifier.
+// Options beyond the default: a random-forest surrogate (surrogate: 'forest', forestSurrogate.ts)
+// and removal by noise instead of silence (removal: 'noise').
 import type { AnalysisState, RunOptions } from './explain';
+import { forestImportance, type ForestOptions } from './forestSurrogate';
 import { fileMagnitude, pooledProbsOf } from './faithfulness';
 import { sliceFrames } from './explain';
 import type { ModelRunner } from './modelRunner';
@@ -21,6 +24,17 @@ export interface PerturbationOptions extends RunOptions {
   lambda?: number;
   /** PRNG seed (default 1): the same seed, file and options give the same explanation. */
   seed?: number;
+  /** Surrogate from masks to log-odds (default 'ridge'); 'forest' = random-forest partial dependence (forestSurrogate.ts). */
+  surrogate?: 'ridge' | 'forest';
+  /** Forest settings when surrogate = 'forest'. */
+  forest?: ForestOptions;
+  /**
+   * How a removed segment is removed (default 'silence': its |X| columns are zeroed). 'noise':
+   * its columns are replaced by stationary noise shaped like the file's average spectrum
+   * (|N[f,t]| Rayleigh-distributed with mean = the mean over frames of |X[f,·]|, seeded; the same
+   * noise for every perturbed input).
+   */
+  removal?: 'silence' | 'noise';
 }
 
 export interface PerturbationResult {
@@ -137,22 +151,47 @@ export function importanceToLevels(w: ArrayLike<number>): Float32Array {
 
 const now = (): number => performance.now();
 
-/** Run the perturbation explainer for `target` on an analysed file. */
-export async function perturbationExplain<H>(
+/** The perturbed inputs' masks and scores: Z [items × segments] (row 0 = unperturbed), y = log-odds of the target. */
+export interface PerturbationSamples {
+  Z: Uint8Array;
+  y: Float64Array;
+  items: number;
+  segments: number;
+  /** Segment of each whole-file frame. */
+  segOf: Int32Array;
+  timings: Record<string, number>;
+}
+
+/** Average-spectrum noise magnitudes [bins × frames] for removal = 'noise' (seeded). */
+export function noiseMagnitude(mag: Float32Array, bins: number, frames: number, seed: number): Float32Array {
+  const rand = mulberry32(seed ^ 0x5bd1e995);
+  const out = new Float32Array(bins * frames);
+  const k = Math.sqrt(2 / Math.PI); // Rayleigh(σ): mean σ·√(π/2)
+  for (let f = 0; f < bins; f++) {
+    let m = 0;
+    for (let t = 0; t < frames; t++) m += mag[f * frames + t] / frames;
+    const sigma = m * k;
+    for (let t = 0; t < frames; t++) out[f * frames + t] = sigma * Math.sqrt(-2 * Math.log(Math.max(1e-12, 1 - rand())));
+  }
+  return out;
+}
+
+/** Score N random segment masks (plus the unperturbed input) with the classifier: the surrogate's training data. */
+export async function perturbationSamples<H>(
   state: Pick<AnalysisState<H>, 'plan' | 'spec' | 'config' | 'magnitude'>,
   runner: ModelRunner<H>,
   target: number,
   opts: PerturbationOptions = {},
-): Promise<PerturbationResult> {
-  const t0 = now();
+): Promise<PerturbationSamples> {
   const { plan, spec, config } = state;
   const C = config.classes;
   if (!Number.isInteger(target) || target < 0 || target >= C) throw new Error(`target class ${target} is out of range 0..${C - 1}`);
   const segmentMs = opts.segmentMs ?? 100;
   const N = Math.max(1, Math.round(opts.samples ?? 300));
   const keep = opts.keepProbability ?? 0.5;
-  const lambda = opts.lambda ?? 1;
+  const removal = opts.removal ?? 'silence';
   if (!(segmentMs > 0)) throw new Error(`segmentMs must be > 0 (got ${segmentMs})`);
+  if (removal !== 'silence' && removal !== 'noise') throw new Error(`removal must be 'silence' or 'noise' (got ${String(removal)})`);
   const segSamples = (segmentMs / 1000) * config.sampleRate;
   const S = Math.max(1, Math.ceil(plan.length / segSamples));
   const segOf = frameSegments(spec.frames, plan.hopLength, segSamples, S);
@@ -168,8 +207,9 @@ export async function perturbationExplain<H>(
   const F = spec.bins;
   const TT = spec.frames;
   const T = plan.windowFrames;
+  const noise = removal === 'noise' ? noiseMagnitude(mag, F, TT, opts.seed ?? 1) : null;
   const timings: Record<string, number> = {};
-  let t = now();
+  const t = now();
   const probs = await pooledProbsOf(
     state,
     runner,
@@ -180,21 +220,31 @@ export async function perturbationExplain<H>(
       const z = item * S;
       for (let tt = 0; tt < T; tt++) {
         if (Z[z + segOf[o + tt]]) continue;
-        for (let f = 0; f < F; f++) dst[off + f * T + tt] = 0; // silence the removed segment's columns
+        if (noise) for (let f = 0; f < F; f++) dst[off + f * T + tt] = noise[f * TT + o + tt];
+        else for (let f = 0; f < F; f++) dst[off + f * T + tt] = 0; // silence the removed segment's columns
       }
     },
     { ...opts, batchSize: opts.batchSize ?? 8, stage: 'perturbation' },
   );
   timings.perturbation = now() - t;
-
-  t = now();
   const y = new Float64Array(items);
   const eps = 1e-6;
   for (let i = 0; i < items; i++) {
     const p = Math.min(1 - eps, Math.max(eps, probs[i * C + target]));
     y[i] = Math.log(p / (1 - p));
   }
-  const { intercept, weights } = ridgeRegression(Z, y, items, S, lambda);
+  return { Z, y, items, segments: S, segOf, timings };
+}
+
+/** Fit the surrogate on (Z, y): per-segment importance (log-odds units; positive supports the target), intercept (ridge) and R². */
+export function fitSurrogate(Z: Uint8Array, y: Float64Array, items: number, S: number, opts: PerturbationOptions = {}): { importance: Float32Array; intercept: number; r2: number } {
+  const surrogate = opts.surrogate ?? 'ridge';
+  if (surrogate === 'forest') {
+    const fi = forestImportance(Z, y, items, S, { seed: opts.seed ?? 1, ...opts.forest });
+    return { importance: Float32Array.from(fi.dependence), intercept: NaN, r2: fi.r2 };
+  }
+  if (surrogate !== 'ridge') throw new Error(`surrogate must be 'ridge' or 'forest' (got ${String(surrogate)})`);
+  const { intercept, weights } = ridgeRegression(Z, y, items, S, opts.lambda ?? 1);
   let ym = 0;
   for (let i = 0; i < items; i++) ym += y[i] / items;
   let ssRes = 0;
@@ -205,24 +255,46 @@ export async function perturbationExplain<H>(
     ssRes += (y[i] - pred) ** 2;
     ssTot += (y[i] - ym) ** 2;
   }
-  const importance = Float32Array.from(weights);
+  return { importance: Float32Array.from(weights), intercept, r2: ssTot > 0 ? 1 - ssRes / ssTot : 1 };
+}
+
+/** Segment importances → a [bins × frames] time mask (positive importances scaled to [0, 1]). */
+export function importanceMask(importance: ArrayLike<number>, segOf: Int32Array, bins: number, frames: number): Float32Array {
   const levels = importanceToLevels(importance);
-  const mask = new Float32Array(F * TT);
-  for (let tt = 0; tt < TT; tt++) {
+  const mask = new Float32Array(bins * frames);
+  for (let tt = 0; tt < frames; tt++) {
     const v = levels[segOf[tt]];
     if (v === 0) continue;
-    for (let f = 0; f < F; f++) mask[f * TT + tt] = v;
+    for (let f = 0; f < bins; f++) mask[f * frames + tt] = v;
   }
+  return mask;
+}
+
+/** Run the perturbation explainer for `target` on an analysed file. */
+export async function perturbationExplain<H>(
+  state: Pick<AnalysisState<H>, 'plan' | 'spec' | 'config' | 'magnitude'>,
+  runner: ModelRunner<H>,
+  target: number,
+  opts: PerturbationOptions = {},
+): Promise<PerturbationResult> {
+  const t0 = now();
+  const { spec } = state;
+  const segmentMs = opts.segmentMs ?? 100;
+  const ps = await perturbationSamples(state, runner, target, opts);
+  const timings = ps.timings;
+  const t = now();
+  const { importance, intercept, r2 } = fitSurrogate(ps.Z, ps.y, ps.items, ps.segments, opts);
+  const mask = importanceMask(importance, ps.segOf, spec.bins, spec.frames);
   timings.surrogate = now() - t;
   timings.total = now() - t0;
   return {
     mask,
     segmentS: segmentMs / 1000,
-    segments: S,
+    segments: ps.segments,
     importance,
     intercept,
-    r2: ssTot > 0 ? 1 - ssRes / ssTot : 1,
-    evaluated: items,
+    r2,
+    evaluated: ps.items,
     timings,
   };
 }
