@@ -55,7 +55,20 @@ async function typePrompt(prompt: string): Promise<number> {
   await page.getByTestId('prompt-input').fill(prompt);
   await expect(page.getByTestId('target').locator('b')).toHaveText(`“${prompt}”`, { timeout: 60_000 });
   await expect(page.getByTestId('prompt-tokens')).toBeVisible();
+  // and it is settled: no explanation in flight (the similarities come with the final result)
+  await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false', { timeout: 60_000 });
   return Date.now() - t0;
+}
+
+/** The shown explanation's audio–prompt similarities (unrounded, from the app's store). */
+async function similarity(): Promise<{ text: string; original: number; maskedIn: number | null; maskedOut: number | null }> {
+  return page.evaluate(() => {
+    type S = { files: { id: string; explanation?: { prompt?: { text: string; similarity: { original: number; maskedIn: number | null; maskedOut: number | null } } } }[]; selectedId: string };
+    const s = (window as unknown as { __lmac: { ui: { getState(): S } } }).__lmac.ui.getState();
+    const p = s.files.find((f) => f.id === s.selectedId)?.explanation?.prompt;
+    if (!p) throw new Error('no prompt explanation shown');
+    return { text: p.text, ...p.similarity };
+  });
 }
 
 test.beforeAll(async ({ browser, baseURL }) => {
@@ -89,15 +102,21 @@ test('typing two prompts gives two different masks; similarity is shown', async 
   const ms1 = await typePrompt('church bells ringing');
   const canvas = page.getByTestId('spectrogram-canvas');
   await expect(page.getByTestId('sim-in')).toHaveText(/^-?\d\.\d{3}$/, { timeout: 60_000 });
-  const sim = Number(await page.getByTestId('sim-original').textContent());
-  expect(Math.abs(sim)).toBeLessThanOrEqual(1);
+  const bells = await similarity();
+  expect(bells.text).toBe('church bells ringing');
+  expect(Number(await page.getByTestId('sim-original').textContent())).toBeCloseTo(bells.original, 3);
   const mean1 = await maskMean();
   const img1 = await canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());
   const ms2 = await typePrompt('a dog barking');
   await expect.poll(async () => canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL()), { timeout: 30_000 }).not.toBe(img1);
   const mean2 = await maskMean();
+  const dog = await similarity();
+  expect(dog.text).toBe('a dog barking');
   console.log(`prompt → mask on screen: ${ms1} ms, ${ms2} ms (includes the 250 ms debounce); mask means ${mean1}, ${mean2}`);
+  console.log(`bells.wav similarity: "church bells ringing" ${JSON.stringify(bells)}; "a dog barking" ${JSON.stringify(dog)}`);
   expect(mean1).not.toBe(mean2);
+  // the bell partials are closer to the matching prompt than to an unrelated one
+  expect(bells.original).toBeGreaterThan(dog.original + 0.1);
   await page.screenshot({ path: join(ART, '20-prompt.png'), fullPage: true });
 });
 

@@ -23,6 +23,17 @@ function shortWav(): Buffer {
   return Buffer.from(encodeWav(x, rate, 'pcm16'));
 }
 
+/** From the app's store: a file's soft mask and pooled class probabilities. */
+async function maskAndProbs(name: string): Promise<{ mask: number[]; probs: number[]; threshold: number | null }> {
+  return page.evaluate((n) => {
+    type F = { name: string; analysis?: { probs: Float32Array }; explanation?: { mask: Float32Array; threshold: number | null } };
+    const s = (window as unknown as { __lmac: { ui: { getState(): { files: F[] } } } }).__lmac.ui.getState();
+    const f = s.files.find((x) => x.name === n);
+    if (!f?.analysis || !f.explanation) throw new Error(`${n}: no analysis or explanation in the store`);
+    return { mask: Array.from(f.explanation.mask), probs: Array.from(f.analysis.probs), threshold: f.explanation.threshold };
+  }, name);
+}
+
 async function topClass(): Promise<string> {
   return (await page.getByTestId('class-row').first().getAttribute('data-class')) ?? '';
 }
@@ -55,6 +66,7 @@ test('forced WebGPU runs the bundle on the WebGPU EP with the same top class as 
   await page.getByTestId('dropzone').drop({ files: { name: 'tone.wav', mimeType: 'audio/wav', buffer: shortWav() } });
   await expectReady(page, 'tone.wav');
   await expect(page.getByTestId('mask-mean')).toHaveText(/mask mean \d\.\d{3}$/);
+  await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
   const wasmTop = await topClass();
   const wasmMean = Number(await page.getByTestId('mask-mean').getAttribute('data-value'));
 
@@ -65,9 +77,30 @@ test('forced WebGPU runs the bundle on the WebGPU EP with the same top class as 
   await page.getByTestId('dropzone').drop({ files: { name: 'tone-gpu.wav', mimeType: 'audio/wav', buffer: shortWav() } });
   await expectReady(page, 'tone-gpu.wav', 300_000);
   await expect(page.getByTestId('mask-mean')).toHaveText(/mask mean \d\.\d{3}$/, { timeout: 300_000 });
+  await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false', { timeout: 300_000 });
   const gpuTop = await topClass();
   const gpuMean = Number(await page.getByTestId('mask-mean').getAttribute('data-value'));
   console.log(`WASM top ${wasmTop} mask mean ${wasmMean}; WebGPU top ${gpuTop} mask mean ${gpuMean}`);
   expect(gpuTop).toBe(wasmTop);
-  expect(Math.abs(gpuMean - wasmMean)).toBeLessThan(0.01);
+  // the same mask element by element (a mean would hide a different mask), and the same top-5 probabilities
+  const w = await maskAndProbs('tone.wav');
+  const g = await maskAndProbs('tone-gpu.wav');
+  expect(w.threshold).toBeNull();
+  expect(g.threshold).toBeNull();
+  expect(g.mask.length).toBe(w.mask.length);
+  let maxD = 0;
+  let sumD = 0;
+  for (let i = 0; i < w.mask.length; i++) {
+    const d = Math.abs(g.mask[i] - w.mask[i]);
+    maxD = Math.max(maxD, d);
+    sumD += d;
+  }
+  const top5 = Array.from(w.probs.keys()).sort((a, b) => w.probs[b] - w.probs[a]).slice(0, 5);
+  const probD = Math.max(...top5.map((k) => Math.abs(g.probs[k] - w.probs[k])));
+  console.log(`WebGPU vs WASM: mask max |Δ| ${maxD.toExponential(2)}, mean |Δ| ${(sumD / w.mask.length).toExponential(2)}; top-5 probabilities max |Δ| ${probD.toExponential(2)}`);
+  expect(maxD).toBeLessThan(1e-4); // measured ~1e-6 (SwiftShader)
+  expect(sumD / w.mask.length).toBeLessThan(1e-5);
+  expect(probD).toBeLessThan(1e-4);
+  const gTop5 = Array.from(g.probs.keys()).sort((a, b) => g.probs[b] - g.probs[a]).slice(0, 5);
+  expect(gTop5).toEqual(top5);
 });
