@@ -288,10 +288,31 @@ class WindowConfig:
     p_pre: float = 0.3  # a hit that starts before the window (its tail reaches in)
     p_room: float = 0.5  # low room noise (else silence)
     label_floor: float = 0.1  # a pre-window hit counts if its in-window peak >= this · its peak
+    augment: bool = False  # per hit: speed (pitch) change 0.8-1.25x, random one-pole tilt EQ
+
+
+def augment_hit(w, rng):
+    """Resampled by a random factor (pitch and length change together) and tilted by a one-pole
+    low- or high-pass mixed with the dry signal."""
+    f = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
+    n = max(16, int(len(w) / f))
+    w = np.interp(np.arange(n) * f, np.arange(len(w)), w)
+    a = float(rng.uniform(0.3, 0.95))
+    lp = lfilter([1 - a], [1, -a], w)
+    w = w + float(rng.uniform(-0.8, 0.8)) * (lp - w if rng.random() < 0.5 else lp)
+    peak = np.abs(w).max()
+    return w / peak if peak > 0 else w
 
 
 def make_window(samples_by_class, rng: np.random.Generator, cfg: WindowConfig = WindowConfig()):
-    """(wave [16000] float32, multi-hot [C] float32, hits [(cls, onset_s, end_s)])."""
+    """(wave [16000] float32, multi-hot [C] float32, hits [(cls, onset_s, end_s)]).
+
+    samples_by_class: by_class(samples), or (kit pools, synth pools, p_synth): each hit then comes
+    from the synthesiser with probability p_synth (always when the kits lack the class)."""
+    mixed_src = isinstance(samples_by_class, tuple)
+    if mixed_src:
+        kit_pools, syn_pools, p_synth = samples_by_class
+        samples_by_class = [k or s for k, s in zip(kit_pools, syn_pools)]
     x = np.zeros(WINDOW, dtype=np.float64)
     present = np.zeros(len(CLASSES), dtype=np.float32)
     avail = [c for c in range(len(CLASSES)) if samples_by_class[c]]
@@ -305,7 +326,11 @@ def make_window(samples_by_class, rng: np.random.Generator, cfg: WindowConfig = 
         plan.append((int(rng.choice(avail)), -int(rng.integers(1, WINDOW // 2))))
     for c, start in plan:
         pool = samples_by_class[c]
+        if mixed_src and syn_pools[c] and rng.random() < p_synth:
+            pool = syn_pools[c]
         w = pool[int(rng.integers(len(pool)))].wave
+        if cfg.augment:
+            w = augment_hit(w, rng)
         vel = 0.25 + 0.75 * rng.random()
         a, b = max(0, start), min(WINDOW, start + len(w))
         if b <= a:

@@ -24,7 +24,8 @@ import drums_data as D
 from common import RUNS, Logger, resume, save_epoch
 from drums_model import DrumsCNN, DrumsConfig, count_params
 
-OUT = os.path.join(RUNS, "drums")
+RUN = os.environ.get("DRUMS_RUN", "drums")  # e.g. DRUMS_RUN=drums2 for a second run
+OUT = os.path.join(RUNS, RUN)
 
 
 @dataclass
@@ -37,16 +38,21 @@ class TrainConfig:
     weight_decay: float = 1e-2
     synth_per_class: int = 300
     max_wall_s: float = 28 * 60  # stop (and save) once this much training time is spent
+    augment: bool = os.environ.get("DRUMS_AUGMENT", "0") == "1"  # drums_data.augment_hit on training hits
+    p_synth: float = float(os.environ.get("DRUMS_P_SYNTH", "-1"))  # share of synth hits (< 0: pooled)
 
 
-def batch(pools, rng, n):
-    xs, ys = zip(*[D.make_window(pools, rng)[:2] for _ in range(n)])
+def batch(pools, rng, n, augment=False):
+    wc = D.WindowConfig(augment=augment)
+    xs, ys = zip(*[D.make_window(pools, rng, wc)[:2] for _ in range(n)])
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
 
 
 def train_pools(lib, cfg):
     train = [s for s in lib.samples if s.kit not in D.TEST_KITS + D.VAL_KITS]
-    return D.by_class(train + D.synth_kit(cfg.synth_per_class, seed=cfg.seed))
+    if cfg.p_synth < 0:  # first run: synth hits pooled with the kit samples (~85 % of each class's pool)
+        return D.by_class(train + D.synth_kit(cfg.synth_per_class, seed=cfg.seed))
+    return D.by_class(train), D.by_class(D.synth_kit(cfg.synth_per_class, seed=cfg.seed)), cfg.p_synth
 
 
 @torch.no_grad()
@@ -93,7 +99,7 @@ def main():
         return run_eval(lib)
     torch.manual_seed(cfg.seed)
     g = torch.Generator(); g.manual_seed(cfg.seed)
-    log = Logger("drums")
+    log = Logger(RUN)
     pools = train_pools(lib, cfg)
     model = DrumsCNN(DrumsConfig(n_classes=len(D.CLASSES)))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -112,7 +118,7 @@ def main():
         rng = np.random.default_rng([cfg.seed, epoch])
         agg = 0.0
         for step in range(cfg.steps_per_epoch):
-            x, y = batch(pools, rng, cfg.batch)
+            x, y = batch(pools, rng, cfg.batch, cfg.augment)
             loss = -(F.log_softmax(model(x), 1) * (y / y.sum(1, keepdim=True))).sum(1).mean()
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()
             agg += loss.item()
@@ -146,7 +152,34 @@ def run_eval(lib):
     for k in D.TEST_KITS:
         res["kit:" + k] = evaluate(model, *heldout(lib, [k], 1000, seed=13))
     json.dump(res, open(os.path.join(OUT, "eval.json"), "w"), indent=1)
+    write_notes(res, os.path.join(OUT, "notes.md"))
     print(json.dumps({k: (v["top1InLabels"], v["singleClassAcc"]) for k, v in res.items() if isinstance(v, dict)}))
+
+
+def write_notes(res, path):
+    """The classifier section of models/drums/RESULTS.md (lmac_train.py --notes)."""
+    L = []; w = L.append
+    t = res["test"]
+    w("## The classifier (`models/train/train_drums.py`, the \"user's model\")\n")
+    w(f"Waveform 1-D CNN (`drums_model.py`), trained {res['trainWallS'] / 60:.1f} min on 1 thread. Evaluated on "
+      f"generated 1 s windows (rules in README.md) built **only from held-out kits** "
+      f"({', '.join(res['testKits'])}; validation kit {', '.join(res['valKits'])}), which the classifier never heard.\n")
+    w("| set | windows | top-1 in the window's labels | single-class windows: top-1 accuracy | top-k = label set |")
+    w("|---|---|---|---|---|")
+    for key, title in [("test", "test kits"), *[(k, k[4:]) for k in res if k.startswith("kit:")],
+                       ("val", "validation kit"), ("synthLoops", "drum synth loops (src/core/drumSynth.ts)")]:
+        v = res[key]
+        w(f"| {title} | {v['n']} | {100 * v['top1InLabels']:.1f} % | {100 * v['singleClassAcc']:.1f} % ({v['nSingle']}) | "
+          f"{100 * v['topKSetExact']:.1f} % |")
+    w("")
+    w("Per class (test kits, windows whose hits are all of that class; chance = 14 %):\n")
+    w("| class | accuracy | windows | synth loops: accuracy | windows |"); w("|---|---|---|---|---|")
+    for c in D.CLASSES:
+        a = t["perClass"].get(c); b = res["synthLoops"]["perClass"].get(c)
+        w(f"| {c} | {100 * a['acc']:.1f} % | {a['n']} | " if a else f"| {c} | – | 0 | ")
+        L[-1] += f"{100 * b['acc']:.1f} % | {b['n']} |" if b else "– | 0 |"
+    w("")
+    open(path, "w").write("\n".join(L) + "\n")
 
 
 if __name__ == "__main__":
