@@ -58,7 +58,8 @@ describe('parseLabelsFile', () => {
   it('reads one label per line (CRLF, BOM, blank lines) and JSON arrays', () => {
     expect(parseLabelsFile('l.txt', '\uFEFFkick\r\nsnare\n\nhat\n')).toEqual(['kick', 'snare', 'hat']);
     expect(parseLabelsFile('l.json', '["a", "b"]')).toEqual(['a', 'b']);
-    expect(() => parseLabelsFile('l.json', '{"a": 1}')).toThrow('l.json: must be a JSON array');
+    expect(parseLabelsFile('labels.json', '{"kick": "bass drum", "snare": "snare drum"}')).toEqual(['kick', 'snare']);
+    expect(() => parseLabelsFile('l.json', '"kick"')).toThrow('l.json: must be a JSON array');
     expect(() => parseLabelsFile('l.json', '[1,')).toThrow('l.json: not valid JSON');
     expect(() => parseLabelsFile('l.txt', '\n\n')).toThrow('l.txt: has no labels');
   });

@@ -124,7 +124,7 @@ export function suggestForm(meta: GraphMeta, fileName: string): FormSuggestion {
   };
 }
 
-/** Labels from a `.txt` (one per line, blank lines ignored) or `.json` (array of strings) file; throws naming the file. */
+/** Labels from a `.txt` (one per line, blank lines ignored) or `.json` (array of names, or object whose keys are the names) file; throws naming the file. */
 export function parseLabelsFile(fileName: string, text: string): string[] {
   let labels: unknown;
   if (/\.json$/i.test(fileName)) {
@@ -133,8 +133,10 @@ export function parseLabelsFile(fileName: string, text: string): string[] {
     } catch (e) {
       throw new Error(`${fileName}: not valid JSON (${(e as Error).message})`);
     }
+    // an object label → description (e.g. a bundle's labelDescriptions) gives its keys, in order
+    if (labels && typeof labels === 'object' && !Array.isArray(labels)) labels = Object.keys(labels);
     if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string' || typeof l === 'number'))
-      throw new Error(`${fileName}: must be a JSON array of label names`);
+      throw new Error(`${fileName}: must be a JSON array of label names (or an object whose keys are the labels)`);
     labels = (labels as (string | number)[]).map((l) => String(l).trim());
   } else {
     labels = text
