@@ -402,8 +402,6 @@ def evaluate(args, black, dec, fe, labels, waves, owners, names, held, run_dir):
         for i in range(0, len(ev_idx), 20):
             idx = ev_idx[i:i + 20]
             x = torch.from_numpy(waves[idx]) if kind == "clean" else make_batch(waves, idx, np.random.default_rng([9, i]), g)
-            if kind == "mixed":
-                x = torch.where(torch.ones(len(idx), 1, dtype=torch.bool), x, x)
             spec = stft(x, fe); mag = spec.abs()
             with torch.no_grad():
                 logits = black.raw(x, mag)
