@@ -159,7 +159,8 @@ test('a dropped generated WAV shows top classes, a mask and three waveforms', as
   for (const t of ['original', 'in', 'out']) {
     await expect.poll(async () => (drawn[t] = await waveDrawing(t)).painted, { timeout: 10_000, message: `wave-${t} draws something` }).toBeGreaterThan(0);
     console.log(`wave-${t}: ${drawn[t].painted} of ${drawn[t].total} pixels painted`);
-    expect(drawn[t].painted / drawn[t].total).toBeGreaterThan(0.02);
+    // a silent track still draws its centre line (~3 % of the pixels); these clips draw 15-50 %
+    expect(drawn[t].painted / drawn[t].total).toBeGreaterThan(0.06);
   }
   const profileDiff = (a: number[], b: number[]) => a.reduce((s, v, i) => s + Math.abs(v - (b[i] ?? 0)), 0) / Math.max(1, a.reduce((s, v) => s + v, 0));
   expect(profileDiff(drawn.in.columns, drawn.out.columns)).toBeGreaterThan(0.05);
