@@ -256,6 +256,16 @@ test('the same as a dropped .zip (band fixture, with results and label descripti
   await page.screenshot({ path: join(ART, '30-own-model-zip.png'), fullPage: true });
 });
 
+test('dropping a bundle\'s files (manifest.json + classifier.onnx) onto the page loads them', async () => {
+  const files = withManifest(band(), (m) => void (m.name = 'band-drop'));
+  await page.locator('.app').drop({
+    files: Object.entries(files).map(([name, b]) => ({ name, mimeType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream', buffer: Buffer.from(b) })),
+  });
+  await expect(page.locator('.brand')).toContainText('band-drop', { timeout: 120_000 });
+  await expectKeptAndExplained('band-drop');
+  await expect(h.fileItem(page, 'manifest.json')).toHaveCount(0); // not taken for audio
+});
+
 test('a bare classifier .onnx opens the form, pre-filled from its graph; a wrong labels file is named; then it loads', async () => {
   await pickFile('band.onnx', Buffer.from(readFileSync(join(BAND, 'classifier.onnx'))));
   const form = page.getByTestId('model-form');
