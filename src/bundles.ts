@@ -3,4 +3,5 @@
 export const BUNDLES = [
   { id: 'esc50', title: 'ESC-50 classes (L-MAC)' },
   { id: 'esc50-zs', title: 'Text prompts, zero-shot (LMAC-ZS)' },
+  { id: 'drums', title: 'Drum instruments (waveform model, lmac-train)' },
 ] as const;

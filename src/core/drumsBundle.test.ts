@@ -65,6 +65,25 @@ describe.skipIf(!present)('bundle models/drums (waveform input, onnxruntime-web,
     expect(right).toBeGreaterThanOrEqual(4); // chance is 1 in 7
   });
 
+  it("the app's 'one hit of each instrument' example: the window holding each hit names that instrument", async () => {
+    const { drumTour } = await import('../ui/examples');
+    const state = await analyze(drumTour(), pipelineConfig(files.manifest), model.runner);
+    const C = files.manifest.labels.length;
+    let right = 0;
+    const got: string[] = [];
+    DRUM_INSTRUMENTS.forEach((inst, k) => {
+      // the window that starts nearest the hit's second (window hop 7936 samples)
+      const dist = state.plan.starts.map((s) => Math.abs(s - k * 16000));
+      const w = dist.indexOf(Math.min(...dist));
+      const p = Array.from(state.windowProbs.subarray(w * C, (w + 1) * C));
+      const top = files.manifest.labels[p.indexOf(Math.max(...p))];
+      got.push(`${inst}→${top}`);
+      if (top === inst) right++;
+    });
+    console.log(`drum tour windows: ${got.join(', ')}`);
+    expect(right).toBeGreaterThanOrEqual(5);
+  });
+
   it('a 4 s drum loop: 1 s windows stitched, explanation + residual = original, the explanation keeps the class', async () => {
     const loop = renderDrumLoop(3, 4);
     const cfg = pipelineConfig(files.manifest);

@@ -3,6 +3,7 @@
  * PRNG drives the noise, so the same example gives the same explanation each time.
  */
 import { mulberry32 } from '../core/perturbation';
+import { DRUM_INSTRUMENTS, renderDrumHit, renderDrumLoop } from '../core/drumSynth';
 export interface ExampleClip {
   id: string;
   name: string;
@@ -92,9 +93,22 @@ export function mixedLong(rate = 22050): Float32Array {
   return x;
 }
 
+/** One synthesised hit of each drum instrument, one per second in DRUM_INSTRUMENTS order (for the drums model). */
+export function drumTour(rate = 16000): Float32Array {
+  const x = new Float32Array(rate * DRUM_INSTRUMENTS.length);
+  DRUM_INSTRUMENTS.forEach((inst, k) => {
+    const hit = renderDrumHit(inst, mulberry32(100 + k), rate);
+    const o = k * rate + Math.round(0.2 * rate);
+    for (let i = 0; i < hit.length && o + i < x.length; i++) x[o + i] += 0.8 * hit[i];
+  });
+  return x;
+}
+
 export const EXAMPLES: ExampleClip[] = [
   { id: 'siren', name: 'siren-chirp.wav', description: 'Siren-like chirp, 5 s', sampleRate: 22050, render: () => siren() },
   { id: 'tone-noise', name: 'tone-and-noise-bursts.wav', description: '440 Hz tone + noise bursts, 5 s', sampleRate: 22050, render: () => toneAndNoise() },
   { id: 'knocks', name: 'knocks-and-clicks.wav', description: 'Knocks and clicks, 5 s', sampleRate: 22050, render: () => knocks() },
   { id: 'long', name: 'mixed-40s.wav', description: 'Mixed, 40 s (several windows)', sampleRate: 22050, render: () => mixedLong() },
+  { id: 'drum-loop', name: 'drum-loop-8s.wav', description: 'Drum loop, 8 s (seed 1; for the drums model)', sampleRate: 16000, render: () => renderDrumLoop(1, 8).samples },
+  { id: 'drum-tour', name: 'drum-instruments-7s.wav', description: 'One hit of each drum instrument, 7 s', sampleRate: 16000, render: () => drumTour() },
 ];
