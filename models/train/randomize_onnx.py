@@ -11,7 +11,8 @@ DIR/blocks.json lists the blocks (initializer names, the nodes that use them, pa
 Blocks: by name prefix (`a.b.weight` → `a.b`, e.g. `c.fc`) when initializers have module names;
 nodes whose initializers carry exported names like `onnx::Conv_107` are grouped by the classifier's
 declared hidden outputs (--hidden, from the manifest): every parametrized node between output h_k
-and h_{k+1} (in graph order) is one block, the nodes after the last hidden output form the top block.
+and h_{k+1} (in graph order) is one block, the nodes after the last hidden output form the top block;
+without hidden outputs each such node is its own block (layer-wise cascading).
 Fixed, non-trained tensors are never randomized: mel filterbanks (a name containing "mel"),
 BatchNorm running statistics, integer tensors and scalars. No training; needs python3-onnx + numpy.
 """
@@ -62,6 +63,8 @@ def main():
             prefix = name.rsplit(".", 1)[0]
             # a module name: its own block, ordered by where it is used
             return ("name", prefix, k)
+        if not bounds:  # no hidden outputs declared: layer-wise, one block per parametrized node
+            return ("layer", f"{g.node[k].op_type} (node {k})", k)
         level = sum(1 for b in bounds if k > b)  # 0 = before h1 ... len(bounds) = after the last hidden output
         return ("hidden", f"block {level + 1}" if level < len(bounds) else "head", k)
 
@@ -89,8 +92,6 @@ def main():
         m["names"] += gr["names"]
         m["first"] = min(m["first"], gr["first"])
         m["last"] = max(m["last"], gr["last"])
-    if "head" in merged and any(k not in ("head",) and not k.startswith("block") for k in merged):
-        pass
     # top first: by the last node that uses the block's tensors, descending
     blocks = sorted(merged.items(), key=lambda kv: -kv[1]["last"])
 
