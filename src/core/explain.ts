@@ -3,7 +3,7 @@
 // optional threshold → masked-in / masked-out audio by ISTFT. See docs/DESIGN.md.
 import type { Manifest } from './manifest';
 import type { ModelRunner, PromptEmbedding, WindowPhase } from './modelRunner';
-import { istft, magnitude as stftMagnitude, stft, type Spectrogram, type StftParams } from './stft';
+import { istft, magnitude as stftMagnitude, stft, unitPhaseInto, type Spectrogram, type StftParams } from './stft';
 import { MaskStitcher, padToPlan, planWindows, type WindowPlan } from './windows';
 
 export interface Progress {
@@ -149,21 +149,7 @@ function windowBatch(state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude'>, 
 
 /** Write the unit phase e^{j∠X} of window `w` ([bins × T] at `offset`) into re/im; 1 + 0j where |X| = 0. */
 export function windowPhaseInto(state: Pick<AnalysisState, 'plan' | 'spec'>, w: number, re: Float32Array, im: Float32Array, offset: number): void {
-  const { plan, spec } = state;
-  const T = plan.windowFrames;
-  const TT = spec.frames;
-  const o = plan.frameOffsets[w];
-  for (let f = 0; f < spec.bins; f++) {
-    const src = f * TT + o;
-    const dst = offset + f * T;
-    for (let t = 0; t < T; t++) {
-      const a = spec.re[src + t];
-      const c = spec.im[src + t];
-      const m = Math.sqrt(a * a + c * c);
-      re[dst + t] = m > 0 ? a / m : 1;
-      im[dst + t] = m > 0 ? c / m : 0;
-    }
-  }
+  unitPhaseInto(state.spec, state.plan.frameOffsets[w], state.plan.windowFrames, re, im, offset);
 }
 
 /** The phase a waveform classifier needs for some windows (undefined for magnitude classifiers). */

@@ -9,7 +9,7 @@
 import type { AnalysisState, RunOptions } from './explain';
 import { sliceFrames, softmaxInto, windowPhaseInto } from './explain';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
-import type { ClassifierResult, ModelRunner } from './modelRunner';
+import type { ClassifierResult, ModelRunner, WindowPhase } from './modelRunner';
 import { magnitude as stftMagnitude } from './stft';
 import { cosine } from './textEncoder';
 
@@ -43,17 +43,36 @@ async function runModified<H>(
   const batch = Math.max(1, opts.batchSize ?? 8);
   const total = items * nWin;
   const stage = opts.stage ?? 'classifier';
+  // a waveform classifier hears ISTFT(modified |X| · e^{j∠X}): each window's phase is computed
+  // once per run and reused by every item, unless keeping all windows' phases would pass 64 MiB
+  // (long files), where it is recomputed per row
+  const phaseCache = nWin * per * 8 <= 64 * 1024 * 1024 ? new Map<number, WindowPhase>() : null;
+  const windowPhases =
+    runner.inputKind === 'waveform'
+      ? (w: number): WindowPhase => {
+          let p = phaseCache?.get(w);
+          if (!p) {
+            p = { re: new Float32Array(per), im: new Float32Array(per) };
+            windowPhaseInto(state, w, p.re, p.im, 0);
+            phaseCache?.set(w, p);
+          }
+          return p;
+        }
+      : null;
   opts.onProgress?.({ stage, done: 0, total: items });
   for (let start = 0; start < total; start += batch) {
     opts.signal?.throwIfAborted();
     const n = Math.min(batch, total - start);
     const input = new Float32Array(n * per);
-    // a waveform classifier hears ISTFT(modified |X| · e^{j∠X}): the phase of each row's window
-    const phase = runner.inputKind === 'waveform' ? { re: new Float32Array(n * per), im: new Float32Array(n * per) } : undefined;
+    const phase = windowPhases ? { re: new Float32Array(n * per), im: new Float32Array(n * per) } : undefined;
     for (let b = 0; b < n; b++) {
       const k = start + b;
       fill(Math.floor(k / nWin), k % nWin, input, b * per);
-      if (phase) windowPhaseInto(state, k % nWin, phase.re, phase.im, b * per);
+      if (phase && windowPhases) {
+        const w = windowPhases(k % nWin);
+        phase.re.set(w.re, b * per);
+        phase.im.set(w.im, b * per);
+      }
     }
     const res = await runner.runClassifier(input, n, phase);
     runner.releaseHidden(res.hidden);

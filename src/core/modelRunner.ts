@@ -3,7 +3,7 @@
 // small ModelRunner interface the pipeline uses. Tensor names come from the manifest.
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { InputKind, Manifest } from './manifest';
-import { istft, stft, type StftParams } from './stft';
+import { istft, magnitude, stft, unitPhaseInto, type StftParams } from './stft';
 import { poolPromptOrThrow, type PromptToken, type Vocabulary } from './textEncoder';
 
 /** Classifier result for one batch: logits [B × classes] and the opaque hidden outputs. */
@@ -328,20 +328,10 @@ export function testWindow(manifest: Manifest): { magnitude: Float32Array; phase
     const burst = Math.floor((4 * i) / n) % 2 === 0 ? 0.3 * Math.sin((2 * Math.PI * 440 * i) / rate) : 0;
     x[i] = 0.02 * (seed / 2 ** 32 - 0.5) + burst;
   }
+  // the window's own STFT has exactly windowFrames frames: its layout is the model's [bins × frames]
   const spec = stft(x, { nFft: manifest.stft.nFft, winLength: manifest.stft.winLength, hopLength: manifest.stft.hopLength });
-  const T = manifest.windowFrames;
-  const F = spec.bins;
-  const magnitude = new Float32Array(F * T);
-  const re = new Float32Array(F * T);
-  const im = new Float32Array(F * T);
-  for (let f = 0; f < F; f++)
-    for (let t = 0; t < T; t++) {
-      const a = spec.re[f * spec.frames + t];
-      const b = spec.im[f * spec.frames + t];
-      const m = Math.sqrt(a * a + b * b);
-      magnitude[f * T + t] = m;
-      re[f * T + t] = m > 0 ? a / m : 1;
-      im[f * T + t] = m > 0 ? b / m : 0;
-    }
-  return { magnitude, phase: { re, im } };
+  const re = new Float32Array(spec.re.length);
+  const im = new Float32Array(spec.re.length);
+  unitPhaseInto(spec, 0, spec.frames, re, im, 0);
+  return { magnitude: magnitude(spec), phase: { re, im } };
 }

@@ -88,6 +88,25 @@ export function stft(x: Float32Array, p: StftParams): Spectrogram {
   return { bins, frames, re, im };
 }
 
+/**
+ * Unit phase e^{j∠X} of frames [o, o+T) of a spectrogram into re/im at `offset` as [bins × T]
+ * (bin-major); 1 + 0j where |X| = 0 (any phase is right there: the magnitude it multiplies is 0).
+ */
+export function unitPhaseInto(spec: Spectrogram, o: number, T: number, re: Float32Array, im: Float32Array, offset: number): void {
+  const TT = spec.frames;
+  for (let f = 0; f < spec.bins; f++) {
+    const src = f * TT + o;
+    const dst = offset + f * T;
+    for (let t = 0; t < T; t++) {
+      const a = spec.re[src + t];
+      const c = spec.im[src + t];
+      const m = Math.sqrt(a * a + c * c);
+      re[dst + t] = m > 0 ? a / m : 1;
+      im[dst + t] = m > 0 ? c / m : 0;
+    }
+  }
+}
+
 /** |X| of a spectrogram, same bin-major layout (the classifier's input). */
 export function magnitude(spec: Spectrogram): Float32Array {
   const { re, im } = spec;
