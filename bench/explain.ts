@@ -21,7 +21,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { analyze, pipelineConfig, stitchedMask, type AnalysisState } from '../src/core/explain';
 import { explanationMetrics } from '../src/core/faithfulness';
-import { averageMetrics, METRIC_KEYS, type ClipMetrics, type MetricAverages } from '../src/core/metrics';
+import { energeticPart, rms, rocAuc } from '../src/core/groundTruth';
+import { argmax, averageMetrics, METRIC_KEYS, type ClipMetrics, type MetricAverages } from '../src/core/metrics';
 import { mulberry32, perturbationExplain } from '../src/core/perturbation';
 import { magnitude, stft } from '../src/core/stft';
 import { padToPlan } from '../src/core/windows';
@@ -80,11 +81,6 @@ function gaussian(rand: Rng): number {
   const u = Math.max(rand(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
 }
-function rms(x: Float32Array, a = 0, b = x.length): number {
-  let s = 0;
-  for (let i = a; i < b; i++) s += x[i] * x[i];
-  return Math.max(Math.sqrt(s / Math.max(1, b - a)), 1e-5);
-}
 function norm(x: Float32Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
@@ -128,63 +124,10 @@ function mixAtSnr(sig: Float32Array, other: Float32Array, snr: number): Float32A
   return sig.map((v, i) => v + scale * o[i]);
 }
 
-/** Energetic part of a clip: 20 ms frames with RMS ≥ max − 20 dB, first to last, at most maxLen (most energetic part). */
+/** Energetic part of a clip (20 ms frames within 20 dB of the loudest, at most maxLen: groundTruth.energeticPart). */
 function trimByEnergy(x: Float32Array, sr: number, maxLen: number): Float32Array {
-  const fl = Math.max(1, Math.round(0.02 * sr));
-  const nf = Math.max(1, Math.floor(x.length / fl));
-  const e = new Float64Array(nf);
-  for (let f = 0; f < nf; f++) for (let i = f * fl; i < Math.min(x.length, (f + 1) * fl); i++) e[f] += x[i] * x[i];
-  let max = 0;
-  for (const v of e) max = Math.max(max, v);
-  const thr = max * 0.01; // −20 dB in energy
-  let a = 0;
-  let b = nf - 1;
-  while (a < nf - 1 && e[a] < thr) a++;
-  while (b > a && e[b] < thr) b--;
-  let start = a * fl;
-  let end = Math.min(x.length, (b + 1) * fl);
-  if (end - start > maxLen) {
-    const k = Math.max(1, Math.floor(maxLen / fl));
-    let best = a;
-    let bestE = -1;
-    let run = 0;
-    for (let f = a; f <= b; f++) {
-      run += e[f];
-      if (f - a >= k) run -= e[f - k];
-      if (f - a >= k - 1 && run > bestE) {
-        bestE = run;
-        best = f - k + 1;
-      }
-    }
-    start = best * fl;
-    end = Math.min(x.length, start + maxLen);
-  }
+  const { start, end } = energeticPart(x, sr, maxLen, 20);
   return x.slice(start, end);
-}
-
-/** ROC AUC of scores against 0/1 labels (Mann–Whitney with average ranks for ties); NaN if one class is absent. */
-function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const n = scores.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
-  let pos = 0;
-  for (let i = 0; i < n; i++) pos += labels[i] ? 1 : 0;
-  const neg = n - pos;
-  if (pos === 0 || neg === 0) return NaN;
-  let rankSum = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && scores[idx[j + 1]] === scores[idx[i]]) j++;
-    const r = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (labels[idx[k]]) rankSum += r;
-    i = j + 1;
-  }
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
-}
-
-function argmax(a: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
-  return b;
 }
 
 // ---------- main ----------
@@ -324,8 +267,8 @@ async function main() {
             ts[t] += mk[f * TT + t] / F;
             tf[f * valid + t] = mk[f * TT + t];
           }
-        const a1 = auc(ts, tLab);
-        const a2 = auc(tf, tfLab);
+        const a1 = rocAuc(ts, tLab);
+        const a2 = rocAuc(tf, tfLab);
         if (Number.isFinite(a1)) gt[meth].timeAuc.push(a1);
         if (Number.isFinite(a2)) gt[meth].tfAuc.push(a2);
       }

@@ -36,6 +36,7 @@ import {
   type MeanCI,
   type TimedEvent,
 } from '../src/core/groundTruth';
+import { argmax } from '../src/core/metrics';
 import { fitSurrogate, mulberry32, perturbationSamples, type PerturbationOptions } from '../src/core/perturbation';
 import { magnitude, stft } from '../src/core/stft';
 import { padToPlan } from '../src/core/windows';
@@ -141,12 +142,6 @@ interface Item {
   events: TimedEvent[];
   placed?: Float32Array;
   background?: Float32Array;
-}
-
-function argmax(a: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
-  return b;
 }
 
 async function main() {

@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { analyze, pipelineConfig, stitchedMask } from '../src/core/explain';
 import { renderDrumLoop } from '../src/core/drumSynth';
 import { bootstrapMean, lineChartSvg, ssim, type MeanCI } from '../src/core/groundTruth';
+import { argmax } from '../src/core/metrics';
 import { importanceToLevels, perturbationExplain } from '../src/core/perturbation';
 import { decodeAudioFileNode } from '../src/node/audioNode';
 import { esc50Clips } from '../src/node/esc50';
@@ -63,11 +64,6 @@ if (!args.data && !nDrums) {
 }
 const log = (s: string) => {
   if (!args.quiet) process.stderr.write(s + '\n');
-};
-const argmax = (a: ArrayLike<number>) => {
-  let b = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
-  return b;
 };
 
 async function main() {

@@ -4,6 +4,7 @@
 // clip, bootstrap intervals over clips, SSIM between explanations (cascading-randomization
 // sanity check), event placement into a background at an SNR, and small SVG charts for the
 // benchmark CLIs. Pure functions (no DOM, no Node APIs).
+import { mulberry32 } from './perturbation';
 
 /** An annotated event in seconds (offset = end). */
 export interface TimedEvent {
@@ -105,18 +106,6 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
-/** mulberry32 (same generator as perturbation.ts; repeated here so this module has no imports). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface MeanCI {
   mean: number;
   lo: number;
@@ -135,7 +124,7 @@ export function bootstrapMean(values: ArrayLike<number>, iterations = 1000, seed
   const n = v.length;
   if (n === 0) return { mean: NaN, lo: NaN, hi: NaN, n: 0 };
   const mean = v.reduce((a, b) => a + b, 0) / n;
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const means = new Float64Array(iterations);
   for (let it = 0; it < iterations; it++) {
     let s = 0;

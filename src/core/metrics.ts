@@ -50,7 +50,8 @@ export const METRIC_INFO: Record<MetricKey | 'pc' | 'qc' | 'rc', { name: string;
   MM: { name: 'MM', better: 'report', help: 'Mask mean: the average mask value (how much of the spectrogram is kept). Reported, no better direction.' },
 };
 
-function argmax(a: ArrayLike<number>): number {
+/** Index of the largest value (the first on ties). */
+export function argmax(a: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
   return best;
