@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../tests/skip';
 import { maxAbsDiff, readFixture } from '../node/fixtures';
 import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
 import { DRUM_INSTRUMENTS, renderDrumLoop, renderDrumHit } from './drumSynth';
@@ -19,9 +20,7 @@ const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..
 const bundleDir = join(repoRoot, 'models', 'drums');
 const fixtureJson = join(repoRoot, 'models', 'fixtures', 'drums-parity.json');
 const present = existsSync(join(bundleDir, 'manifest.json')) && existsSync(fixtureJson);
-if (!present) console.log('drumsBundle.test: skipped — models/drums or its parity fixture is missing (run models/train/lmac_train.py)');
-
-describe.skipIf(!present)('bundle models/drums (waveform input, onnxruntime-web, Node)', () => {
+describe.skipIf(skipUnless(present, 'models/drums model tests', 'models/drums or its parity fixture is missing (models/train/lmac_train.py writes them)'))('bundle models/drums (waveform input, onnxruntime-web, Node)', () => {
   let files: BundleFiles;
   let model: NodeModel;
   beforeAll(async () => {

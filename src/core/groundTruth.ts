@@ -261,17 +261,8 @@ export function placeEvent(background: Float32Array, event: ArrayLike<number>, o
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export interface BarGroup {
-  label: string;
-  /** One bar per series: mean with its interval. */
-  values: MeanCI[];
-}
-
-/** Grouped bar chart with 95 % whiskers (the seed's Figure 2). */
-export function barChartSvg(title: string, series: string[], groups: BarGroup[], opts: { yLabel?: string; yMin?: number; yMax?: number } = {}): string {
-  const W = Math.max(520, 90 + groups.length * (series.length * 22 + 30));
-  const H = 360;
-  const m = { l: 60, r: 170, t: 36, b: 70 };
+/** The parts both charts share: plot geometry, the y scale (clamped), header, title, grid and y labels. */
+function chartFrame(title: string, W: number, H: number, m: { l: number; r: number; t: number; b: number }, opts: { yMin?: number; yMax?: number }) {
   const yMin = opts.yMin ?? 0;
   const yMax = opts.yMax ?? 1;
   const pw = W - m.l - m.r;
@@ -283,9 +274,23 @@ export function barChartSvg(title: string, series: string[], groups: BarGroup[],
   out.push(`<text x="${m.l}" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`);
   for (let k = 0; k <= 5; k++) {
     const v = yMin + ((yMax - yMin) * k) / 5;
-    out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
-    out.push(`<text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`);
+    out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`);
   }
+  return { yMin, pw, ph, y, out };
+}
+
+export interface BarGroup {
+  label: string;
+  /** One bar per series: mean with its interval. */
+  values: MeanCI[];
+}
+
+/** Grouped bar chart with 95 % whiskers (the seed's Figure 2). */
+export function barChartSvg(title: string, series: string[], groups: BarGroup[], opts: { yLabel?: string; yMin?: number; yMax?: number } = {}): string {
+  const W = Math.max(520, 90 + groups.length * (series.length * 22 + 30));
+  const H = 360;
+  const m = { l: 60, r: 170, t: 36, b: 70 };
+  const { yMin, pw, ph, y, out } = chartFrame(title, W, H, m, opts);
   if (opts.yLabel) out.push(`<text transform="translate(16,${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`);
   const gw = pw / Math.max(1, groups.length);
   const bw = Math.min(22, (gw - 16) / Math.max(1, series.length));
@@ -317,20 +322,8 @@ export function lineChartSvg(title: string, xLabels: string[], series: { name: s
   const W = 620;
   const H = 360;
   const m = { l: 60, r: 180, t: 36, b: 60 };
-  const yMin = opts.yMin ?? 0;
-  const yMax = opts.yMax ?? 1;
-  const pw = W - m.l - m.r;
-  const ph = H - m.t - m.b;
+  const { pw, ph, y, out } = chartFrame(title, W, H, m, opts);
   const x = (i: number) => m.l + (xLabels.length > 1 ? (i / (xLabels.length - 1)) * pw : pw / 2);
-  const y = (v: number) => m.t + ph - ((Math.min(yMax, Math.max(yMin, v)) - yMin) / (yMax - yMin)) * ph;
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="DejaVu Sans, sans-serif" font-size="12">`);
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${m.l}" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`);
-  for (let k = 0; k <= 5; k++) {
-    const v = yMin + ((yMax - yMin) * k) / 5;
-    out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`);
-  }
   xLabels.forEach((l, i) => out.push(`<text x="${x(i)}" y="${m.t + ph + 16}" text-anchor="middle">${esc(l)}</text>`));
   if (opts.xLabel) out.push(`<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
   if (opts.yLabel) out.push(`<text transform="translate(16,${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`);
