@@ -14,6 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from model import FiLM  # the same conditioning layer as the ESC-50 decoder
+
 
 @dataclass
 class LmacDecoderConfig:
@@ -22,18 +24,6 @@ class LmacDecoderConfig:
     embed_dim: int = 32
     belief_tau: float = 0.02
     belief_kappa: float = 2.0
-
-
-class FiLM(nn.Module):
-    def __init__(self, embed_dim, channels):
-        super().__init__()
-        self.proj = nn.Linear(embed_dim, 2 * channels)
-        nn.init.zeros_(self.proj.weight)
-        nn.init.zeros_(self.proj.bias)
-
-    def forward(self, x, e):
-        g, b = self.proj(e).chunk(2, dim=1)
-        return x * (1 + g[:, :, None, None]) + b[:, :, None, None]
 
 
 def conv_bn(cin, cout, stride=1):
