@@ -3,6 +3,7 @@
 // small ModelRunner interface the pipeline uses. Tensor names come from the manifest.
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { InputKind, Manifest } from './manifest';
+import { mulberry32 } from './perturbation';
 import { istft, magnitude, stft, unitPhaseInto, type StftParams } from './stft';
 import { poolPromptOrThrow, type PromptToken, type Vocabulary } from './textEncoder';
 
@@ -289,8 +290,8 @@ function checkLogits(file: string, meta: Meta | undefined, classes: number): voi
 /**
  * Run a freshly opened bundle once on a deterministic test window (seeded noise with a few tone
  * bursts) before the app relies on it: throws a specific Error when the classifier returns
- * NaN/Inf or the wrong number of logits, or the decoder returns a mask of the wrong size, NaN or
- * values outside [0, 1].
+ * NaN/Inf or the wrong number of logits, or the decoder returns a mask of the wrong size (refused by
+ * runDecoder itself), NaN or values outside [0, 1].
  */
 export async function smokeTest<H>(runner: ModelRunner<H>, manifest: Manifest): Promise<void> {
   const c = manifest.classifier;
@@ -302,10 +303,9 @@ export async function smokeTest<H>(runner: ModelRunner<H>, manifest: Manifest): 
     if (res.embedding && res.embedding.some((v) => !Number.isFinite(v)))
       throw new Error(`${c.file}: the audio embedding has non-finite values on a test input`);
     if (runner.hasDecoder && manifest.decoder?.target) {
+      // (a mask of the wrong size is already refused by the runner's decoder call)
       const mask = await runner.runDecoder(res.hidden, [0]);
       const d = manifest.decoder.file;
-      if (mask.length !== runner.bins * runner.frames)
-        throw new Error(`${d}: the mask has ${mask.length} values, expected ${runner.bins} × ${runner.frames}`);
       for (let i = 0; i < mask.length; i++) {
         const v = mask[i];
         if (!Number.isFinite(v)) throw new Error(`${d}: the mask has ${v} values on a test input`);
@@ -322,11 +322,10 @@ export function testWindow(manifest: Manifest): { magnitude: Float32Array; phase
   const n = manifest.windowSamples;
   const rate = manifest.sampleRate;
   const x = new Float32Array(n);
-  let seed = 12345;
+  const rand = mulberry32(12345);
   for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // LCG: reproducible without a dependency
     const burst = Math.floor((4 * i) / n) % 2 === 0 ? 0.3 * Math.sin((2 * Math.PI * 440 * i) / rate) : 0;
-    x[i] = 0.02 * (seed / 2 ** 32 - 0.5) + burst;
+    x[i] = 0.02 * (rand() - 0.5) + burst;
   }
   // the window's own STFT has exactly windowFrames frames: its layout is the model's [bins × frames]
   const spec = stft(x, { nFft: manifest.stft.nFft, winLength: manifest.stft.winLength, hopLength: manifest.stft.hopLength });
