@@ -200,7 +200,7 @@ async function openSessions(f: BundleFiles, choice: BackendChoice, knownVocab: V
       windowSamples: m.windowSamples,
       nFft: m.stft.nFft,
       hopLength: m.stft.hopLength,
-      inputKind: m.classifier.inputKind ?? 'magnitude',
+      inputKind: m.classifier.inputKind,
       hasDecoder: m.hasDecoder,
       prompts: !!(text && m.decoder?.text),
       backend,
