@@ -446,24 +446,44 @@ test('a long synthesised example shows the per-window timeline', async () => {
 });
 
 test('a long file shows progress and can be cancelled; the app keeps working', async () => {
-  // 4 minutes at 8 kHz (3.8 MB): ~95 windows, long enough to cancel mid-way
+  // 10 minutes at 8 kHz (9.6 MB): ~120 windows, long enough to cancel mid-way on a quiet machine
   const rate = 8000;
-  const x = new Float32Array(rate * 240);
+  const x = new Float32Array(rate * 600);
   for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * (300 + 200 * Math.sin(i / rate)) * i) / rate);
-  await page.getByTestId('dropzone').drop({ files: { name: 'four-minutes.wav', mimeType: 'audio/wav', buffer: Buffer.from(encodeWav(x, rate, 'pcm16')) } });
-  await expect(fileItem('four-minutes.wav')).toHaveAttribute('data-status', 'analyzing', { timeout: 30_000 });
+  // every width the progress bar takes, recorded in the page from before the drop (reading it from
+  // the test by polling can start late, when a fast machine is already near the end of a stage)
+  await page.evaluate(() => {
+    const w = window as unknown as { __progress: number[]; __progressObs?: MutationObserver };
+    w.__progressObs?.disconnect();
+    w.__progress = [];
+    const obs = new MutationObserver(() => {
+      const bar = document.querySelector<HTMLElement>('[data-testid="analyzing"] .progress span');
+      const v = bar ? Number.parseFloat(bar.style.width) : NaN;
+      if (Number.isFinite(v) && w.__progress[w.__progress.length - 1] !== v) w.__progress.push(v);
+    });
+    obs.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['style'] });
+    w.__progressObs = obs;
+  });
+  await page.getByTestId('dropzone').drop({ files: { name: 'ten-minutes.wav', mimeType: 'audio/wav', buffer: Buffer.from(encodeWav(x, rate, 'pcm16')) } });
+  await expect(fileItem('ten-minutes.wav')).toHaveAttribute('data-status', 'analyzing', { timeout: 30_000 });
   await expect(page.getByTestId('analyzing')).toBeVisible();
-  // the progress bar grows while the windows run
-  const pct = async () => Number.parseFloat((await page.locator('[data-testid="analyzing"] .progress span').getAttribute('style'))?.match(/width:\s*([\d.]+)%/)?.[1] ?? '0');
-  let p1 = 0;
-  await expect.poll(async () => (p1 = await pct()), { timeout: 30_000, intervals: [50] }).toBeGreaterThan(0);
-  await expect.poll(pct, { timeout: 30_000, intervals: [50] }).toBeGreaterThan(p1);
-  const p2 = await pct();
+  // the progress bar grows while the windows run: two successive widths, both inside (0, 100), the later larger
+  const grown = () =>
+    page.evaluate(() => {
+      const p = (window as unknown as { __progress: number[] }).__progress;
+      for (let i = 1; i < p.length; i++) if (p[i - 1] > 0 && p[i] > p[i - 1] && p[i] < 100) return [p[i - 1], p[i]];
+      return null;
+    });
+  await expect.poll(grown, { timeout: 60_000, intervals: [50] }).not.toBeNull();
+  const [p1, p2] = (await grown())!;
   console.log(`progress ${p1.toFixed(1)} % → ${p2.toFixed(1)} %`);
+  expect(p1).toBeGreaterThan(0);
+  expect(p2).toBeGreaterThan(p1);
   expect(p2).toBeLessThan(100);
+  await page.evaluate(() => (window as unknown as { __progressObs?: MutationObserver }).__progressObs?.disconnect());
   await shot('09-progress');
   await page.getByTestId('cancel-main').click();
-  await expect(fileItem('four-minutes.wav')).toHaveAttribute('data-status', 'cancelled', { timeout: 30_000 });
+  await expect(fileItem('ten-minutes.wav')).toHaveAttribute('data-status', 'cancelled', { timeout: 30_000 });
   await expect(page.getByTestId('file-error')).toContainText('cancelled');
   await openFile('generated-glide.wav');
   await waitExplained();
