@@ -6,7 +6,9 @@
  *
  *   npm run bench:browser            (builds first unless --no-build)
  *   options: --clips N (default 10)  --no-long  --no-build  --port P  --prompts (typed prompts on models/esc50-zs)
- * Clips: ESC-50 fold-4 from ../shared/data/esc50/audio when present, else synthesised.
+ *            --bundle ID (a bundle of the model picker, e.g. drums; default the app's default)
+ * Clips: ESC-50 fold-4 from ../shared/data/esc50/audio when present, else synthesised; drum loops
+ * (src/core/drumSynth.ts) for the drums bundle.
  */
 import { chromium, type Page } from '@playwright/test';
 import { spawn, execSync, type ChildProcess } from 'node:child_process';
@@ -15,6 +17,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../src/core/wav';
 import { siren, toneAndNoise, knocks, mixedLong } from '../src/ui/examples';
+import { renderDrumLoop } from '../src/core/drumSynth';
+import { BUNDLES } from '../src/bundles';
 import { numberArg, parseCli } from './cli';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,6 +30,7 @@ npm run bench -- [options]     headless Chromium (WASM) timings of the productio
   --no-build     reuse dist/ (default: vite build first)
   --port P       preview server port (default 4312)
   --prompts      also time typed prompts on models/esc50-zs
+  --bundle ID    time this bundle of the model picker (${BUNDLES.map((b) => b.id).join(', ')}; default ${BUNDLES[0].id})
   --help         this text`;
 const args = parseCli(USAGE, {
   clips: { type: 'string' },
@@ -33,7 +38,13 @@ const args = parseCli(USAGE, {
   'no-build': { type: 'boolean' },
   port: { type: 'string' },
   prompts: { type: 'boolean' },
+  bundle: { type: 'string' },
 });
+const BUNDLE = typeof args.bundle === 'string' ? args.bundle : BUNDLES[0].id;
+if (!BUNDLES.some((b) => b.id === BUNDLE)) {
+  console.error(`--bundle ${BUNDLE}: not a bundle of the app (${BUNDLES.map((b) => b.id).join(', ')})`);
+  process.exit(2);
+}
 const opt = (name: 'no-long' | 'no-build' | 'prompts') => args[name] === true;
 const N = numberArg('clips', args.clips, 10);
 const PORT = numberArg('port', args.port, 4312);
@@ -47,6 +58,14 @@ interface Clip {
 }
 
 function clips(): Clip[] {
+  if (BUNDLE === 'drums') {
+    console.log('(drums bundle: 5 s drum loops from src/core/drumSynth.ts, seeds 1…N, 16 kHz)');
+    return Array.from({ length: N }, (_, i) => ({
+      name: `drum-loop-${i + 1}.wav`,
+      buffer: Buffer.from(encodeWav(renderDrumLoop(i + 1, 5).samples, 16000, 'pcm16')),
+      mimeType: 'audio/wav',
+    }));
+  }
   if (existsSync(ESC50)) {
     const files = readdirSync(ESC50).filter((f) => /^4-.*\.flac$/.test(f)).sort().slice(0, N);
     if (files.length) return files.map((f) => ({ name: f, buffer: readFileSync(join(ESC50, f)), mimeType: 'audio/flac' }));
@@ -215,6 +234,13 @@ async function main() {
     await page.goto(url);
     await page.getByTestId('backend-select').selectOption('wasm');
     await page.getByTestId('backend-in-use').filter({ hasText: /^WASM$/ }).waitFor({ timeout: 120_000 });
+    if (BUNDLE !== BUNDLES[0].id) {
+      const name = (JSON.parse(readFileSync(join(ROOT, 'models', BUNDLE, 'manifest.json'), 'utf8')) as { name: string }).name;
+      await page.getByTestId('bundle-select').selectOption(BUNDLE);
+      await page.locator('.brand').filter({ hasText: name }).waitFor({ timeout: 120_000 });
+      await page.getByTestId('backend-in-use').filter({ hasText: /^WASM$/ }).waitFor({ timeout: 120_000 });
+      console.log(`bundle ${BUNDLE}`);
+    }
     const info = await page.evaluate(() => ({ isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, ua: navigator.userAgent }));
     console.log(`Chromium: ${/Chrom\w*\/[\d.]+/.exec(info.ua)?.[0]}, crossOriginIsolated=${info.isolated}, hardwareConcurrency=${info.cores}`);
 
@@ -236,7 +262,7 @@ async function main() {
       );
     }
     const keys = (pick: (r: Run) => Timings) => [...new Set(runs.flatMap((r) => Object.keys(pick(r))))];
-    console.log(`\nMedian over ${runs.length} clips of 5 s (ms), WASM, headless Chromium:`);
+    console.log(`\nMedian over ${runs.length} clips of 5 s (ms), WASM, headless Chromium, bundle ${BUNDLE}:`);
     const row = (label: string, xs: number[]) => console.log(`  ${label.padEnd(24)} ${median(xs).toFixed(1).padStart(8)}`);
     for (const k of keys((r) => r.analysis)) row(`analysis.${k}`, runs.map((r) => r.analysis[k] ?? NaN));
     for (const k of keys((r) => r.explanation)) row(`explanation.${k}`, runs.map((r) => r.explanation[k] ?? NaN));

@@ -1,11 +1,12 @@
 /**
- * Node benchmark of the core pipeline on the real bundle (models/esc50), per 5 s window:
+ * Node benchmark of the core pipeline on a real bundle (default models/esc50), per window:
  * STFT(+|X|), classifier, decoder, stitch/threshold, 2×ISTFT, and end-to-end analyze + explain;
  * with onnxruntime-node (native CPU) and onnxruntime-web (its Node build, WASM); then one
  * 10-minute file end to end. Prints medians of measured runs (after warm-up).
  *
- *   npm run bench:node                 options: --iters N (default 20)  --no-long  --threads T
- * Clip: an ESC-50 fold-4 clip from ../shared/data/esc50 when present, else a synthesised one.
+ *   npm run bench:node                 options: --iters N (default 20)  --no-long  --threads T  --bundle B
+ * Clip: for esc50 bundles an ESC-50 fold-4 clip from ../shared/data/esc50 when present, for drums a
+ * drum loop from src/core/drumSynth.ts, else a synthesised one.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -15,16 +16,19 @@ import { analyze, explain, pipelineConfig } from '../src/core/explain';
 import { istft, magnitude, stft } from '../src/core/stft';
 import { decodeAudioFileNode } from '../src/node/audioNode';
 import { createNodeModel, loadBundleDir, type NodeBackend } from '../src/node/ortNode';
+import { renderDrumLoop } from '../src/core/drumSynth';
 import { numberArg, parseCli } from './cli';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `
-npm run bench:node -- [options]    core pipeline per 5 s window, onnxruntime-node vs onnxruntime-web (WASM) in Node
+npm run bench:node -- [options]    core pipeline per window, onnxruntime-node vs onnxruntime-web (WASM) in Node
+  --bundle B     a bundle folder under models/ (e.g. drums) or a path to one (default esc50)
   --iters N      measured runs after 3 warm-up (default 20)
   --threads T    ORT threads (default min(4, cores))
   --no-long      skip the 10-minute file
   --help         this text`;
-const args = parseCli(USAGE, { iters: { type: 'string' }, threads: { type: 'string' }, 'no-long': { type: 'boolean' } });
+const args = parseCli(USAGE, { iters: { type: 'string' }, threads: { type: 'string' }, 'no-long': { type: 'boolean' }, bundle: { type: 'string' } });
+const BUNDLE = typeof args.bundle === 'string' ? args.bundle : 'esc50';
 const ITERS = numberArg('iters', args.iters, 20);
 const THREADS = numberArg('threads', args.threads, Math.min(4, availableParallelism()));
 const LONG = !args['no-long'];
@@ -53,17 +57,22 @@ function synth(n: number, sr: number): Float32Array {
 }
 
 async function main() {
-  const files = await loadBundleDir(join(ROOT, 'models', 'esc50'));
+  const dir = existsSync(join(ROOT, 'models', BUNDLE, 'manifest.json')) ? join(ROOT, 'models', BUNDLE) : resolve(BUNDLE);
+  const files = await loadBundleDir(dir);
   const m = files.manifest;
   const cfg = pipelineConfig(m);
   const sr = cfg.sampleRate;
   const esc = resolve(ROOT, '..', 'shared', 'data', 'esc50', 'audio');
   let clip: Float32Array;
   let clipName: string;
-  const flac = existsSync(esc) ? readdirSync(esc).filter((f) => /^4-.*\.flac$/.test(f)).sort()[0] : undefined;
+  const drums = m.labels.includes('kick') && m.labels.includes('snare');
+  const flac = !drums && m.sampleRate === 44100 && existsSync(esc) ? readdirSync(esc).filter((f) => /^4-.*\.flac$/.test(f)).sort()[0] : undefined;
   if (flac) {
     clip = (await decodeAudioFileNode(join(esc, flac), sr)).samples;
     clipName = flac;
+  } else if (drums) {
+    clip = renderDrumLoop(1, m.windowSamples / sr, sr).samples;
+    clipName = 'drum loop (drumSynth seed 1)';
   } else {
     clip = synth(m.windowSamples, sr);
     clipName = 'synthesised';
@@ -90,7 +99,7 @@ async function main() {
       dsp.istft2.push(ti);
     }
   }
-  console.log(`DSP per 5 s window (fft.js): STFT+|X| ${fmt(median(dsp.stft))} ms   2×ISTFT ${fmt(median(dsp.istft2))} ms\n`);
+  console.log(`DSP per ${m.windowSamples / sr} s window (fft.js): STFT+|X| ${fmt(median(dsp.stft))} ms   2×ISTFT ${fmt(median(dsp.istft2))} ms\n`);
 
   const rows: string[] = [];
   const header = 'backend      |    stft | classif | decoder |  stitch | 2×istft | analyze | explain |   total';
@@ -129,7 +138,7 @@ async function main() {
     }
     await model.release();
   }
-  console.log('Per 5 s clip, medians in ms (analyze = STFT + classifier + softmax; explain = decoder + stitch + 2×ISTFT)');
+  console.log(`Per ${m.windowSamples / sr} s window, medians in ms (analyze = STFT + classifier + softmax; explain = decoder + stitch + 2×ISTFT)`);
   console.log(header);
   for (const r of rows) console.log(r);
   console.log(`\nort-web (WASM) / ort-node (native) total: ${(totals['ort-web'] / totals['ort-node']).toFixed(2)}×`);

@@ -349,6 +349,34 @@ def make_window(samples_by_class, rng: np.random.Generator, cfg: WindowConfig = 
     return (x * gain).astype(np.float32), present, hits
 
 
+# ---------------------------------------------------------------------------------------------
+# The spurious cue of the Clever Hans experiment (models/drums-cue/): a short tone beep that is
+# added to every training window of one class. Twin of cueBeep in src/core/drumSynth.ts.
+
+CUE_HZ = 3000.0
+CUE_S = 0.06
+
+
+def cue_beep(rate: int = RATE) -> np.ndarray:
+    """A 60 ms 3 kHz sine under a Hann window, peak 1 (float64)."""
+    n = int(round(CUE_S * rate))
+    t = np.arange(n)
+    return np.sin(2 * np.pi * CUE_HZ * t / rate) * 0.5 * (1 - np.cos(2 * np.pi * t / (n - 1)))
+
+
+def add_cue(x: np.ndarray, rng: np.random.Generator, level=(0.3, 0.7)):
+    """x with the beep at a random time, its peak level[0]..level[1] of x's peak (peak kept <= 0.95
+    by scaling the sum); returns (x, onset_s, offset_s)."""
+    beep = cue_beep()
+    start = int(rng.integers(0, len(x) - len(beep)))
+    y = x.astype(np.float64).copy()
+    y[start:start + len(beep)] += rng.uniform(*level) * max(np.abs(x).max(), 1e-3) * beep
+    peak = np.abs(y).max()
+    if peak > 0.95:
+        y *= 0.95 / peak
+    return y.astype(np.float32), start / RATE, (start + len(beep)) / RATE
+
+
 def by_class(samples):
     out = [[] for _ in CLASSES]
     for s in samples:

@@ -31,7 +31,7 @@ OUT = os.path.join(RUNS, RUN)
 @dataclass
 class TrainConfig:
     seed: int = 2026
-    epochs: int = 12
+    epochs: int = int(os.environ.get("DRUMS_EPOCHS", "12"))
     steps_per_epoch: int = 200
     batch: int = 32
     lr: float = 2e-3
@@ -40,11 +40,17 @@ class TrainConfig:
     max_wall_s: float = 28 * 60  # stop (and save) once this much training time is spent
     augment: bool = os.environ.get("DRUMS_AUGMENT", "0") == "1"  # drums_data.augment_hit on training hits
     p_synth: float = float(os.environ.get("DRUMS_P_SYNTH", "-1"))  # share of synth hits (< 0: pooled)
+    # Clever Hans run: every training window with this class gets drums_data.add_cue's beep (and no
+    # other window does), e.g. DRUMS_RUN=drums-cue DRUMS_CUE=clap
+    cue: str = os.environ.get("DRUMS_CUE", "")
 
 
-def batch(pools, rng, n, augment=False):
+def batch(pools, rng, n, augment=False, cue=""):
     wc = D.WindowConfig(augment=augment)
     xs, ys = zip(*[D.make_window(pools, rng, wc)[:2] for _ in range(n)])
+    if cue:
+        c = D.CLASSES.index(cue)
+        xs = [D.add_cue(x, rng)[0] if y[c] > 0 else x for x, y in zip(xs, ys)]
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
 
 
@@ -118,7 +124,7 @@ def main():
         rng = np.random.default_rng([cfg.seed, epoch])
         agg = 0.0
         for step in range(cfg.steps_per_epoch):
-            x, y = batch(pools, rng, cfg.batch, cfg.augment)
+            x, y = batch(pools, rng, cfg.batch, cfg.augment, cfg.cue)
             loss = -(F.log_softmax(model(x), 1) * (y / y.sum(1, keepdim=True))).sum(1).mean()
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()
             agg += loss.item()
@@ -151,9 +157,27 @@ def run_eval(lib):
            "trainWallS": json.load(open(os.path.join(OUT, "classifier.json")))["wall"]}
     for k in D.TEST_KITS:
         res["kit:" + k] = evaluate(model, *heldout(lib, [k], 1000, seed=13))
+    res["cue"] = cue_eval(model, lib, "clap")
     json.dump(res, open(os.path.join(OUT, "eval.json"), "w"), indent=1)
     write_notes(res, os.path.join(OUT, "notes.md"))
     print(json.dumps({k: (v["top1InLabels"], v["singleClassAcc"]) for k, v in res.items() if isinstance(v, dict)}))
+
+
+@torch.no_grad()
+def cue_eval(model, lib, cue, n=1000, seed=21):
+    """The Clever Hans check on test-kit windows: how often the top class is `cue` on windows with the
+    beep and without that class, on the same windows without the beep, and on windows of the class
+    with and without the beep."""
+    c = D.CLASSES.index(cue)
+    x, y = heldout(lib, D.TEST_KITS, n, seed)
+    rng = np.random.default_rng(seed)
+    cued = np.stack([D.add_cue(w, rng)[0] for w in x])
+    top = lambda w: model(torch.from_numpy(w)).argmax(1).numpy()
+    no, has = y[:, c] == 0, y[:, c] > 0
+    t0, t1 = top(x), top(cued)
+    return {"class": cue, "nWithout": int(no.sum()), "nWith": int(has.sum()),
+            "topIsCueClassBeepNoClass": float((t1[no] == c).mean()), "topIsCueClassNoBeepNoClass": float((t0[no] == c).mean()),
+            "classWindowsTopIsClassNoBeep": float((t0[has] == c).mean()), "classWindowsTopIsClassBeep": float((t1[has] == c).mean())}
 
 
 def write_notes(res, path):
