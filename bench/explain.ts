@@ -12,16 +12,21 @@
 //    random offset into a clip of class B at --snr dB (rms of the trimmed event vs rms of the
 //    whole background clip); time ground truth = the frames centred in
 //    the placed interval, time-frequency ground truth = bins where the event's |STFT| exceeds the
-//    background's. Time-AUC (frame score = mask mean over bins) and TF-AUC per explainer, target A.
+//    background's. Time-AUC (frame score = mask mean over bins) and TF-AUC per explainer, target A,
+//    over all mixtures and over the subset where the classifier's top class is A ("detected").
+//    Listenability on the detected subset (issue 13, src/core/listenability.ts): SI-SDR of the
+//    explanation against the clean placed A, of the residual against the clean B, and the share of
+//    the explanation's energy in A's bins (the TF ground truth).
 // 3. Per-stage timing and clips per second.
 // Writes <out>/explain-bench.md and <out>/explain-bench.json. Seeded: same inputs → same numbers.
 import FFT from 'fft.js';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { analyze, pipelineConfig, stitchedMask, type AnalysisState } from '../src/core/explain';
+import { analyze, pipelineConfig, renderExplanation, stitchedMask, type AnalysisState } from '../src/core/explain';
 import { explanationMetrics } from '../src/core/faithfulness';
 import { energeticPart, rms, rocAuc } from '../src/core/groundTruth';
+import { energyShare, siSdr } from '../src/core/listenability';
 import { argmax, averageMetrics, METRIC_KEYS, type ClipMetrics, type MetricAverages } from '../src/core/metrics';
 import { mulberry32, perturbationExplain } from '../src/core/perturbation';
 import { magnitude, stft } from '../src/core/stft';
@@ -226,8 +231,9 @@ async function main() {
   }
 
   // 2. ground truth
-  const gt: Record<string, { timeAuc: number[]; tfAuc: number[] }> = {};
-  for (const meth of methods) gt[meth] = { timeAuc: [], tfAuc: [] };
+  type GtRows = { timeAuc: number[]; tfAuc: number[]; detTimeAuc: number[]; detTfAuc: number[]; siSdrIn: number[]; siSdrOut: number[]; energyShare: number[]; silentOut: number };
+  const gt: Record<string, GtRows> = {};
+  for (const meth of methods) gt[meth] = { timeAuc: [], tfAuc: [], detTimeAuc: [], detTfAuc: [], siSdrIn: [], siSdrOut: [], energyShare: [], silentOut: 0 };
   const gtRand = mulberry32(seed * 1000 + 3);
   const placements: { file: string; background: string; offsetS: number; lengthS: number; targetHit: boolean }[] = [];
   for (let i = 0; i < n; i++) {
@@ -246,6 +252,7 @@ async function main() {
     const target = rows[i].target;
     if (target >= cfg.classes) throw new Error(`${rows[i].file}: target ${target} is not a class of ${m.name}`);
     const masks = await masksFor(state, target, gtRand, seed * 104729 + i);
+    const detected = argmax(state.probs) === target;
     await time('groundTruth', () => {
       const { plan, spec } = state;
       const F = spec.bins;
@@ -258,6 +265,10 @@ async function main() {
       const B = magnitude(stft(padToPlan(fitLength(bg, L), plan), cfg.stft));
       const tfLab = new Uint8Array(F * valid);
       for (let f = 0; f < F; f++) for (let t = 0; t < valid; t++) tfLab[f * valid + t] = E[f * TT + t] > B[f * TT + t] ? 1 : 0;
+      const binsA = new Uint8Array(F * TT);
+      for (let k = 0; k < F * TT; k++) binsA[k] = E[k] > B[k] ? 1 : 0;
+      const magX = detected ? magnitude(spec) : null;
+      const bgClean = fitLength(bg, L);
       for (const meth of methods) {
         const mk = masks[meth];
         const ts = new Float64Array(valid);
@@ -271,6 +282,18 @@ async function main() {
         const a2 = rocAuc(tf, tfLab);
         if (Number.isFinite(a1)) gt[meth].timeAuc.push(a1);
         if (Number.isFinite(a2)) gt[meth].tfAuc.push(a2);
+        if (detected && magX) {
+          if (Number.isFinite(a1)) gt[meth].detTimeAuc.push(a1);
+          if (Number.isFinite(a2)) gt[meth].detTfAuc.push(a2);
+          const r = renderExplanation(state, target, mk, null);
+          const sIn = siSdr(r.maskedIn, placed);
+          const sOut = siSdr(r.maskedOut, bgClean);
+          if (Number.isFinite(sIn)) gt[meth].siSdrIn.push(sIn);
+          if (Number.isFinite(sOut)) gt[meth].siSdrOut.push(sOut);
+          else gt[meth].silentOut++;
+          const es = energyShare(mk, magX, binsA);
+          if (Number.isFinite(es)) gt[meth].energyShare.push(es);
+        }
       }
     });
     placements.push({ file: rows[i].file, background: partner[i] >= 0 ? rows[partner[i]].file : 'coloured noise', offsetS: off / m.sampleRate, lengthS: len / m.sampleRate, targetHit: argmax(state.probs) === target });
@@ -283,7 +306,16 @@ async function main() {
   const faithAvg: Record<'in' | 'out', Record<string, MetricAverages>> = { in: {}, out: {} };
   for (const kind of ['in', 'out'] as const) for (const meth of methods) faithAvg[kind][meth] = averageMetrics(faith[kind][meth]);
   const gtAvg = Object.fromEntries(
-    methods.map((k) => [k, { timeAuc: mean(gt[k].timeAuc), tfAuc: mean(gt[k].tfAuc), nTime: gt[k].timeAuc.length, nTf: gt[k].tfAuc.length }]),
+    methods.map((k) => [
+      k,
+      {
+        timeAuc: mean(gt[k].timeAuc), tfAuc: mean(gt[k].tfAuc), nTime: gt[k].timeAuc.length, nTf: gt[k].tfAuc.length,
+        detected: {
+          timeAuc: mean(gt[k].detTimeAuc), tfAuc: mean(gt[k].detTfAuc), siSdrIn: mean(gt[k].siSdrIn), siSdrOut: mean(gt[k].siSdrOut),
+          energyShare: mean(gt[k].energyShare), n: gt[k].detTimeAuc.length, silentResidual: gt[k].silentOut,
+        },
+      },
+    ]),
   );
   const result = {
     bundle: m.name,
@@ -327,6 +359,19 @@ async function main() {
   L.push('| method | time-AUC | TF-AUC | clips |');
   L.push('|---|---|---|---|');
   for (const meth of methods) L.push(`| ${meth} | ${fmt(gtAvg[meth].timeAuc, '')} | ${fmt(gtAvg[meth].tfAuc, '')} | ${gtAvg[meth].nTime} |`);
+  L.push('');
+  L.push(`### Detected subset (the classifier's top class is A) — localisation and listenability\n`);
+  L.push(
+    `SI-SDR (dB) of the explanation against the clean placed A and of the residual against the clean B; energy share = Σ(M·|X|)² in A's bins (|A| > |B|) / Σ(M·|X|)². ` +
+      `A silent residual (the all-ones mask) has no SI-SDR ("–"; counted in "silent").\n`,
+  );
+  L.push('| method | time-AUC | TF-AUC | SI-SDR expl. vs A | SI-SDR resid. vs B | energy share in A | mixtures | silent |');
+  L.push('|---|---|---|---|---|---|---|---|');
+  const db = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
+  for (const meth of methods) {
+    const d = gtAvg[meth].detected;
+    L.push(`| ${meth} | ${fmt(d.timeAuc, '')} | ${fmt(d.tfAuc, '')} | ${db(d.siSdrIn)} | ${db(d.siSdrOut)} | ${fmt(d.energyShare, '')} | ${d.n} | ${d.silentResidual} |`);
+  }
   L.push('');
   L.push('## Timing\n');
   L.push(`${n} clips × (in-domain + out-of-domain + ground truth) in ${wallS.toFixed(1)} s: **${(n / wallS).toFixed(3)} clips/s** (each clip is explained 3 times).\n`);
