@@ -1,12 +1,23 @@
 """Evaluate the trained bundle on fold 4 and write models/esc50/RESULTS.md (+ runs/eval/results.json).
 
-    /usr/bin/python3 models/train/evaluate.py [--limit N]
+    /usr/bin/python3 models/train/evaluate.py [--limit N] [--decoder runs/NAME/final.pt] [--json PATH]
+        [--no-write] [--fast]
 
 Numbers: clean accuracy (overall and per class); faithfulness (methods.md definitions) of L-MAC and
 the baselines all-ones, random mask of equal mean, gradient saliency, in-domain (0 dB mixtures
 with another fold-4 clip or coloured noise, as in training) and out-of-domain (0.8·s/‖s‖ +
 0.2·c/‖c‖ with another fold-4 clip); mask mean for the predicted class vs classes with p < 1 %;
 sizes, parameter counts, onnxruntime-node timings and training wall times.
+Placed events (issue 13): the energetic part of each fold-4 clip (class A) placed at 0 dB into
+another fold-4 clip (class B), as `npm run bench:explain`; target A; time-AUC and TF-AUC over all
+mixtures and over those where the classifier's top class is A ("detected"), and on the detected
+ones SI-SDR of the explanation vs the clean A, of the residual vs the clean B, and the share of the
+explanation's energy in A's bins (metrics.py).
+
+--decoder: the decoder's final.pt (default runs/decoder/final.pt, else runs/decoder-stage1/final.pt,
+the stage-1 decoder rebuilt from models/esc50/decoder.onnx by from_onnx.py). --no-write: leave
+RESULTS.md and manifest.json alone. --fast: in-domain faithfulness, placed events and the
+belief-gate check only (no saliency, out-of-domain or onnxruntime timings), for sweeps.
 """
 import argparse
 import json
@@ -21,7 +32,8 @@ import metrics
 from common import RUNS, load_trained, predict, setup
 from data import coloured_noise, load_esc50, mix_at_snr
 from export import ROOT
-from frontend import magnitude
+from frontend import istft, magnitude, stft
+from placed import placed_batch
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder, count_params
 
 PAPER = {
@@ -31,9 +43,14 @@ PAPER = {
 METRICS = ["AI", "AD", "AG", "FF", "Fid-In", "SPS", "COMP", "MM"]
 
 
-def load():
+def default_decoder():
+    p = os.path.join(RUNS, "decoder", "final.pt")
+    return p if os.path.exists(p) else os.path.join(RUNS, "decoder-stage1", "final.pt")
+
+
+def load(decoder_path=None):
     c, st = load_trained(os.path.join(RUNS, "classifier", "final.pt"), Classifier, ClassifierConfig, frozen=True)
-    d, d_st = load_trained(os.path.join(RUNS, "decoder", "final.pt"), MaskDecoder, DecoderConfig, frozen=True)
+    d, d_st = load_trained(decoder_path or default_decoder(), MaskDecoder, DecoderConfig, frozen=True)
     return c, d, st.get("wall"), d_st.get("wall")
 
 
@@ -68,8 +85,8 @@ def probs(c, mag):
     return c(mag)[0].softmax(1)
 
 
-def faithfulness(c, d, ds, idx, kind, batch=25):
-    rows = {k: [] for k in ["L-MAC", "all-ones", "random (equal mean)", "gradient saliency"]}
+def faithfulness(c, d, ds, idx, kind, batch=25, saliency_baseline=True):
+    rows = {k: [] for k in ["L-MAC", "all-ones", "random (equal mean)", "gradient saliency"][:4 if saliency_baseline else 3]}
     x_all = mixtures(ds, idx, kind, seed=2024)
     g = torch.Generator(); g.manual_seed(5)
     for i in range(0, len(idx), batch):
@@ -83,12 +100,70 @@ def faithfulness(c, d, ds, idx, kind, batch=25):
         mean = m_lmac.mean(dim=(1, 2), keepdim=True)
         masks = {"L-MAC": m_lmac, "all-ones": torch.ones_like(mag),
                  # uniform noise of the same per-example mean (clipped to [0, 1])
-                 "random (equal mean)": (torch.rand(mag.shape, generator=g) * 2 * mean).clamp(0, 1),
-                 "gradient saliency": saliency(c, mag, target)}
+                 "random (equal mean)": (torch.rand(mag.shape, generator=g) * 2 * mean).clamp(0, 1)}
+        if saliency_baseline:
+            masks["gradient saliency"] = saliency(c, mag, target)
         for name, m in masks.items():
             q, r = probs(c, m * mag), probs(c, (1 - m) * mag)
             rows[name].append(metrics.per_example(p, q, r, target, m))
     return {k: metrics.average(v) for k, v in rows.items()}
+
+
+@torch.no_grad()
+def placed_events(c, d, ds, idx, snr_db=0.0, seed=2025, batch=20):
+    """Ground truth and listenability on placed events (module doc); per method averages."""
+    rng = np.random.default_rng(seed)
+    g = torch.Generator(); g.manual_seed(6)
+    partner = np.roll(idx, 7)
+    same = ds.targets[partner] == ds.targets[idx]
+    partner[same] = np.roll(idx, 13)[same]
+    names = ["L-MAC", "all-ones", "random (equal mean)"]
+    acc = {k: {"timeAuc": [], "tfAuc": [], "detTimeAuc": [], "detTfAuc": [], "siSdrIn": [], "siSdrOut": [],
+               "energyShare": [], "maskMean": []} for k in names}
+    hits = []
+    hop = 256
+    for i in range(0, len(idx), batch):
+        pairs = list(zip(idx[i:i + batch].tolist(), partner[i:i + batch].tolist()))
+        b = placed_batch(ds.waves, ds.targets, pairs, snr_db, rng)
+        spec = stft(b["mix"])
+        mag = spec.abs()
+        bins_a = (stft(b["event"]).abs() > stft(b["bg"]).abs()).float()
+        logits, hidden = c(mag)
+        ta = b["target_a"]
+        det = (logits.argmax(1) == ta).numpy()
+        hits.extend(det.tolist())
+        m_lmac = d(*hidden, ta)
+        mean = m_lmac.mean(dim=(1, 2), keepdim=True)
+        masks = {"L-MAC": m_lmac, "all-ones": torch.ones_like(mag),
+                 "random (equal mean)": (torch.rand(mag.shape, generator=g) * 2 * mean).clamp(0, 1)}
+        L = b["mix"].shape[1]
+        T = mag.shape[2]
+        valid = min(T, (L - 1) // hop + 1)
+        frames = torch.arange(valid) * hop
+        tlab = ((frames[None] >= b["off"][:, None]) & (frames[None] < (b["off"] + b["len"])[:, None])).numpy()
+        for name, m in masks.items():
+            x_in, x_out = istft(m * spec, L), istft((1 - m) * spec, L)
+            sdr_in, sdr_out = metrics.si_sdr(x_in, b["event"]), metrics.si_sdr(x_out, b["bg"])
+            share = metrics.energy_share(m, mag, bins_a)
+            a = acc[name]
+            for k in range(len(pairs)):
+                t_auc = metrics.roc_auc(m[k, :, :valid].mean(0).numpy(), tlab[k])
+                f_auc = metrics.roc_auc(m[k, :, :valid].flatten().numpy(), bins_a[k, :, :valid].flatten().numpy())
+                a["timeAuc"].append(t_auc); a["tfAuc"].append(f_auc)
+                if det[k]:
+                    a["detTimeAuc"].append(t_auc); a["detTfAuc"].append(f_auc)
+                    a["siSdrIn"].append(float(sdr_in[k])); a["siSdrOut"].append(float(sdr_out[k]))
+                    a["energyShare"].append(float(share[k])); a["maskMean"].append(float(m[k].mean()))
+    nanmean = lambda v: float(np.nanmean(v)) if len(v) and not np.all(np.isnan(v)) else float("nan")
+    out = {"detectedRate": float(np.mean(hits)), "mixtures": len(hits), "snrDb": snr_db}
+    for name, a in acc.items():
+        out[name] = {"timeAuc": nanmean(a["timeAuc"]), "tfAuc": nanmean(a["tfAuc"]),
+                     "detected": {"n": len(a["detTimeAuc"]), "timeAuc": nanmean(a["detTimeAuc"]),
+                                  "tfAuc": nanmean(a["detTfAuc"]), "siSdrIn": nanmean(a["siSdrIn"]),
+                                  "siSdrOut": nanmean(a["siSdrOut"]), "energyShare": nanmean(a["energyShare"]),
+                                  "maskMean": nanmean(a["maskMean"]),
+                                  "silentResidual": int(np.sum(np.isnan(a["siSdrOut"])))}}
+    return out
 
 
 @torch.no_grad()
@@ -116,30 +191,51 @@ def fmt(v, k):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N fold-4 clips (smoke test)")
+    ap.add_argument("--decoder", default=None, help="decoder final.pt (default: runs/decoder, else runs/decoder-stage1)")
+    ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--no-write", action="store_true", help="leave RESULTS.md and manifest.json alone")
+    ap.add_argument("--fast", action="store_true", help="in-domain faithfulness, placed events, belief gate only")
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    setup(0)
+    setup(0, threads=args.threads)
     ds = load_esc50()
     va = ds.subset([4])
     if args.limit:
         va = va[:args.limit]
-    c, d, cls_wall, dec_wall = load()
+    c, d, cls_wall, dec_wall = load(args.decoder)
+    if args.fast:
+        res = {"decoder": args.decoder or default_decoder(), "clips": int(len(va)),
+               "faithfulness": {"in": faithfulness(c, d, ds, va, "in", saliency_baseline=False)},
+               "placed": placed_events(c, d, ds, va)}
+        res["maskMeanPredicted"], res["maskMeanUnlikely"] = mask_selectivity(c, d, ds, va)
+        if args.json:
+            json.dump(res, open(args.json, "w"), indent=1)
+        print(json.dumps(res, indent=1))
+        return
     pred = predict(c, ds.waves[va]).argmax(1).numpy()
     acc = float((pred == ds.targets[va]).mean())
     per_class = {ds.labels[k]: float((pred[ds.targets[va] == k] == k).mean()) for k in range(50)
                  if (ds.targets[va] == k).any()}
     faith = {kind: faithfulness(c, d, ds, va, kind) for kind in ("in", "out")}
+    placed = placed_events(c, d, ds, va)
     mm_top, mm_low = mask_selectivity(c, d, ds, va)
     bundle = os.path.join(ROOT, "models", "esc50")
     bench = json.loads(subprocess.run(["node", os.path.join(os.path.dirname(__file__), "onnx_bench.mjs"),
                                        bundle, "30"], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
     sizes = {f: os.path.getsize(os.path.join(bundle, f)) for f in ("classifier.onnx", "decoder.onnx")}
-    res = {"fold4Accuracy": acc, "perClass": per_class, "faithfulness": faith,
+    res = {"fold4Accuracy": acc, "perClass": per_class, "faithfulness": faith, "placed": placed,
            "maskMeanPredicted": mm_top, "maskMeanUnlikely": mm_low, "clips": int(len(va)),
            "params": {"classifier": count_params(c), "decoder": count_params(d)}, "sizes": sizes,
            "onnxruntimeNode": bench, "trainWallS": {"classifier": cls_wall, "decoder": dec_wall},
            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {bench['cpu']}"}
     os.makedirs(os.path.join(RUNS, "eval"), exist_ok=True)
     json.dump(res, open(os.path.join(RUNS, "eval", "results.json"), "w"), indent=1)
+    if args.json:
+        json.dump(res, open(args.json, "w"), indent=1)
+    if args.no_write:
+        print(json.dumps({k: res[k] for k in ("fold4Accuracy", "maskMeanPredicted", "maskMeanUnlikely")}))
+        print(json.dumps({"faithfulness": faith, "placed": placed}, indent=1))
+        return
     mpath = os.path.join(bundle, "manifest.json")
     man = json.load(open(mpath))
     man["results"] = {"fold4Accuracy": round(acc, 4), "fold4Clips": int(len(va)),

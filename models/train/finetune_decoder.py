@@ -1,0 +1,233 @@
+"""Stage 3: guidance fine-tuning of the class decoder (issue 13), from the stage-1 decoder.
+
+    /usr/bin/python3 models/train/finetune_decoder.py --name ft-lg8 --lambda_g=8 [--minutes=15] [--key=value ...]
+
+Resumes from runs/<name>/ckpt.pt; writes runs/<name>/final.pt (same format as train_decoder.py, so
+evaluate.py --decoder and export_finetuned.py read it). The classifier is frozen; the stage-1
+weights come from runs/decoder-stage1/final.pt (from_onnx.py rebuilds it from models/esc50/decoder.onnx).
+
+Training inputs are placed-event mixtures (placed.py: the energetic part of a clip of class A placed
+into a clip of class B at an SNR drawn from snr_range), so the target mask of each source is known:
+T_A = 1[|A| > |B|] per bin, T_B = 1[|B| ≥ |A|]. Every mixture is used twice, with target A and with
+target B. The loss per example, c the target, w = p_c on the mixture:
+
+    w·(λ_in CE(f(M⊙X), c) − λ_out min(CE(f((1−M)⊙X), c), cap))        the stage-1 L-MAC terms
+    + λ_comp · w · −log(1 − r_c)                                        completeness: the residual must not be c
+    + λ_g · BCE(M, T_c)       for examples the criterion selects        guidance (methods.md)
+    + λ_s · mean(M)           for the others (the paper drops L1 where the guidance applies)
+    + λ_tv · (mean |∂_t M| + mean |∂_f M|)                             smoothness (no speckle)
+
+Criterion (`criterion`): "cosine" = the paper's: cos(M, T_c) ≥ cct; "believed" = every example
+whose belief gate is open (p_c ≥ belief_tau, where the gated mask can follow T at all).
+A share p_random_target of examples instead gets a uniformly random class with an all-zero T and
+no CE terms (keeps unbelieved classes' masks empty; the belief gate does most of this).
+The decoder's BatchNorms stay in eval mode (the rebuilt stage-1 weights have them folded).
+"""
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import RUNS, Logger, load_trained, save_ckpt, setup
+from frontend import stft
+from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder
+from metrics import roc_auc
+from placed import placed_batch, source_bins
+
+
+@dataclass
+class FinetuneConfig:
+    name: str = "ft"
+    init: str = "decoder-stage1"  # stage whose final.pt is the starting point
+    seed: int = 1313
+    minutes: float = 15.0  # wall-clock budget of training steps (resumable)
+    max_steps: int = 100000
+    pairs: int = 8  # mixtures per step (2 examples each)
+    lr: float = 3e-4
+    warmup: int = 20
+    lambda_in: float = 4.0
+    lambda_out: float = 0.2
+    ce_out_cap: float = 8.0
+    lambda_sparsity: float = 1.6
+    lambda_g: float = 8.0
+    criterion: str = "believed"  # "cosine" (paper) or "believed"
+    cct: float = 0.6
+    lambda_comp: float = 1.0
+    lambda_tv: float = 0.5
+    p_random_target: float = 0.15
+    snr_lo: float = -6.0
+    snr_hi: float = 6.0
+    ckpt_every: int = 20
+    log_every: int = 10
+    threads: int = 1
+
+
+def parse_args(argv):
+    cfg = FinetuneConfig()
+    types = {f.name: f.type for f in fields(cfg)}
+    it = iter(argv)
+    for a in it:
+        if not a.startswith("--"):
+            raise SystemExit(f"unexpected argument {a}")
+        k, _, v = a[2:].partition("=")
+        if not v:
+            v = next(it)
+        k = k.replace("-", "_")
+        if k not in types:
+            raise SystemExit(f"unknown option --{k}; options: {', '.join(types)}")
+        t = types[k]
+        setattr(cfg, k, (float if t in (float, "float") else int if t in (int, "int") else str)(v))
+    return cfg
+
+
+def load_classifier():
+    return load_trained(os.path.join(RUNS, "classifier", "final.pt"), Classifier, ClassifierConfig, frozen=True)[0]
+
+
+def sample_pairs(targets, idx, n, rng):
+    """n (event, background) index pairs from idx with different classes."""
+    out = []
+    while len(out) < n:
+        i, j = rng.choice(idx, 2, replace=False)
+        if targets[i] != targets[j]:
+            out.append((int(i), int(j)))
+    return out
+
+
+def make_examples(classifier, waves, targets, idx, cfg, rng, g):
+    """Mixture magnitudes, targets, T masks and p_c for 2·pairs examples (+ the random-target ones)."""
+    pairs = sample_pairs(targets, idx, cfg.pairs, rng)
+    b = placed_batch(waves, targets, pairs, rng.uniform(cfg.snr_lo, cfg.snr_hi, len(pairs)), rng)
+    mag = stft(b["mix"]).abs()
+    ta, _, _ = source_bins(b["event"], b["bg"])
+    with torch.no_grad():
+        logits, hidden = classifier(mag)
+        probs = logits.softmax(1)
+    n = len(pairs)
+    target = torch.cat([b["target_a"], b["target_b"]])
+    T = torch.cat([ta, 1 - ta])
+    rnd = torch.rand(2 * n, generator=g) < cfg.p_random_target
+    if rnd.any():
+        target = torch.where(rnd, torch.randint(0, probs.shape[1], (2 * n,), generator=g), target)
+        T = T * (~rnd).float()[:, None, None]
+    rep = lambda t: torch.cat([t, t])
+    p2 = rep(probs)
+    w = p2.gather(1, target[:, None])[:, 0] * (~rnd).float()
+    return rep(mag), [rep(h) for h in hidden], target, T, w, rnd, p2
+
+
+def loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg):
+    mask = decoder(*hidden, target)
+    B = mag.shape[0]
+    logits, _ = classifier(torch.cat([mask * mag, (1 - mask) * mag]))
+    ce_in = F.cross_entropy(logits[:B], target, reduction="none")
+    ce_out = F.cross_entropy(logits[B:], target, reduction="none").clamp_max(cfg.ce_out_cap)
+    r_c = logits[B:].softmax(1).gather(1, target[:, None])[:, 0]
+    comp = -torch.log((1 - r_c).clamp_min(1e-6))
+    flat_m, flat_t = mask.flatten(1), T.flatten(1)
+    cos = F.cosine_similarity(flat_m, flat_t, dim=1, eps=1e-8)
+    bce = F.binary_cross_entropy(mask, T, reduction="none").mean((1, 2))
+    gate = decoder.belief_gate(hidden[3], target).detach()
+    if cfg.criterion == "cosine":
+        sel = (cos.detach() >= cfg.cct) & ~rnd
+    else:
+        sel = (gate >= 0.5) & ~rnd
+    sel_f = sel.float()
+    mm = mask.mean((1, 2))
+    tv = (mask[:, :, 1:] - mask[:, :, :-1]).abs().mean((1, 2)) + (mask[:, 1:] - mask[:, :-1]).abs().mean((1, 2))
+    # random targets: only the sparsity / empty-target terms
+    per = (w * (cfg.lambda_in * ce_in - cfg.lambda_out * ce_out + cfg.lambda_comp * comp)
+           + cfg.lambda_g * sel_f * bce + cfg.lambda_sparsity * (1 - sel_f) * mm + cfg.lambda_tv * tv)
+    parts = {"loss": per.mean(), "ce_in": ce_in.mean(), "ce_out": ce_out.mean(), "r_c": r_c.mean(),
+             "bce": bce.mean(), "cos": cos.mean(), "sel": sel_f.mean(), "mm": mm.mean(), "tv": tv.mean()}
+    return per.mean(), {k: float(v) for k, v in parts.items()}, mask
+
+
+def main():
+    cfg = parse_args(sys.argv[1:])
+    g = setup(cfg.seed, threads=cfg.threads)
+    log = Logger(cfg.name)
+    from data import load_esc50
+    ds = load_esc50()
+    tr, va = ds.subset([1, 2, 3]), ds.subset([4])
+    classifier = load_classifier()
+    decoder, _ = load_trained(os.path.join(RUNS, cfg.init, "final.pt"), MaskDecoder, DecoderConfig)
+    for p in decoder.parameters():
+        p.requires_grad_(True)
+    decoder.eval()  # BN folded: keep running statistics fixed
+    opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(cfg.seed)
+    ckpt_path = os.path.join(log.dir, "ckpt.pt")
+    step, wall = 0, 0.0
+    if os.path.exists(ckpt_path):
+        st = torch.load(ckpt_path)
+        decoder.load_state_dict(st["model"]); opt.load_state_dict(st["opt"])
+        g.set_state(st["gen"]); torch.set_rng_state(st["rng"]); rng.bit_generator.state = st["np_rng"]
+        step, wall = st["step"], st["wall"]
+        log(event="resume", step=step, wall=round(wall, 1))
+    else:
+        log(event="start", config=asdict(cfg))
+    # fixed fold-4 check: 48 placed mixtures at 0 dB, target A; TF-AUC and energy share of the mask
+    vrng = np.random.default_rng(99)
+    vpairs = sample_pairs(ds.targets, va, 48, vrng)
+    vb = placed_batch(ds.waves, ds.targets, vpairs, 0.0, vrng)
+    vmag = stft(vb["mix"]).abs()
+    vta, _, _ = source_bins(vb["event"], vb["bg"])
+
+    def val():
+        with torch.no_grad():
+            logits, h = classifier(vmag)
+            m = decoder(*h, vb["target_a"])
+            det = logits.argmax(1) == vb["target_a"]
+            auc = [roc_auc(m[i].flatten().numpy(), vta[i].flatten().numpy()) for i in range(len(vpairs))]
+            e = (m * vmag).pow(2)
+            share = ((e * vta).sum((1, 2)) / e.sum((1, 2)).clamp_min(1e-20))
+            top = decoder(*h, logits.argmax(1))
+            q = classifier(top * vmag)[0].argmax(1)
+        auc = np.array(auc)
+        return {"val_tfauc_all": round(float(np.nanmean(auc)), 4),
+                "val_tfauc_det": round(float(np.nanmean(auc[det.numpy()])) if det.any() else float("nan"), 4),
+                "val_det": int(det.sum()), "val_share": round(float(share.mean()), 4),
+                "val_mm_top": round(float(top.mean()), 4),
+                "val_fid_in": round(float((q == logits.argmax(1)).float().mean()), 4)}
+
+    if step == 0:
+        log(step=0, **val())
+    agg, n = {}, 0
+    while step < cfg.max_steps and wall < cfg.minutes * 60:
+        t0 = time.time()
+        for gr in opt.param_groups:
+            gr["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
+        mag, hidden, target, T, w, rnd, _ = make_examples(classifier, ds.waves, ds.targets, tr, cfg, rng, g)
+        loss, parts, _ = loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg)
+        opt.zero_grad(); loss.backward(); opt.step()
+        step += 1
+        wall += time.time() - t0
+        for k, v in parts.items():
+            agg[k] = agg.get(k, 0.0) + v
+        n += 1
+        if step % cfg.log_every == 0:
+            log(step=step, wall=round(wall, 1), **{k: round(v / n, 4) for k, v in agg.items()})
+            agg, n = {}, 0
+        if step % cfg.ckpt_every == 0:
+            save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
+                      rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,
+                      config=asdict(cfg), model_config=asdict(decoder.cfg))
+        if step % (cfg.ckpt_every * 3) == 0:
+            log(step=step, **val())
+    log(step=step, final=True, **val())
+    save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
+              rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,
+              config=asdict(cfg), model_config=asdict(decoder.cfg))
+    torch.save({"model": decoder.state_dict(), "model_config": asdict(decoder.cfg), "wall": wall,
+                "config": asdict(cfg), "steps": step}, os.path.join(log.dir, "final.pt"))
+    log(event="done", step=step, wall=round(wall, 1))
+
+
+if __name__ == "__main__":
+    main()
