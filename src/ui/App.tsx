@@ -211,6 +211,10 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           {file.explainError && <span className="error small"> {file.explainError}</span>}
         </div>
       </section>
+      {/* the transport and the three tracks first: in view on a laptop screen once explained */}
+      <section className="card tracks-card" data-testid="tracks">
+        <Waveforms original={a.samples} maskedIn={e?.maskedIn ?? null} maskedOut={e?.maskedOut ?? null} duration={a.durationS} />
+      </section>
       <div className="grid">
         <section className="card classes-card">
           {bundle?.prompts && <PromptPanel file={file} onPrompt={(p) => ctl.setPrompt(file.id, p)} />}
@@ -230,9 +234,6 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
       </div>
       <section className="card metrics-card">
         <MetricsPanel file={file} labels={labels} hasDecoder={bundle?.hasDecoder} ctl={ctl} />
-      </section>
-      <section className="card">
-        <Waveforms original={a.samples} maskedIn={e?.maskedIn ?? null} maskedOut={e?.maskedOut ?? null} duration={a.durationS} />
       </section>
       <section className="card footer-card">
         <ExportPanel analysis={a} explanation={e} labels={labels} />
