@@ -8,7 +8,7 @@ import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode'
 import { analyze, pipelineConfig, renderExplanation, type AnalysisState } from './explain';
 import { explanationMetrics, maskedProbs } from './faithfulness';
 import type { Manifest } from './manifest';
-import { frameSegments, importanceToLevels, mulberry32, perturbationExplain, ridgeRegression } from './perturbation';
+import { defaultPerturbationSamples, frameSegments, importanceToLevels, mulberry32, perturbationExplain, ridgeRegression } from './perturbation';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const BAND = join(ROOT, 'models', 'fixtures', 'band');
@@ -35,6 +35,14 @@ describe('ridge regression (closed form)', () => {
     const shrunk = ridgeRegression(X, y, n, d, 50);
     const norm = (a: ArrayLike<number>) => Math.hypot(...Array.from(a));
     expect(norm(shrunk.weights)).toBeLessThan(norm(fit.weights));
+  });
+
+  it('default mask count: 10 per segment of a window, within 100..300', () => {
+    expect(defaultPerturbationSamples(5)).toBe(300);
+    expect(defaultPerturbationSamples(1)).toBe(100);
+    expect(defaultPerturbationSamples(2)).toBe(200);
+    expect(defaultPerturbationSamples(2, 50)).toBe(300);
+    expect(defaultPerturbationSamples(0.5)).toBe(100);
   });
 
   it('segments, levels and the PRNG are deterministic helpers', () => {

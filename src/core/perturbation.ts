@@ -16,7 +16,7 @@ import type { ModelRunner } from './modelRunner';
 export interface PerturbationOptions extends RunOptions {
   /** Segment length in ms (default 100). */
   segmentMs?: number;
-  /** Random segment masks (default 300); the unperturbed input is added as one more sample. */
+  /** Random segment masks (default defaultPerturbationSamples: 300 for 5 s windows, 100 for 1 s ones); the unperturbed input is added as one more sample. */
   samples?: number;
   /** Probability that a segment is kept in a random mask (default 0.5). */
   keepProbability?: number;
@@ -177,6 +177,16 @@ export function noiseMagnitude(mag: Float32Array, bins: number, frames: number, 
 }
 
 /** Score N random segment masks (plus the unperturbed input) with the classifier: the surrogate's training data. */
+/**
+ * Masks drawn when the caller does not say: 10 per segment of one window, 100 to 300. A 5 s window of
+ * 100 ms segments gets 300 (the ESC-50 default); a 1 s window (10 segments) gets 100, which on the
+ * drums model scored as well as 300 in bench/results/ground-truth.md's tuning (time-AUC 0.833 vs
+ * 0.851, CIs overlapping) at a third of the classifier runs.
+ */
+export function defaultPerturbationSamples(windowSeconds: number, segmentMs = 100): number {
+  return Math.min(300, Math.max(100, 10 * Math.ceil((windowSeconds * 1000) / segmentMs)));
+}
+
 export async function perturbationSamples<H>(
   state: Pick<AnalysisState<H>, 'plan' | 'spec' | 'config' | 'magnitude'>,
   runner: ModelRunner<H>,
@@ -187,7 +197,7 @@ export async function perturbationSamples<H>(
   const C = config.classes;
   if (!Number.isInteger(target) || target < 0 || target >= C) throw new Error(`target class ${target} is out of range 0..${C - 1}`);
   const segmentMs = opts.segmentMs ?? 100;
-  const N = Math.max(1, Math.round(opts.samples ?? 300));
+  const N = Math.max(1, Math.round(opts.samples ?? defaultPerturbationSamples(config.windowSamples / config.sampleRate, segmentMs)));
   const keep = opts.keepProbability ?? 0.5;
   const removal = opts.removal ?? 'silence';
   if (!(segmentMs > 0)) throw new Error(`segmentMs must be > 0 (got ${segmentMs})`);
