@@ -118,11 +118,49 @@ function envelopeEnd(x: Float64Array): number {
   return 0;
 }
 
+/** The Clever Hans cue (models/drums-cue): a 60 ms 3 kHz sine under a Hann window, peak 1 (twin of drums_data.cue_beep). */
+export function cueBeep(rate = 16000): Float64Array {
+  const n = Math.round(0.06 * rate);
+  const out = new Float64Array(n);
+  for (let t = 0; t < n; t++) out[t] = Math.sin((2 * Math.PI * 3000 * t) / rate) * 0.5 * (1 - Math.cos((2 * Math.PI * t) / (n - 1)));
+  return out;
+}
+
+/**
+ * `samples` with the cue beep added at each onset (seconds), at `level` × the clip's peak; the sum is
+ * scaled to keep its peak ≤ 0.95. Returns the new samples and each beep's interval.
+ */
+export function addCueBeeps(samples: Float32Array, onsetsS: number[], rate = 16000, level = 0.5): { samples: Float32Array; cues: { onsetS: number; offsetS: number }[] } {
+  const beep = cueBeep(rate);
+  let peak = 0;
+  for (const v of samples) peak = Math.max(peak, Math.abs(v));
+  const amp = level * Math.max(peak, 1e-3);
+  const out = Float64Array.from(samples);
+  const cues = onsetsS.map((on) => {
+    const a = Math.max(0, Math.min(out.length - beep.length, Math.round(on * rate)));
+    for (let i = 0; i < beep.length; i++) out[a + i] += amp * beep[i];
+    return { onsetS: a / rate, offsetS: (a + beep.length) / rate };
+  });
+  let p2 = 0;
+  for (const v of out) p2 = Math.max(p2, Math.abs(v));
+  const scale = p2 > 0.95 ? 0.95 / p2 : 1;
+  return { samples: Float32Array.from(out, (v) => v * scale), cues };
+}
+
 /**
  * A seeded drum loop: in every second, 1-4 hits of random instruments at random onsets (velocity
  * 0.25-1), over silence or low room noise (half of the seeds); peak at most 0.95. Hits sorted by onset.
+ * `instruments` (default all) restricts the draw, e.g. a loop without claps; the default draws
+ * exactly what drums_data.render_drum_loop draws.
  */
-export function renderDrumLoop(seed: number, seconds: number, rate = 16000): { samples: Float32Array; hits: DrumHit[] } {
+export function renderDrumLoop(
+  seed: number,
+  seconds: number,
+  rate = 16000,
+  instruments: readonly string[] = DRUM_INSTRUMENTS,
+): { samples: Float32Array; hits: DrumHit[] } {
+  if (!instruments.length || instruments.some((i) => !(DRUM_INSTRUMENTS as readonly string[]).includes(i)))
+    throw new Error(`renderDrumLoop: instruments must be a non-empty subset of ${DRUM_INSTRUMENTS.join(', ')}`);
   const rand = mulberry32(seed);
   const n = Math.round(seconds * rate);
   const out = new Float64Array(n);
@@ -131,7 +169,7 @@ export function renderDrumLoop(seed: number, seconds: number, rate = 16000): { s
   for (let s = 0; s < Math.ceil(seconds); s++) {
     const count = 1 + Math.floor(4 * rand());
     for (let j = 0; j < count; j++) {
-      const instrument = DRUM_INSTRUMENTS[Math.floor(DRUM_INSTRUMENTS.length * rand())];
+      const instrument = instruments[Math.floor(instruments.length * rand())];
       const onsetS = s + 0.95 * rand();
       const velocity = 0.25 + 0.75 * rand();
       const hit = renderDrumHit(instrument, rand, rate);
