@@ -10,6 +10,7 @@ import type {
   ExplainerKind,
   ExplanationMsg,
   GraphMeta,
+  LiveMsg,
   PerturbationSettings,
   PromptInfo,
   SegmentInfo,
@@ -60,6 +61,9 @@ export interface Explanation {
   /** ms: decoder | perturbation + surrogate, stitch, threshold, istft, metrics, total (worker), roundTrip (client). */
   timings: Record<string, number>;
 }
+
+/** A live window's result (`ExplainerClient.live`); timings gain roundTrip (client). */
+export type LiveResult = LiveMsg;
 
 /** Options of `explain()` beyond the target and threshold (all optional; defaults = L-MAC with metrics). */
 export interface ExplainOptions {
@@ -308,6 +312,19 @@ export class ExplainerClient {
       return withRoundTrip({ ...res, mask: p.mask, maskedIn: p.maskedIn, maskedOut: p.maskedOut, ...(p.segments && res.segments ? { segments: { ...res.segments, importance: p.segments.importance } } : {}) });
     }
     return withRoundTrip(res);
+  }
+
+  /**
+   * Live window (microphone): probabilities of the last ≤ windowSamples of `samples` (mono at the
+   * bundle rate) and the mask of `target` (null: the top class). No audio, no metrics, no cache.
+   */
+  async live(samples: Float32Array, target: number | null = null, signal?: AbortSignal): Promise<LiveResult> {
+    const info = this.info;
+    if (!info) throw new Error('no model bundle loaded');
+    const t0 = performance.now();
+    const copy = samples.slice(Math.max(0, samples.length - info.windowSamples));
+    const r = await this.call<'live'>({ type: 'live', samples: copy, target }, { transfer: transferablesOf(copy), signal });
+    return { ...r, timings: { ...r.timings, roundTrip: performance.now() - t0 } };
   }
 
   /** Drop a file's cached analysis in the worker. */

@@ -10,6 +10,7 @@ import {
   type ExplainOptions,
   type Explanation,
   type GraphMeta,
+  type LiveResult,
   type Progress,
 } from './explainerClient';
 import { BUNDLES } from '../bundles';
@@ -44,6 +45,8 @@ export interface UseExplainer extends ExplainerState {
   analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Analysis>;
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
+  /** One live window (microphone): probabilities and the mask of `target` (null: top class); see ExplainerClient.live. */
+  live(samples: Float32Array, target: number | null, signal?: AbortSignal): Promise<LiveResult>;
 }
 
 /** URL of a served bundle. */
@@ -184,5 +187,7 @@ export function useExplainer(opts: { bundleUrl?: string } = {}): UseExplainer {
 
   const forget = useCallback((fileId: string) => getExplainerClient().forget(fileId), []);
 
-  return { ...s, loadBundle, loadFiles, inspectModel, setModelError, setBackend, analyze, explain, forget };
+  const live = useCallback((samples: Float32Array, target: number | null, signal?: AbortSignal) => getExplainerClient().live(samples, target, signal), []);
+
+  return { ...s, loadBundle, loadFiles, inspectModel, setModelError, setBackend, analyze, explain, forget, live };
 }

@@ -9,6 +9,7 @@ import { ModelForm } from './ModelForm';
 import { ModelInfo } from './ModelInfo';
 import { droppedFiles, forgetStored, isModelDrop, loadStored, openModelFiles, refreshStored, useOpenModel, type OpenDeps } from './openModel';
 import { PromptPanel } from './PromptPanel';
+import { Recorder } from './Recorder';
 import { Spectrogram } from './Spectrogram';
 import { Waveforms } from './Waveforms';
 import { MetricsPanel } from './MetricsPanel';
@@ -141,6 +142,7 @@ export function App() {
       <div className="layout">
         <aside className="side">
           <DropZone onFiles={ctl.addFiles} />
+          <Recorder bundle={bundle} onRecording={(f) => ctl.addFiles([f])} live={ex.live} />
           <FileList ctl={ctl} />
           <Examples onFiles={ctl.addFiles} />
           <ModelInfo bundle={bundle} />

@@ -14,7 +14,7 @@ import { perturbationExplain, type PerturbationResult } from '../core/perturbati
 import { BundleError, loadBundleFiles, loadBundleFromBytes, type BundleFiles } from '../core/manifest';
 import { createOrtRunner, releaseTensors, smokeTest, tensorBytes, type ModelRunner } from '../core/modelRunner';
 import type { GraphMeta } from '../core/modelForm';
-import type { AnalysisMsg, BackendChoice, BackendInUse, BundleInfo, ExplanationMsg, Request, Response, SerializedError } from './protocol';
+import type { AnalysisMsg, BackendChoice, BackendInUse, BundleInfo, ExplanationMsg, LiveMsg, Request, Response, SerializedError } from './protocol';
 import { transferablesOf } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -414,6 +414,33 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       const arrays = sentArrays ? { mask: none, maskedIn: none, maskedOut: none, arraysInPartial: true } : {};
       const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(segments ? { segments } : {}), ...(prompt ? { prompt } : {}), ...r, ...arrays };
       post({ type: 'result', id, result }, sentArrays ? [] : transferablesOf(r.mask, r.maskedIn, r.maskedOut, segments?.importance));
+      return;
+    }
+    case 'live': {
+      if (!files || !inner) throw new Error('the model is not loaded yet');
+      const t0 = performance.now();
+      const cfg = pipelineConfig(files.manifest);
+      const x = req.samples.length > cfg.windowSamples ? req.samples.subarray(req.samples.length - cfg.windowSamples) : req.samples;
+      // one window: the file pipeline on it (short input is zero-padded to a window)
+      const state = await analyze(x, cfg, runner, { signal, batchSize: 1 });
+      try {
+        let target = req.target ?? 0;
+        if (req.target === null) for (let k = 1; k < state.probs.length; k++) if (state.probs[k] > state.probs[target]) target = k;
+        const timings: Record<string, number> = { stft: state.timings.stft, classifier: state.timings.classifier };
+        let mask: Float32Array | null = null;
+        let maskMean: number | null = null;
+        if (runner.hasDecoder) {
+          mask = await stitchedMask(state, runner, target, { signal }, timings);
+          let sum = 0;
+          for (let i = 0; i < mask.length; i++) sum += mask[i];
+          maskMean = sum / mask.length;
+        }
+        timings.total = performance.now() - t0;
+        const result: LiveMsg = { probs: state.probs, target, mask, maskMean, magnitude: state.magnitude!, bins: state.spec.bins, frames: state.spec.frames, timings };
+        post({ type: 'result', id, result }, transferablesOf(result.probs, result.mask, result.magnitude));
+      } finally {
+        releaseAnalysis(state, runner);
+      }
       return;
     }
     case 'forget': {

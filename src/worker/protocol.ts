@@ -111,6 +111,25 @@ export interface ExplanationMsg {
   arraysInPartial?: boolean;
 }
 
+/**
+ * One live window (microphone, issue 12): class probabilities of the last ≤ windowSamples of
+ * audio and the mask of a target (the top class unless given), without audio or metrics.
+ */
+export interface LiveMsg {
+  probs: Float32Array;
+  /** The class the mask explains. */
+  target: number;
+  /** [bins × frames] of the window; null when the bundle has no decoder. */
+  mask: Float32Array | null;
+  maskMean: number | null;
+  /** |X| of the window [bins × frames] (for drawing). */
+  magnitude: Float32Array;
+  bins: number;
+  frames: number;
+  /** ms: stft, classifier, decoder, total (worker). */
+  timings: Record<string, number>;
+}
+
 export type Request =
   | { type: 'init'; id: number; baseUrl: string; backend: BackendChoice }
   /** A bundle from memory (a folder or zip the user opened): relative path → bytes (transferred), manifest.json among them. */
@@ -141,6 +160,8 @@ export type Request =
       /** Compute the faithfulness metrics (default true). */
       metrics?: boolean;
     }
+  /** Live window: mono at the bundle's rate, at most windowSamples (transferred); target null = top class. */
+  | { type: 'live'; id: number; samples: Float32Array; target: number | null }
   | { type: 'forget'; id: number; fileId: string }
   | { type: 'cancel'; id: number; target: number };
 
@@ -153,6 +174,7 @@ export interface ResultMap {
   setBackend: BundleInfo;
   analyze: AnalysisMsg;
   explain: ExplanationMsg;
+  live: LiveMsg;
   forget: null;
   cancel: null;
 }
