@@ -52,6 +52,8 @@ export interface Explanation {
   metrics: ClipMetrics | null;
   /** Perturbation explainer: segment length, per-segment importance, surrogate R². */
   segments?: SegmentInfo;
+  /** Only on the early part of a progressive explanation (`ExplainOptions.onFocus`): final in t0..t1 s. */
+  focus?: { t0: number; t1: number; windowsDone: number; windowsTotal: number };
   /** [bins*frames], soft, or binary when threshold != null. */
   mask: Float32Array;
   maskMean: number;
@@ -77,6 +79,12 @@ export interface ExplainOptions {
   onProgress?: (p: Progress) => void;
   /** The explanation as soon as its audio is ready, before the metrics (metrics: null). */
   onPartial?: (e: Explanation) => void;
+  /**
+   * L-MAC on long files: explain this time range (s) first; `onFocus` gets it (Explanation.focus
+   * set: mask and audio final in focus.t0..t1, the rest follows) before the whole file.
+   */
+  focus?: { t0: number; t1: number };
+  onFocus?: (e: Explanation) => void;
 }
 
 function abortError(): DOMException {
@@ -99,6 +107,7 @@ interface Pending {
   reject(e: unknown): void;
   onProgress?: (p: Progress) => void;
   onPartial?: (r: unknown) => void;
+  onFocus?: (r: unknown) => void;
 }
 
 /** Decode a user file on the main thread: WebAudio decode at `sampleRate` (resamples), downmix to mono, checks. */
@@ -181,6 +190,7 @@ export class ExplainerClient {
     if (!p) return; // cancelled or unknown
     if (msg.type === 'progress') p.onProgress?.(msg.progress);
     else if (msg.type === 'partial') p.onPartial?.(msg.result);
+    else if (msg.type === 'focus') p.onFocus?.(msg.result);
     else {
       this.pending.delete(msg.id);
       if (msg.type === 'result') p.resolve(msg.result);
@@ -190,7 +200,7 @@ export class ExplainerClient {
 
   private call<T extends RequestType>(
     req: Omit<Extract<Request, { type: T }>, 'id'>,
-    opts: { transfer?: Transferable[]; onProgress?: (p: Progress) => void; onPartial?: (r: unknown) => void; signal?: AbortSignal } = {},
+    opts: { transfer?: Transferable[]; onProgress?: (p: Progress) => void; onPartial?: (r: unknown) => void; onFocus?: (r: unknown) => void; signal?: AbortSignal } = {},
   ): Promise<ResultMap[T]> {
     if (this.failed) return Promise.reject(this.failed);
     const { signal } = opts;
@@ -214,6 +224,7 @@ export class ExplainerClient {
         },
         onProgress: opts.onProgress,
         onPartial: opts.onPartial,
+        onFocus: opts.onFocus,
       });
       signal?.addEventListener('abort', onAbort, { once: true });
       this.worker.postMessage({ ...req, id } as unknown as Request, opts.transfer ?? []);
@@ -294,7 +305,7 @@ export class ExplainerClient {
    */
   async explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts: ExplainOptions = {}): Promise<Explanation> {
     const t0 = performance.now();
-    const { onProgress, onPartial, ...rest } = opts;
+    const { onProgress, onPartial, onFocus, ...rest } = opts;
     const withRoundTrip = (r: ExplanationMsg): Explanation => {
       const { arraysInPartial: _, ...e } = r;
       return { ...e, timings: { ...r.timings, roundTrip: performance.now() - t0 } };
@@ -304,7 +315,7 @@ export class ExplainerClient {
       first = r as ExplanationMsg;
       onPartial?.(withRoundTrip(first));
     };
-    const res: ExplanationMsg = await this.call<'explain'>({ type: 'explain', fileId, target, threshold, ...rest }, { signal, onProgress, onPartial: partial });
+    const res: ExplanationMsg = await this.call<'explain'>({ type: 'explain', fileId, target, threshold, ...rest }, { signal, onProgress, onPartial: partial, onFocus: onFocus && ((r) => onFocus(withRoundTrip(r as ExplanationMsg))) });
     if (res.arraysInPartial) {
       const p = first as ExplanationMsg | null;
       if (!p) throw new Error('explain: the worker sent no partial result with the arrays');

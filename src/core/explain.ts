@@ -73,6 +73,11 @@ export interface AnalysisState<H = unknown> {
   /** Zero-shot bundles: unit audio embedding per window [windows × textDim]; null otherwise. */
   embeddings: Float32Array | null;
   chunks: Chunk<H>[];
+  /**
+   * The analysed signal (original length, model rate), kept so that the residual is the original
+   * minus the explanation (one ISTFT per target); null when not kept (the residual is then ISTFT'd).
+   */
+  original: Float32Array | null;
   /** Whether hidden outputs are cached (false when over the memory budget). */
   cached: boolean;
   timings: Record<string, number>;
@@ -243,7 +248,7 @@ export async function analyze<H>(
     for (let k = 0; k < classes; k++) probs[k] += windowProbs[w * classes + k] / nWin;
   }
   timings.total = now() - t0;
-  return { config, plan, spec, magnitude, logits, windowProbs, probs, embeddings, chunks, cached, timings, lastSoft: null };
+  return { config, plan, spec, magnitude, logits, windowProbs, probs, embeddings, chunks, original: samples, cached, timings, lastSoft: null };
 }
 
 /** Turn a soft mask into a 0/1 mask (value ≥ threshold → 1). */
@@ -253,12 +258,65 @@ export function thresholdMask(soft: Float32Array, threshold: number): Float32Arr
   return out;
 }
 
-/** Stitched soft mask [bins × totalFrames] for a target class or prompt (decoder over cached hidden outputs). */
+/** A frame range [frame0, frame1) of the whole-file STFT to explain first (e.g. what is on screen). */
+export interface FocusRange {
+  frame0: number;
+  frame1: number;
+}
+
+/** The mask of the focused windows, before the rest of the file (progressive stitching). */
+export interface FocusMask {
+  /** [bins × totalFrames]: final at the frames `covered` marks, a partial mean or 0 elsewhere. */
+  mask: Float32Array;
+  /** [totalFrames]: 1 where `mask` is final. */
+  covered: Uint8Array;
+  /** The first and last+1 frame that are final around the focus. */
+  frame0: number;
+  frame1: number;
+  windowsDone: number;
+  windowsTotal: number;
+}
+
+export interface StitchOptions extends RunOptions {
+  /** Decode the windows that overlap this range first, then outwards from it. */
+  focus?: FocusRange;
+  /** Called once the focused windows are stitched, when other windows remain. */
+  onFocus?: (f: FocusMask) => void;
+}
+
+/**
+ * The order in which a plan's batches (`chunks`, each a list of window indices) are decoded:
+ * those overlapping `focus` first, then the rest by distance from it (nearest first). Returns the
+ * chunk indices and how many of them overlap the focus.
+ */
+export function focusOrder(plan: WindowPlan, chunks: { windows: number[] }[], focus?: FocusRange): { order: number[]; focused: number } {
+  const idx = chunks.map((_, i) => i);
+  if (!focus) return { order: idx, focused: idx.length };
+  const T = plan.windowFrames;
+  const dist = (c: { windows: number[] }) => {
+    let d = Infinity;
+    for (const w of c.windows) {
+      const a = plan.frameOffsets[w];
+      const b = a + T;
+      d = Math.min(d, b <= focus.frame0 ? focus.frame0 - b + 1 : a >= focus.frame1 ? a - focus.frame1 + 1 : 0);
+    }
+    return d;
+  };
+  const ds = chunks.map(dist);
+  idx.sort((a, b) => ds[a] - ds[b] || a - b);
+  return { order: idx, focused: ds.filter((d) => d === 0).length };
+}
+
+/**
+ * Stitched soft mask [bins × totalFrames] for a target class or prompt (decoder over cached
+ * hidden outputs). With `focus`, the windows on screen are decoded first and `onFocus` gets their
+ * mask; the stitched result is the same whatever the order (overlap-add with fixed weights).
+ */
 export async function stitchedMask<H>(
   state: AnalysisState<H>,
   runner: ModelRunner<H>,
   target: Target,
-  opts: RunOptions = {},
+  opts: StitchOptions = {},
   timings: Record<string, number> = {},
 ): Promise<Float32Array> {
   const { signal, onProgress } = opts;
@@ -281,7 +339,10 @@ export async function stitchedMask<H>(
   const chunks: Chunk<H>[] = state.chunks.length
     ? state.chunks
     : batches(nWin, Math.max(1, opts.batchSize ?? 4)).map((windows) => ({ windows, hidden: null }));
-  for (const chunk of chunks) {
+  const { order, focused } = focusOrder(plan, chunks, opts.focus);
+  let doneWindows = 0;
+  for (let ci = 0; ci < order.length; ci++) {
+    const chunk = chunks[order[ci]];
     signal?.throwIfAborted();
     let hidden = chunk.hidden;
     let t: number;
@@ -303,8 +364,22 @@ export async function stitchedMask<H>(
     tDec += now() - t;
     t = now();
     chunk.windows.forEach((w, b) => stitcher.add(w, masks, b * per));
+    doneWindows += chunk.windows.length;
+    if (opts.onFocus && ci === focused - 1 && ci < order.length - 1) {
+      const covered = new Uint8Array(plan.totalFrames);
+      const partial = stitcher.partial(covered);
+      // the final run of frames that contains the focus
+      const mid = Math.min(plan.totalFrames - 1, Math.max(0, Math.floor(((opts.focus?.frame0 ?? 0) + (opts.focus?.frame1 ?? 0)) / 2)));
+      let a = mid;
+      let b = mid;
+      while (a > 0 && covered[a - 1]) a--;
+      while (b < plan.totalFrames && covered[b]) b++;
+      tStitch += now() - t;
+      opts.onFocus({ mask: partial, covered, frame0: a, frame1: covered[mid] ? b : a, windowsDone: doneWindows, windowsTotal: nWin });
+      t = now();
+    }
     tStitch += now() - t;
-    onProgress?.({ stage: 'decoder', done: chunk.windows[chunk.windows.length - 1] + 1, total: nWin });
+    onProgress?.({ stage: 'decoder', done: doneWindows, total: nWin });
     await yieldToEventLoop();
   }
   const mask = stitcher.result();
@@ -335,7 +410,7 @@ export async function explain<H>(
  * istftIn, istftOut, istft and total (since `t0`).
  */
 export function renderExplanation(
-  state: Pick<AnalysisState, 'spec' | 'plan' | 'config'>,
+  state: Pick<AnalysisState, 'spec' | 'plan' | 'config'> & { original?: Float32Array | null },
   target: number,
   soft: Float32Array,
   threshold: number | null,
@@ -358,12 +433,20 @@ export function renderExplanation(
   opts.onProgress?.({ stage: 'istft', done: 1, total: 2 });
   opts.signal?.throwIfAborted();
   t = now();
-  const maskedOut = istft(state.spec, sp, len, { mask, invert: true });
+  // ISTFT is linear: the residual ISTFT((1−M)⊙X) is the original minus the explanation
+  const maskedOut = state.original && state.original.length === len ? residualOf(state.original, maskedIn) : istft(state.spec, sp, len, { mask, invert: true });
   timings.istftOut = now() - t;
   timings.istft = timings.istftIn + timings.istftOut;
   opts.onProgress?.({ stage: 'istft', done: 2, total: 2 });
   timings.total = now() - t0;
   return { target, threshold, mask, maskMean: sum / mask.length, maskedIn, maskedOut, timings };
+}
+
+/** original − explanation: the residual without a second ISTFT (ISTFT(X) = original). */
+export function residualOf(original: Float32Array, maskedIn: Float32Array): Float32Array {
+  const out = new Float32Array(maskedIn.length);
+  for (let i = 0; i < out.length; i++) out[i] = original[i] - maskedIn[i];
+  return out;
 }
 
 /** Release cached hidden outputs (GPU buffers) of an analysis. */

@@ -208,3 +208,43 @@ export function istft(spec: Spectrogram, p: StftParams, length: number, opts: Is
   }
   return res;
 }
+
+/**
+ * ISTFT of the frames [frame0, frame1) only (issue 12: the audio of what is on screen before the
+ * whole file): returns the samples [start, start + samples.length) of the signal whose every
+ * contributing frame lies in the range — bit for bit the whole-file `istft` there when frame0 is
+ * even (frames are inverted in pairs) — clipped to [0, length).
+ */
+export function istftFrames(
+  spec: Spectrogram,
+  p: StftParams,
+  length: number,
+  frame0: number,
+  frame1: number,
+  opts: IstftOptions = {},
+): { start: number; samples: Float32Array } {
+  const { bins, frames } = spec;
+  const a = Math.max(0, frame0 - (frame0 % 2));
+  const b = Math.min(frames, frame1);
+  if (b - a < 2) return { start: 0, samples: new Float32Array(0) };
+  const n = b - a;
+  const re = new Float32Array(bins * n);
+  const im = new Float32Array(bins * n);
+  const mask = opts.mask ? new Float32Array(bins * n) : undefined;
+  for (let f = 0; f < bins; f++) {
+    re.set(spec.re.subarray(f * frames + a, f * frames + b), f * n);
+    im.set(spec.im.subarray(f * frames + a, f * frames + b), f * n);
+    if (mask) mask.set(opts.mask!.subarray(f * frames + a, f * frames + b), f * n);
+  }
+  const half = p.nFft / 2;
+  const hop = p.hopLength;
+  // sub-ISTFT sample j is signal sample a·hop + j; complete where every overlapping frame is in range
+  const subLen = (n - 1) * hop + half;
+  const sub = istft({ bins, frames: n, re, im }, p, subLen, { mask, invert: opts.invert });
+  const j0 = a === 0 ? 0 : half;
+  const j1 = b === frames ? subLen : (n - 1) * hop - half + 1;
+  const s0 = Math.max(0, a * hop + j0);
+  const s1 = Math.min(length, a * hop + j1);
+  if (s1 <= s0) return { start: s0, samples: new Float32Array(0) };
+  return { start: s0, samples: sub.slice(s0 - a * hop, s1 - a * hop) };
+}

@@ -108,6 +108,44 @@ export class MaskStitcher {
     this.added[index] = true;
   }
 
+  /** Whether window `index` has been added. */
+  has(index: number): boolean {
+    return this.added[index];
+  }
+
+  /**
+   * The mask so far (a new array; progressive stitching, issue 12): at a frame whose windows are
+   * all added, exactly the value `result()` will have there; at a frame only some of its windows
+   * reached, their weighted mean; 0 where none did. `covered` (optional, [totalFrames]) gets 1
+   * at the frames that are final.
+   */
+  partial(covered?: Uint8Array): Float32Array {
+    const { windowFrames: T, totalFrames: TT, frameOffsets } = this.plan;
+    const need = new Uint16Array(TT);
+    const have = new Uint16Array(TT);
+    const weight = new Float64Array(TT);
+    frameOffsets.forEach((o, j) => {
+      for (let t = 0; t < T; t++) {
+        need[o + t]++;
+        if (this.added[j]) {
+          have[o + t]++;
+          weight[o + t] += this.weights[j][t];
+        }
+      }
+    });
+    const scale = new Float64Array(TT);
+    for (let t = 0; t < TT; t++) {
+      scale[t] = have[t] === need[t] ? 1 : have[t] > 0 ? 1 / weight[t] : 0;
+      if (covered) covered[t] = have[t] === need[t] ? 1 : 0;
+    }
+    const out = new Float32Array(this.acc.length);
+    for (let f = 0; f < this.bins; f++) {
+      const b = f * TT;
+      for (let t = 0; t < TT; t++) out[b + t] = scale[t] === 1 ? this.acc[b + t] : this.acc[b + t] * scale[t];
+    }
+    return out;
+  }
+
   /** The stitched mask; throws if a window is missing. */
   result(): Float32Array {
     const missing = this.added.indexOf(false);

@@ -1,6 +1,6 @@
 import { useEffect, useMemo } from 'react';
 import { bundleUrl, useExplainer } from '../client/useExplainer';
-import { useController, type Controller } from './controller';
+import { PROGRESSIVE_MIN_WINDOWS, useController, type Controller } from './controller';
 import { ClassPanel } from './ClassPanel';
 import { DropZone, Examples, FileList } from './Files';
 import { BackendPanel, BundlePicker, ExportPanel, ThresholdControl, Timings } from './Panels';
@@ -15,8 +15,8 @@ import { Waveforms } from './Waveforms';
 import { MetricsPanel } from './MetricsPanel';
 import { getPlayer } from './player';
 import { activePrompt, selectedFile, useUi, type FileEntry, type Track } from './store';
-import { formatDuration, prettyLabel } from './format';
-import type { BundleInfo } from '../client/explainerClient';
+import { formatDuration, formatTime, prettyLabel } from './format';
+import type { BundleInfo, Explanation } from '../client/explainerClient';
 
 /** Keyboard: space = play/pause, 1/2/3 = solo, arrows = seek (shift = 5 s), Home/End. */
 function useKeyboard() {
@@ -70,7 +70,7 @@ function usePlayerSources(f: FileEntry | undefined) {
   useEffect(() => {
     if (!analysis) return;
     const p = getPlayer();
-    const key = ex ? `${ex.fileId}|${ex.prompt ? `prompt:${ex.prompt.text}` : ex.target}|${ex.threshold}` : 'none';
+    const key = ex ? `${ex.fileId}|${ex.prompt ? `prompt:${ex.prompt.text}` : ex.target}|${ex.threshold}|${ex.focus ? `focus:${ex.focus.t0}` : 'all'}` : 'none';
     p.setTrack('in', key, ex?.maskedIn ?? null, analysis.sampleRate);
     p.setTrack('out', key, ex?.maskedOut ?? null, analysis.sampleRate);
   }, [analysis, ex]);
@@ -212,6 +212,7 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           <b>{e?.prompt ? `“${e.prompt.text}”` : target != null ? prettyLabel(labels[target] ?? `class ${target}`) : '—'}</b>
           {file.explainError && <span className="error small"> {file.explainError}</span>}
         </div>
+        {file.explaining && a.windows.length > PROGRESSIVE_MIN_WINDOWS && (!e || !!e.focus || e.target !== target) && <FillProgress file={file} e={e} ctl={ctl} />}
       </section>
       {/* the transport and the three tracks first: in view on a laptop screen once explained */}
       <section className="card tracks-card" data-testid="tracks">
@@ -241,6 +242,27 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
         <ExportPanel analysis={a} explanation={e} labels={labels} />
         <Timings analysis={a} explanation={e} />
       </section>
+    </div>
+  );
+}
+
+/** A long file's explanation filling in: the part on screen first, then the rest (cancellable). */
+function FillProgress({ file, e, ctl }: { file: FileEntry; e: Explanation | undefined; ctl: Controller }) {
+  const p = file.explainProgress;
+  const f = e?.focus;
+  const pct = p && p.total ? Math.round((100 * p.done) / p.total) : 0;
+  return (
+    <div className="fill" data-testid="fill" data-focus={f ? `${f.t0.toFixed(3)}-${f.t1.toFixed(3)}` : ''}>
+      <span className="small">
+        {f ? `${formatTime(f.t0)}–${formatTime(f.t1)} explained (listen there now); rest of the file: ` : 'Explaining the part on screen first: '}
+        {p ? `${p.stage} ${p.done}/${p.total}` : '…'}
+      </span>
+      <span className="progress">
+        <span style={{ width: `${pct}%` }} />
+      </span>
+      <button className="small" onClick={() => ctl.cancelExplain()} data-testid="cancel-fill" title="Stop filling in the rest of the file">
+        Cancel
+      </button>
     </div>
   );
 }

@@ -103,7 +103,7 @@ export function MetricsPanel({ file, labels, hasDecoder, ctl }: { file: FileEntr
     );
   }
   const target = file.target;
-  const current = e && e.target === target && e.threshold === threshold && (e.explainer ?? 'lmac') === explainer;
+  const current = e && !e.focus && e.target === target && e.threshold === threshold && (e.explainer ?? 'lmac') === explainer;
   const cols = EXPLAINERS.filter((x) => x.kind !== 'lmac' || hasDecoder !== false);
   const colMetrics = cols.map((c) => (target != null ? seen[metricsKey(file.id, target, threshold, c.kind)] : undefined));
   const p = file.explainProgress;

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { axisBottom, axisLeft, scaleLinear, select } from 'd3';
 import type { Analysis, Explanation } from '../client/explainerClient';
-import { freqScaleFn, magnitudeLevels, renderImage, type SpecData } from './spectrogramRender';
+import { freqScaleFn, renderImage, type SpecData } from './spectrogramRender';
 import { useUi } from './store';
 import { usePlayback, getPlayer } from './player';
 
@@ -21,14 +21,8 @@ function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] 
   return [ref, w];
 }
 
-const specCache = new WeakMap<Float32Array, Uint8Array>();
 export function specData(a: Analysis): SpecData {
-  let levels = specCache.get(a.magnitude);
-  if (!levels) {
-    levels = magnitudeLevels(a.magnitude);
-    specCache.set(a.magnitude, levels);
-  }
-  return { bins: a.bins, frames: a.frames, hopLength: a.hopLength, sampleRate: a.sampleRate, levels };
+  return { bins: a.bins, frames: a.frames, hopLength: a.hopLength, sampleRate: a.sampleRate, levels: a.levels };
 }
 
 const fmtHz = (f: number) => (f >= 1000 ? `${+(f / 1000).toFixed(1)}k` : `${f}`);

@@ -7,6 +7,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
 import type { Analysis, ExplainOptions, Explanation, Progress } from '../client/explainerClient';
 import { activePrompt, effectiveExplainer, effectiveThreshold, useUi, type FileEntry } from './store';
 import { topK } from './format';
+import { usePlayback } from './player';
 
 /** What the UI needs from `useExplainer()`. */
 export interface ExplainerOps {
@@ -22,6 +23,19 @@ export interface ExplainerOps {
 
 /** Files of at most this many model windows (≈ 12.5 s at 5 s windows, 50 % overlap) are shown with their first explanation. */
 const PRE_EXPLAIN_MAX_WINDOWS = 4;
+
+/** Files of more windows than this (≈ 30 s) are explained progressively: what is on screen first. */
+export const PROGRESSIVE_MIN_WINDOWS = 12;
+
+/**
+ * The time range to explain first on a long file: the zoomed view, else around the play head
+ * (5 s before it to 25 s after).
+ */
+export function focusRange(view: { t0: number; t1: number } | null, time: number, duration: number): { t0: number; t1: number } {
+  if (view) return { t0: Math.max(0, view.t0), t1: Math.min(duration, view.t1) };
+  const t0 = Math.max(0, Math.min(time - 5, duration - 30));
+  return { t0, t1: Math.min(duration, t0 + 30) };
+}
 
 let nextId = 1;
 function newId(): string {
@@ -243,7 +257,9 @@ export function useController(ex: ExplainerOps) {
     (!sel.explanation ||
       (prompt !== null ? sel.explanation.prompt?.text !== prompt : sel.explanation.prompt !== undefined || sel.explanation.target !== sel.target) ||
       sel.explanation.threshold !== threshold ||
-      (sel.explanation.explainer ?? 'lmac') !== explainer);
+      (sel.explanation.explainer ?? 'lmac') !== explainer ||
+      // only the focused part of a progressive explanation: the rest is still to come (unless cancelled)
+      (!!sel.explanation.focus && !/cancelled/.test(sel.explainError ?? '')));
   const reqKey = needs && sel ? `${sel.id}|${prompt !== null ? `prompt:${prompt}` : sel.target}|${threshold}|${explainer}|${sel.explainRun ?? 0}` : null;
 
   // a layout effect: the request goes to the worker right after React commits, not after the
@@ -260,10 +276,24 @@ export function useController(ex: ExplainerOps) {
     const onProgress = (p: Progress) => {
       if (!ac.signal.aborted) patchFile(id, { explainProgress: p });
     };
+    const a = sel.analysis;
+    const kind = prompt !== null ? 'lmac' : explainer;
+    // long files: what is on screen (or around the play head) first, the rest filled in after
+    const progressive = kind === 'lmac' && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS;
+    const ui = useUi.getState();
+    const focus = progressive ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
     exRef.current
       .explain(id, sel.target, threshold, ac.signal, {
-        explainer: prompt !== null ? 'lmac' : explainer,
+        explainer: kind,
         ...(prompt !== null ? { prompt } : {}),
+        ...(focus
+          ? {
+              focus,
+              onFocus: (explanation: Explanation) => {
+                if (!ac.signal.aborted) patchFile(id, { explanation });
+              },
+            }
+          : {}),
         onProgress,
         // audio and mask first; the metrics panel fills in when the final result arrives
         onPartial: (explanation) => {

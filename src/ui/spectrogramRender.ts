@@ -16,20 +16,7 @@ export interface SpecData {
   levels: Uint8Array;
 }
 
-/** Map magnitudes to 0..255 over an `rangeDb` window below the maximum. */
-export function magnitudeLevels(magnitude: Float32Array, rangeDb = 80): Uint8Array {
-  let max = 1e-12;
-  for (let i = 0; i < magnitude.length; i++) if (magnitude[i] > max) max = magnitude[i];
-  const maxDb = 20 * Math.log10(max);
-  const out = new Uint8Array(magnitude.length);
-  const k = 255 / rangeDb;
-  for (let i = 0; i < magnitude.length; i++) {
-    const db = 20 * Math.log10(magnitude[i] + 1e-12);
-    const v = (db - (maxDb - rangeDb)) * k;
-    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : v;
-  }
-  return out;
-}
+export { magnitudeLevels } from '../core/levels';
 
 function lut(interp: (t: number) => string): Uint8ClampedArray {
   const out = new Uint8ClampedArray(256 * 3);

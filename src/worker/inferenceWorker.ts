@@ -7,7 +7,9 @@ import * as ort from 'onnxruntime-web/webgpu';
 // Emscripten's threads from loading the app's worker chunk in production builds (web-stack.md).
 import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { analyze, pipelineConfig, releaseAnalysis, renderExplanation, stitchedMask, type AnalysisState } from '../core/explain';
+import { analyze, pipelineConfig, releaseAnalysis, renderExplanation, stitchedMask, thresholdMask, type AnalysisState, type FocusMask, type StitchOptions } from '../core/explain';
+import { istftFrames } from '../core/stft';
+import { magnitudeLevels } from '../core/levels';
 import { explanationMetrics, maskedPromptSimilarity, promptSimilarity } from '../core/faithfulness';
 import { Vocabulary } from '../core/textEncoder';
 import { perturbationExplain, type PerturbationResult } from '../core/perturbation';
@@ -19,7 +21,33 @@ import { transferablesOf } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-type Hidden = ort.Tensor[];
+/**
+ * The classifier's hidden outputs of a batch, as the decoder gets them: ORT tensors, or for long
+ * files (issue 12) the same values stored as float16 (half the memory, so an hour's windows stay
+ * cached under the budget instead of the classifier running again for every new target).
+ */
+type Hidden = ort.Tensor[] | PackedHidden;
+interface PackedHidden {
+  packed: true;
+  parts: { dims: readonly number[]; data: F16Array }[];
+}
+interface F16Array {
+  readonly length: number;
+  readonly byteLength: number;
+  [i: number]: number;
+}
+const Float16 = (globalThis as { Float16Array?: new (src: ArrayLike<number>) => F16Array }).Float16Array;
+/** Files longer than this (s) keep their hidden outputs in float16. */
+const FLOAT16_HIDDEN_FROM_S = 120;
+
+function packHidden(h: ort.Tensor[]): Hidden {
+  if (!Float16 || !h.every((t) => t.location === 'cpu' && t.type === 'float32')) return h;
+  return { packed: true, parts: h.map((t) => ({ dims: t.dims, data: new Float16(t.data as Float32Array) })) };
+}
+
+function unpackHidden(h: Hidden): ort.Tensor[] {
+  return Array.isArray(h) ? h : h.parts.map((p) => new ort.Tensor('float32', Float32Array.from(p.data as ArrayLike<number>), p.dims));
+}
 
 const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
 ort.env.wasm.wasmPaths = { mjs: ortWasmMjsUrl, wasm: ortWasmUrl };
@@ -29,7 +57,7 @@ let files: BundleFiles | null = null;
 let sessions: SessionSet | null = null;
 /** The vocabulary of a zero-shot bundle (parsed once per bundle). */
 let vocab: Vocabulary | null = null;
-let inner: ModelRunner<Hidden> | null = null;
+let inner: ModelRunner<ort.Tensor[]> | null = null;
 const analyses = new Map<string, { name: string; state: AnalysisState<Hidden>; perturbations?: Map<string, PerturbationResult> }>();
 /** Perturbation results kept per file (target × settings), most recent last. */
 const MAX_PERTURBATIONS = 4;
@@ -43,7 +71,7 @@ function exclusive<T>(fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-function current(): ModelRunner<Hidden> {
+function current(): ModelRunner<ort.Tensor[]> {
   if (!inner) throw new Error('the model is not loaded');
   return inner;
 }
@@ -71,7 +99,7 @@ const runner: ModelRunner<Hidden> = {
     return manifest().classifier.inputKind;
   },
   runClassifier: (m, b, ph) => exclusive(() => current().runClassifier(m, b, ph)),
-  runDecoder: (h, t) => exclusive(() => current().runDecoder(h, t)),
+  runDecoder: (h, t) => exclusive(() => current().runDecoder(unpackHidden(h), t)),
   get textDim() {
     return manifest().textEncoder?.dim ?? 0;
   },
@@ -83,11 +111,24 @@ const runner: ModelRunner<Hidden> = {
   runDecoderText: (h, e, b) => {
     const r = current();
     if (!r.runDecoderText) return Promise.reject(new Error(`bundle "${manifest().name}" has no prompt-conditioned decoder`));
-    return exclusive(() => r.runDecoderText!(h, e, b));
+    return exclusive(() => r.runDecoderText!(unpackHidden(h), e, b));
   },
-  hiddenBytes: tensorBytes,
-  releaseHidden: releaseTensors,
+  hiddenBytes: (h) => (Array.isArray(h) ? tensorBytes(h) : h.parts.reduce((n, p) => n + p.data.byteLength, 0)),
+  releaseHidden: (h) => {
+    if (Array.isArray(h)) releaseTensors(h);
+  },
 };
+
+/** The runner for long files: hidden outputs kept in float16. */
+const packingRunner: ModelRunner<Hidden> = Object.create(runner, {
+  runClassifier: {
+    value: (m: Float32Array, b: number, ph?: Parameters<ModelRunner['runClassifier']>[2]) =>
+      exclusive(async () => {
+        const r = await current().runClassifier(m, b, ph);
+        return { ...r, hidden: packHidden(r.hidden) };
+      }),
+  },
+});
 
 interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
@@ -134,7 +175,7 @@ interface Opened {
   files: BundleFiles;
   sessions: SessionSet;
   vocab: Vocabulary | null;
-  inner: ModelRunner<Hidden>;
+  inner: ModelRunner<ort.Tensor[]>;
   info: BundleInfo;
 }
 
@@ -278,6 +319,47 @@ function withFileName(name: string, e: unknown): unknown {
   return e;
 }
 
+/**
+ * Post the focused part of a progressive explanation (issue 12): the mask as stitched so far
+ * (thresholded like the request) and the audio of the frames that are final — one ISTFT of
+ * that range; the residual there is the original minus it; silence elsewhere.
+ */
+function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: AnalysisState<Hidden>, f: FocusMask, prompt: ExplanationMsg['prompt']): void {
+  const t0 = performance.now();
+  const mask = req.threshold === null ? f.mask : thresholdMask(f.mask, req.threshold);
+  const len = st.plan.length;
+  const part = istftFrames(st.spec, st.config.stft, len, f.frame0, f.frame1, { mask });
+  const maskedIn = new Float32Array(len);
+  maskedIn.set(part.samples, part.start);
+  const maskedOut = new Float32Array(len);
+  const orig = st.original;
+  if (orig) for (let i = 0; i < part.samples.length; i++) maskedOut[part.start + i] = orig[part.start + i] - part.samples[i];
+  let sum = 0;
+  let n = 0;
+  const TT = st.plan.totalFrames;
+  for (let b = 0; b < st.spec.bins; b++)
+    for (let t = f.frame0; t < f.frame1; t++) {
+      sum += mask[b * TT + t];
+      n++;
+    }
+  const sr = st.config.sampleRate;
+  const result: ExplanationMsg = {
+    fileId: req.fileId,
+    target: req.prompt !== undefined ? -1 : req.target,
+    ...(prompt ? { prompt } : {}),
+    threshold: req.threshold,
+    explainer: 'lmac',
+    mask,
+    maskMean: n ? sum / n : 0,
+    maskedIn,
+    maskedOut,
+    metrics: null,
+    timings: { focus: performance.now() - t0 },
+    focus: { t0: part.start / sr, t1: (part.start + part.samples.length) / sr, windowsDone: f.windowsDone, windowsTotal: f.windowsTotal },
+  };
+  post({ type: 'focus', id, result }, transferablesOf(mask, maskedIn, maskedOut));
+}
+
 async function handle(req: Request, signal: AbortSignal): Promise<void> {
   const id = req.id;
   const onProgress = (progress: { stage: string; done: number; total: number }) => post({ type: 'progress', id, progress });
@@ -315,7 +397,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       const cfg = pipelineConfig(m);
       let state: AnalysisState<Hidden>;
       try {
-        state = await analyze(req.samples, cfg, runner, { signal, onProgress, batchSize: 4 });
+        const long = req.samples.length > FLOAT16_HIDDEN_FROM_S * cfg.sampleRate;
+        state = await analyze(req.samples, cfg, long ? packingRunner : runner, { signal, onProgress, batchSize: 4 });
       } catch (e) {
         throw withFileName(req.name, e);
       }
@@ -331,8 +414,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         bins: state.spec.bins,
         frames: state.spec.frames,
         hopLength: cfg.stft.hopLength,
-        // handed over without a copy; the worker recomputes window inputs from the STFT if needed
-        magnitude: state.magnitude!,
+        // a byte per value for the page; the worker recomputes window inputs from the STFT
+        levels: magnitudeLevels(state.magnitude!),
         probs: state.probs.slice(),
         windows: state.plan.starts.map((s, w) => ({
           startS: s / sr,
@@ -343,20 +426,26 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         timings: state.timings,
       };
       state.magnitude = null;
-      post({ type: 'result', id, result }, transferablesOf(result.magnitude, result.probs, ...result.windows.map((w) => w.probs)));
+      post({ type: 'result', id, result }, transferablesOf(result.levels, result.probs, ...result.windows.map((w) => w.probs)));
       return;
     }
     case 'explain': {
       const a = analyses.get(req.fileId);
       if (!a) throw new Error(`no analysis for file ${req.fileId} (analyse it first)`);
       const kind = req.explainer ?? 'lmac';
-      const opts = { signal, onProgress, batchSize: 4 };
+      let prompt: ExplanationMsg['prompt'];
+      const opts: StitchOptions = { signal, onProgress, batchSize: 4 };
+      if (req.focus && kind === 'lmac') {
+        const st = a.state;
+        const fps = st.config.sampleRate / st.config.stft.hopLength;
+        opts.focus = { frame0: Math.max(0, Math.floor(req.focus.t0 * fps)), frame1: Math.min(st.plan.totalFrames, Math.ceil(req.focus.t1 * fps) + 1) };
+        opts.onFocus = (f) => postFocus(id, req, a.state, f, undefined);
+      }
       const t0 = performance.now();
       const timings: Record<string, number> = {};
       let r;
       let metrics = null;
       let segments: ExplanationMsg['segments'];
-      let prompt: ExplanationMsg['prompt'];
       let sentArrays = false;
       try {
         let soft: Float32Array;
@@ -364,12 +453,14 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         if (pe && kind !== 'lmac') throw new Error('typed prompts are explained by L-MAC only');
         if (pe) {
           timings.text = performance.now() - t0;
-          soft = await stitchedMask(a.state, runner, pe, opts, timings);
           prompt = {
             text: pe.prompt,
             tokens: pe.tokens.map(({ word, known }) => ({ word, known })),
             similarity: { original: a.state.embeddings ? promptSimilarity(a.state.embeddings, pe.embedding) : NaN, maskedIn: null, maskedOut: null },
           };
+          const shown = prompt;
+          if (opts.onFocus) opts.onFocus = (f) => postFocus(id, req, a.state, f, { ...shown, similarity: { ...shown.similarity } });
+          soft = await stitchedMask(a.state, runner, pe, opts, timings);
         } else if (kind === 'lmac') soft = await stitchedMask(a.state, runner, req.target, opts, timings);
         else if (kind === 'perturbation') {
           const ps = req.perturbation ?? {};

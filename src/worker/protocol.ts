@@ -73,7 +73,8 @@ export interface AnalysisMsg {
   bins: number;
   frames: number;
   hopLength: number;
-  magnitude: Float32Array;
+  /** |X| of the whole file in dB mapped to 0..255 over the 80 dB below its maximum, bin-major [bins*frames] (for drawing). */
+  levels: Uint8Array;
   probs: Float32Array;
   windows: { startS: number; endS: number; probs: Float32Array }[];
   /** Whether the classifier's hidden outputs are cached (false past the memory budget). */
@@ -109,6 +110,12 @@ export interface ExplanationMsg {
   timings: Record<string, number>;
   /** Set on a final result after a 'partial': its mask / maskedIn / maskedOut are empty, the partial's stand. */
   arraysInPartial?: boolean;
+  /**
+   * Set on a 'focus' message only (progressive explanation of a long file): the mask and the
+   * audio are final in [t0, t1) s (what is on screen / around the play head); elsewhere the mask
+   * is partial and the audio silent. The rest of the file follows as the 'partial' / 'result'.
+   */
+  focus?: { t0: number; t1: number; windowsDone: number; windowsTotal: number };
 }
 
 /**
@@ -159,6 +166,8 @@ export type Request =
       perturbation?: PerturbationSettings;
       /** Compute the faithfulness metrics (default true). */
       metrics?: boolean;
+      /** L-MAC: explain this time range (s) first and post it as a 'focus' message (long files). */
+      focus?: { t0: number; t1: number };
     }
   /** Live window: mono at the bundle's rate, at most windowSamples (transferred); target null = top class. */
   | { type: 'live'; id: number; samples: Float32Array; target: number | null }
@@ -190,6 +199,8 @@ export type Response =
   | { type: 'progress'; id: number; progress: Progress }
   /** An explanation posted before its metrics are computed (the final 'result' then carries them). */
   | { type: 'partial'; id: number; result: ExplanationMsg }
+  /** The focused range of an explanation, before the rest of the file (ExplanationMsg.focus set). */
+  | { type: 'focus'; id: number; result: ExplanationMsg }
   | { type: 'result'; id: number; result: ResultMap[RequestType] }
   | { type: 'error'; id: number; error: SerializedError };
 

@@ -1,0 +1,127 @@
+/**
+ * Long files (issue 12): a generated 20-minute file gets the explanation of the part around the
+ * play head (what the user hears and sees first) before the whole file, with the fill's progress
+ * shown; switching class during the fill cancels it cleanly (the old class never completes, the
+ * new one does, no error).
+ */
+import { test, expect, type Page } from '@playwright/test';
+import { loadavg } from 'node:os';
+import { encodeWav } from '../src/core/wav';
+import * as h from './helpers';
+
+test.describe.configure({ mode: 'serial' });
+
+const MINUTES = 20;
+const NAME = 'long-20min.wav';
+
+/** 20 min at 16 kHz: a gliding tone, knocks every 0.9 s and a noise burst every 7 s (generated here). */
+function longWav(): Buffer {
+  const rate = 16000;
+  const x = new Float32Array(rate * 60 * MINUTES);
+  let ph = 0;
+  let s = 12345;
+  for (let i = 0; i < x.length; i++) {
+    const t = i / rate;
+    ph += (2 * Math.PI * (800 + 300 * Math.sin(2 * Math.PI * 0.5 * t))) / rate;
+    s = (s * 16807) % 2147483647;
+    const burst = t % 7 < 1.2 ? 0.25 * (s / 2147483647 - 0.5) : 0;
+    const k = t % 0.9;
+    x[i] = 0.25 * Math.sin(ph) + burst + (k < 0.05 ? 0.5 * Math.exp(-k * 80) * Math.sin(2 * Math.PI * 180 * k) : 0);
+  }
+  return Buffer.from(encodeWav(x, rate, 'pcm16'));
+}
+
+interface Ev {
+  t: number;
+  target: number;
+  focus: { t0: number; t1: number; windowsDone: number; windowsTotal: number } | null;
+  maskMean: number;
+  /** RMS of the explanation audio in [a, b) s. */
+  rmsFocus: number;
+  rmsEnd: number;
+}
+
+/** Records in the page every explanation the file shows (a store subscription: nothing is missed). */
+async function recordExplanations(page: Page) {
+  await page.evaluate((n) => {
+    type E = { target: number; focus?: Ev['focus']; maskMean: number; maskedIn: Float32Array };
+    type F = { name: string; explanation?: E };
+    type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __ev: Ev[] };
+    const w = window as unknown as W;
+    w.__ev = [];
+    let last: E | undefined;
+    const rms = (x: Float32Array, a: number, b: number) => {
+      let s = 0;
+      const i0 = Math.floor(a * 16000);
+      const i1 = Math.min(x.length, Math.floor(b * 16000));
+      for (let i = i0; i < i1; i++) s += x[i] * x[i];
+      return Math.sqrt(s / Math.max(1, i1 - i0));
+    };
+    w.__lmac.ui.subscribe((s) => {
+      const e = s.files.find((f) => f.name === n)?.explanation;
+      if (!e || e === last) return;
+      last = e;
+      const d = e.maskedIn.length / 16000;
+      w.__ev.push({ t: performance.now(), target: e.target, focus: e.focus ?? null, maskMean: e.maskMean, rmsFocus: rms(e.maskedIn, 1, 20), rmsEnd: rms(e.maskedIn, d - 30, d) });
+    });
+  }, NAME);
+}
+
+async function events(page: Page): Promise<Ev[]> {
+  return page.evaluate(() => (window as unknown as { __ev: Ev[] }).__ev);
+}
+
+test('a 20-minute file: the part around the play head first, then the whole file; switching class during the fill cancels it', async ({ page }) => {
+  test.setTimeout(900_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
+  await recordExplanations(page);
+  const t0 = Date.now();
+  await page.getByTestId('file-input').setInputFiles({ name: NAME, mimeType: 'audio/wav', buffer: longWav() });
+  await h.expectReady(page, NAME, 600_000);
+  const tReady = Date.now();
+  await expect(page.getByTestId('file-view')).toHaveAttribute('data-file', NAME);
+
+  // first: the focused part (around the play head at 0: 0-30 s), with the fill's progress shown
+  await expect.poll(async () => (await events(page)).length, { timeout: 300_000 }).toBeGreaterThan(0);
+  const tFocus = Date.now();
+  const first = (await events(page))[0];
+  expect(first.focus, 'the first explanation shown is the focused part').not.toBeNull();
+  expect(first.focus!.t0).toBeLessThanOrEqual(0.5);
+  expect(first.focus!.t1).toBeGreaterThanOrEqual(25);
+  expect(first.focus!.windowsDone).toBeLessThan(first.focus!.windowsTotal / 10);
+  // audible there already, silent where not explained yet
+  expect(first.rmsFocus).toBeGreaterThan(1e-3);
+  expect(first.rmsEnd).toBe(0);
+  await expect(page.getByTestId('fill')).toBeVisible();
+  await expect(page.getByTestId('fill')).toHaveAttribute('data-focus', /^\d/);
+  await expect(page.getByTestId('solo-in')).toBeEnabled();
+  const oldTarget = first.target;
+
+  // switch class while the rest of the file is filling in
+  const rows = page.getByTestId('class-row');
+  await rows.nth(1).click();
+  const tSwitch = Date.now();
+  await expect(rows.nth(1)).toHaveClass(/selected/);
+  // the new class: its focused part, then its whole file
+  await expect.poll(async () => (await events(page)).some((e) => e.target !== oldTarget && e.focus), { timeout: 300_000 }).toBe(true);
+  const tNewFocus = Date.now();
+  await expect.poll(async () => (await events(page)).some((e) => e.target !== oldTarget && !e.focus), { timeout: 600_000 }).toBe(true);
+  const tNewAll = Date.now();
+  const evs = await events(page);
+  // the old class's fill was cancelled: it never completed
+  expect(evs.filter((e) => e.target === oldTarget && !e.focus)).toEqual([]);
+  const all = evs.find((e) => e.target !== oldTarget && !e.focus)!;
+  expect(all.rmsFocus).toBeGreaterThan(1e-3);
+  expect(all.rmsEnd, 'the whole file is explained: audible in its last 30 s').toBeGreaterThan(1e-3);
+  expect(all.maskMean).toBeGreaterThan(0);
+  await expect(page.getByTestId('target')).not.toContainText(/error|failed|cancelled/i);
+  await expect(page.getByTestId('fill')).toHaveCount(0, { timeout: 60_000 });
+  console.log(
+    `${MINUTES}-minute WAV: ready ${((tReady - t0) / 1000).toFixed(1)} s; focused part ${((tFocus - tReady) / 1000).toFixed(1)} s after;` +
+      ` another class: its focused part ${((tNewFocus - tSwitch) / 1000).toFixed(1)} s, whole file ${((tNewAll - tSwitch) / 1000).toFixed(1)} s after the click; load average ${loadavg()[0].toFixed(2)}`,
+  );
+});
