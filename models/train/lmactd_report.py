@@ -1,0 +1,51 @@
+"""Print the LMAC-TD section for models/esc50/RESULTS.md (markdown) from lmactd_eval.py's JSON and
+lmactd_bench.mjs's JSON; the section is appended to RESULTS.md by hand (other stages edit it too).
+
+    /usr/bin/python3 models/train/lmactd_report.py runs/lmactd/eval.json runs/lmactd/bench.json
+"""
+import json
+import sys
+
+M = ["AI", "AD", "AG", "FF", "Fid-In", "SPS", "COMP", "MM"]
+ROWS = ["LMAC-TD", "L-MAC", "L-MAC (audio)", "all-ones", "random (equal mean)"]
+
+
+def fmt(v, k):
+    return f"{v:.2f}" if k in ("AI", "AD", "AG", "COMP") else f"{v:.3f}"
+
+
+def main():
+    ev = json.load(open(sys.argv[1]))
+    bench = json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
+    out = []
+    for kind, title in (("in", "in-domain (0 dB mixtures)"), ("out", "out-of-domain (0.8·s + 0.2·c)")):
+        f = ev["faithfulness"][kind]
+        out.append(f"Faithfulness, {title}, {ev['clips']} fold-4 clips, target = top class:\n")
+        out.append("| method | " + " | ".join(M) + " |")
+        out.append("|---" * (len(M) + 1) + "|")
+        for r in ROWS:
+            if r in f:
+                out.append(f"| {r} | " + " | ".join(fmt(f[r][k], k) for k in M) + " |")
+        out.append("")
+    sep = ev["separation"]
+    out.append("SI-SDR (dB, mean over the mixtures whose top class is A; median in brackets):\n")
+    out.append("| mixtures | detected / all | method | explanation vs clean A | residual vs clean B |")
+    out.append("|---|---|---|---|---|")
+    for s, title in (("placed", "placed events (A's energetic part at 0 dB in B)"), ("whole", "whole clips A + B at 0 dB")):
+        for name in ("LMAC-TD", "L-MAC"):
+            r = sep[s][name]
+            out.append(f"| {title} | {sep[s]['detected']} / {sep[s]['mixtures']} | {name} | "
+                       f"{r['siSdrIn']:.2f} ({r['siSdrInMedian']:.2f}) | {r['siSdrOut']:.2f} |")
+    out.append("")
+    out.append(f"Belief gate: LMAC-TD explanation energy / input energy {ev['beliefEnergyTop']:.4f} for the top "
+               f"class, {ev['beliefEnergyUnlikely']:.6f} for classes with p < 1 %.")
+    if bench:
+        out.append(f"\nONNX time per 5 s window (batch 1, `node models/train/lmactd_bench.mjs`, {bench['cores']} cores "
+                   f"{bench['cpu']}, load average {bench['loadavg'][0]}): onnxruntime-web WASM 1 thread "
+                   f"median {bench['ortWebWasm1Thread']['medianMs']} ms (min {bench['ortWebWasm1Thread']['minMs']}); "
+                   f"onnxruntime-node 1 thread {bench['ortNode1Thread']['medianMs']} ms; file {bench['bytes']} bytes.")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
