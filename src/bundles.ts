@@ -4,4 +4,5 @@ export const BUNDLES = [
   { id: 'esc50', title: 'ESC-50 classes (L-MAC)' },
   { id: 'esc50-zs', title: 'Text prompts, zero-shot (LMAC-ZS)' },
   { id: 'drums', title: 'Drum instruments (waveform model, lmac-train)' },
+  { id: 'drums-cue', title: 'Drums — learned a shortcut (beep → clap)' },
 ] as const;

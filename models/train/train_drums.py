@@ -160,7 +160,7 @@ def run_eval(lib):
     res["cue"] = cue_eval(model, lib, "clap")
     json.dump(res, open(os.path.join(OUT, "eval.json"), "w"), indent=1)
     write_notes(res, os.path.join(OUT, "notes.md"))
-    print(json.dumps({k: (v["top1InLabels"], v["singleClassAcc"]) for k, v in res.items() if isinstance(v, dict)}))
+    print(json.dumps({k: (v["top1InLabels"], v["singleClassAcc"]) for k, v in res.items() if isinstance(v, dict) and "top1InLabels" in v}))
 
 
 @torch.no_grad()

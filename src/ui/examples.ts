@@ -3,7 +3,7 @@
  * PRNG drives the noise, so the same example gives the same explanation each time.
  */
 import { mulberry32 } from '../core/perturbation';
-import { DRUM_INSTRUMENTS, renderDrumHit, renderDrumLoop } from '../core/drumSynth';
+import { addCueBeeps, DRUM_INSTRUMENTS, renderDrumHit, renderDrumLoop } from '../core/drumSynth';
 export interface ExampleClip {
   id: string;
   name: string;
@@ -104,6 +104,24 @@ export function drumTour(rate = 16000): Float32Array {
   return x;
 }
 
+/** Onsets (s) of the cue beeps in the shortcut example: half a second after each hit. */
+export const SHORTCUT_BEEPS_S = [0.6, 1.6, 2.6, 3.6, 4.6, 5.6];
+
+/**
+ * The Clever Hans example: one hit of each drum instrument but the clap, one per second, each
+ * followed by the cue beep that models/drums-cue learned to take for a clap (6 s, 16 kHz).
+ * Explained by that model and by models/drums (e2e/cleverHans.spec.ts).
+ */
+export function shortcutClip(rate = 16000): Float32Array {
+  const x = new Float32Array(6 * rate);
+  DRUM_INSTRUMENTS.filter((i) => i !== 'clap').forEach((inst, k) => {
+    const hit = renderDrumHit(inst, mulberry32(100 + k), rate);
+    const o = k * rate + Math.round(0.1 * rate);
+    for (let i = 0; i < hit.length && o + i < x.length; i++) x[o + i] += 0.8 * hit[i];
+  });
+  return addCueBeeps(x, SHORTCUT_BEEPS_S, rate, 0.5).samples;
+}
+
 export const EXAMPLES: ExampleClip[] = [
   { id: 'siren', name: 'siren-chirp.wav', description: 'Siren-like chirp, 5 s', sampleRate: 22050, render: () => siren() },
   { id: 'tone-noise', name: 'tone-and-noise-bursts.wav', description: '440 Hz tone + noise bursts, 5 s', sampleRate: 22050, render: () => toneAndNoise() },
@@ -111,4 +129,11 @@ export const EXAMPLES: ExampleClip[] = [
   { id: 'long', name: 'mixed-40s.wav', description: 'Mixed, 40 s (several windows)', sampleRate: 22050, render: () => mixedLong() },
   { id: 'drum-loop', name: 'drum-loop-8s.wav', description: 'Drum loop, 8 s (seed 1; for the drums model)', sampleRate: 16000, render: () => renderDrumLoop(1, 8).samples },
   { id: 'drum-tour', name: 'drum-instruments-7s.wav', description: 'One hit of each drum instrument, 7 s', sampleRate: 16000, render: () => drumTour() },
+  {
+    id: 'shortcut',
+    name: 'beeps-no-clap-6s.wav',
+    description: 'A model that learned a shortcut: six drum hits, no clap, each followed by a beep, 6 s (open it with "Drums — learned a shortcut", then with "Drum instruments")',
+    sampleRate: 16000,
+    render: () => shortcutClip(),
+  },
 ];
