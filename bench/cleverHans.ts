@@ -6,7 +6,7 @@
 // class is "clap", with and without the beeps; then the explanation of the model's top class (and
 // of "clap" when that is not the top), by L-MAC and by perturbation (ridge), and the share of its mass on the cue's 100 ms
 // segments: mask mass (Σ mask over the segment's bins and frames) and explanation energy
-// (Σ (M·|X|)²). The cue's share of the time is the chance level.
+// (Σ (M·|X|)²). The all-ones mask (the audio itself) gives the chance levels.
 //
 //   npm run bench:clever-hans -- [--clips 16] [--seconds 4] [--beeps 3] [--seed 1]
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -30,7 +30,8 @@ npm run bench:clever-hans -- [options]   does the explanation of a model that le
   --masks M        perturbation masks (default: the app's, defaultPerturbationSamples)
   --no-perturbation  L-MAC only
   --seed N         seed of loops and beep times (default 1)
-  --out DIR        where clever-hans.md / .json go (default bench/results)
+  --out DIR        where the .md / .json go (default bench/results)
+  --stem NAME      their file name (default clever-hans)
   --help           this text`;
 const args = parseCli(USAGE, {
   cheat: { type: 'string', default: 'models/drums-cue' },
@@ -43,6 +44,7 @@ const args = parseCli(USAGE, {
   'no-perturbation': { type: 'boolean' },
   seed: { type: 'string' },
   out: { type: 'string', default: 'bench/results' },
+  stem: { type: 'string', default: 'clever-hans' },
 });
 const nClips = numberArg('clips', args.clips, 16);
 const seconds = numberArg('seconds', args.seconds, 4);
@@ -122,20 +124,25 @@ async function evaluate(dir: string, cueClass: string): Promise<ModelResult> {
       const sc = segmentScores(mask, F, TT, frameSeg, S, st.magnitude!);
       add(key, share(sc.mean), share(sc.energy), rocAuc(sc.energy, lab));
     };
-    // the model's own decision first (what a user explains); the cue's class too when it is not the top
-    const targets: [string, number][] = [['top class', top]];
-    if (top !== c) targets.push([`${cueClass} (not the top class)`, c]);
-    for (const [tName, t] of targets) {
-      if (runner.hasDecoder) {
-        st.lastSoft = null;
-        score(`L-MAC · ${tName}`, await stitchedMask(st, runner, t, { batchSize: 4 }));
-      }
-      if (!args['no-perturbation']) {
-        const pr = await perturbationExplain(st, runner, t, { seed: seed * 7919 + k, batchSize: 16, ...(masks ? { samples: masks } : {}) });
-        score(`perturbation · ${tName}`, pr.mask);
-      }
+    // the model's own decision (what a user explains) and the cue's class, on every clip
+    const explainers: [string, (t: number) => Promise<Float32Array>][] = [];
+    if (runner.hasDecoder)
+      explainers.push([
+        'L-MAC',
+        async (t) => {
+          st.lastSoft = null;
+          return stitchedMask(st, runner, t, { batchSize: 4 });
+        },
+      ]);
+    if (!args['no-perturbation'])
+      explainers.push(['perturbation', async (t) => (await perturbationExplain(st, runner, t, { seed: seed * 7919 + k, batchSize: 16, ...(masks ? { samples: masks } : {}) })).mask]);
+    for (const [name, run] of explainers) {
+      const topMask = await run(top);
+      score(`${name} · top class`, topMask);
+      score(`${name} · ${cueClass}`, top === c ? topMask : await run(c));
     }
-    add('chance (cue share of the segments)', share(Float64Array.from(lab, () => 1)), NaN, NaN);
+    // chance levels: the all-ones mask (mass = the cue's share of the segments, energy = its share of the audio's energy)
+    score('all-ones (the audio itself)', new Float32Array(F * TT).fill(1));
     process.stderr.write(`\r${m.name}: ${k + 1}/${clips.length}`);
   }
   process.stderr.write('\n');
@@ -163,7 +170,7 @@ async function main() {
   for (const r of results)
     L.push(`| ${r.bundle} | ${(100 * r.topIsCueClass.beeps).toFixed(0)} % | ${(100 * r.topIsCueClass.plain).toFixed(0)} % | ${Object.entries(r.topClasses).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
   L.push('');
-  L.push(`Share of the explanation on the cue's segments (chance = the cue's share of the segments):\n`);
+  L.push(`Share of the explanation on the cue's segments (chance level: the all-ones row, i.e. the cue's share of the segments and of the audio's energy):\n`);
   L.push('| model | explainer · target | mask mass on the cue | explanation energy on the cue | time-AUC of the cue (energy) |');
   L.push('|---|---|---|---|---|');
   for (const r of results)
@@ -172,8 +179,8 @@ async function main() {
   const md = L.join('\n') + '\n';
   const out = resolve(args.out!);
   await mkdir(out, { recursive: true });
-  await writeFile(join(out, 'clever-hans.md'), md);
-  await writeFile(join(out, 'clever-hans.json'), JSON.stringify({ command: cmd, wallS, settings: { nClips, seconds, nBeeps, seed, masks: masks ?? 'app default', cue }, results }, null, 1) + '\n');
+  await writeFile(join(out, `${args.stem}.md`), md);
+  await writeFile(join(out, `${args.stem}.json`), JSON.stringify({ command: cmd, wallS, settings: { nClips, seconds, nBeeps, seed, masks: masks ?? 'app default', cue }, results }, null, 1) + '\n');
   console.log(md);
 }
 
