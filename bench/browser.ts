@@ -7,6 +7,8 @@
  *   npm run bench:browser            (builds first unless --no-build)
  *   options: --clips N (default 10)  --no-long  --no-build  --port P  --prompts (typed prompts on models/esc50-zs)
  *            --bundle ID (a bundle of the model picker, e.g. drums; default the app's default)
+ *            --hour [--minutes M] (a generated M-minute MP3, default 60: classes, the part on screen,
+ *            the whole file, another class; peak PSS of all Chromium processes)  --dist DIR
  * Clips: ESC-50 fold-4 from ../shared/data/esc50/audio when present, else synthesised; drum loops
  * (src/core/drumSynth.ts) for the drums bundle.
  */
@@ -31,6 +33,11 @@ npm run bench -- [options]     headless Chromium (WASM) timings of the productio
   --port P       preview server port (default 4312)
   --prompts      also time typed prompts on models/esc50-zs
   --bundle ID    time this bundle of the model picker (${BUNDLES.map((b) => b.id).join(', ')}; default ${BUNDLES[0].id})
+  --hour         also a generated long MP3 (sox or lame encode it; WAV when neither can): times to classes, to the
+                 explanation of the part on screen and of the whole file, to another class (on screen / whole file),
+                 and the peak PSS summed over the Chromium processes (/proc/<pid>/smaps_rollup)
+  --minutes M    length of the --hour file (default 60)
+  --dist DIR     serve this build folder (default dist; built there unless --no-build)
   --help         this text`;
 const args = parseCli(USAGE, {
   clips: { type: 'string' },
@@ -39,13 +46,18 @@ const args = parseCli(USAGE, {
   port: { type: 'string' },
   prompts: { type: 'boolean' },
   bundle: { type: 'string' },
+  hour: { type: 'boolean' },
+  minutes: { type: 'string' },
+  dist: { type: 'string' },
 });
 const BUNDLE = typeof args.bundle === 'string' ? args.bundle : BUNDLES[0].id;
 if (!BUNDLES.some((b) => b.id === BUNDLE)) {
   console.error(`--bundle ${BUNDLE}: not a bundle of the app (${BUNDLES.map((b) => b.id).join(', ')})`);
   process.exit(2);
 }
-const opt = (name: 'no-long' | 'no-build' | 'prompts') => args[name] === true;
+const opt = (name: 'no-long' | 'no-build' | 'prompts' | 'hour') => args[name] === true;
+const MINUTES = numberArg('minutes', args.minutes, 60);
+const DIST = typeof args.dist === 'string' ? args.dist : 'dist';
 const N = numberArg('clips', args.clips, 10);
 const PORT = numberArg('port', args.port, 4312);
 
@@ -215,9 +227,9 @@ function median(xs: number[]): number {
 async function main() {
   if (!opt('no-build')) {
     console.log('building…');
-    execSync('npx vite build --logLevel warn', { cwd: ROOT, stdio: 'inherit' });
+    execSync(`npx vite build --logLevel warn --outDir ${DIST}`, { cwd: ROOT, stdio: 'inherit' });
   }
-  const server: ChildProcess = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { cwd: ROOT, stdio: 'ignore', detached: true });
+  const server: ChildProcess = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort', '--outDir', DIST], { cwd: ROOT, stdio: 'ignore', detached: true });
   const stop = () => {
     try {
       if (server.pid) process.kill(-server.pid);
@@ -290,6 +302,7 @@ async function main() {
       console.log(`  analysis: ${fmt(r.analysis)}`);
       console.log(`  explanation: ${fmt(r.explanation)}`);
     }
+    if (opt('hour')) await hourRun(page);
     // last: it switches the app to the zero-shot bundle
     if (opt('prompts')) {
       const prompts = ['a dog barking', 'rain on a roof', 'glass shattering', 'church bells', 'a crackling fire', 'someone typing on a keyboard', 'a helicopter', 'birds singing'];
@@ -301,6 +314,130 @@ async function main() {
   } finally {
     await browser.close();
     stop();
+  }
+}
+
+/** PSS (kB) summed over the Chromium processes this bench started (descendants of this process). */
+function chromiumPssKb(): number {
+  const parent = new Map<number, number>();
+  const names = new Map<number, string>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      parent.set(Number(d), Number(fields[1]));
+      names.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8'));
+    } catch {
+      /* gone */
+    }
+  }
+  const mine = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === process.pid) return true;
+    return false;
+  };
+  let kb = 0;
+  for (const [pid, cmd] of names) {
+    if (!cmd.includes('chromium') || !mine(pid)) continue;
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch {
+      /* gone */
+    }
+  }
+  return kb;
+}
+
+/** A generated long file (mixedLong repeated, 22.05 kHz mono) as MP3 (sox, else lame), cached in .bench/. */
+function longMp3(minutes: number): { path: string; name: string; mimeType: string } {
+  const dir = join(ROOT, '.bench');
+  mkdirSync(dir, { recursive: true });
+  const mp3 = join(dir, `long-${minutes}min.mp3`);
+  if (existsSync(mp3)) return { path: mp3, name: `long-${minutes}min.mp3`, mimeType: 'audio/mpeg' };
+  const rate = 22050;
+  const one = mixedLong(rate);
+  const n = rate * 60 * minutes;
+  const x = new Float32Array(n);
+  for (let o = 0; o < n; o += one.length) x.set(one.subarray(0, Math.min(one.length, n - o)), o);
+  const wav = join(dir, `long-${minutes}min.wav`);
+  writeFileSync(wav, Buffer.from(encodeWav(x, rate, 'pcm16')));
+  for (const cmd of [`sox ${wav} -C 128 ${mp3}`, `lame --quiet -b 128 ${wav} ${mp3}`]) {
+    try {
+      execSync(cmd, { stdio: 'pipe' });
+      if (existsSync(mp3)) return { path: mp3, name: `long-${minutes}min.mp3`, mimeType: 'audio/mpeg' };
+    } catch {
+      /* next encoder */
+    }
+  }
+  console.log('(neither sox nor lame writes MP3 here: the long file is a WAV)');
+  return { path: wav, name: `long-${minutes}min.wav`, mimeType: 'audio/wav' };
+}
+
+/**
+ * The long file through the file picker: times (in the page, from the file's arrival in the store)
+ * to classes, to the explanation of the part on screen (progressive: the focus) and of the whole
+ * file, then another class (the second-ranked row clicked): its part on screen and its whole file.
+ * Peak PSS of the Chromium processes sampled every 500 ms.
+ */
+async function hourRun(page: Page) {
+  const f = longMp3(MINUTES);
+  const load0 = (await import('node:os')).loadavg();
+  let peak = chromiumPssKb();
+  const base = peak;
+  const sampler = setInterval(() => (peak = Math.max(peak, chromiumPssKb())), 500);
+  try {
+    await page.evaluate((name) => {
+      type E = { target: number; focus?: unknown };
+      type F = { name: string; status: string; error?: string; explanation?: E };
+      const w = window as unknown as { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __hour: Record<string, number | string> };
+      w.__hour = {};
+      let last: E | undefined;
+      w.__lmac.ui.subscribe((s) => {
+        const g = s.files.find((x) => x.name === name);
+        if (!g) return;
+        const h = w.__hour;
+        const now = performance.now();
+        h.added ??= now;
+        if (g.status === 'error') h.error = g.error ?? 'error';
+        if (g.status === 'ready') h.ready ??= now;
+        const e = g.explanation;
+        if (!e || e === last) return;
+        last = e;
+        const phase = h.switched === undefined ? 'first' : 'other';
+        if (phase === 'other' && e.target === h.firstTarget) return;
+        if (phase === 'first') h.firstTarget ??= e.target;
+        h[`${phase}Shown`] ??= now;
+        if (e.focus) h[`${phase}Focus`] ??= now;
+        else h[`${phase}Whole`] ??= now;
+      });
+    }, f.name);
+    await page.getByTestId('file-input').setInputFiles(f.path);
+    const get = () => page.evaluate(() => (window as unknown as { __hour: Record<string, number | string> }).__hour);
+    const until = async (key: string, ms: number) => {
+      const t0 = Date.now();
+      for (;;) {
+        const h = await get();
+        if (h.error) throw new Error(String(h.error));
+        if (h[key] !== undefined) return h;
+        if (Date.now() - t0 > ms) throw new Error(`${f.name}: no ${key} within ${ms / 1000} s`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    await until('firstWhole', 1_800_000);
+    await page.evaluate(() => ((window as unknown as { __hour: Record<string, number> }).__hour.switched = performance.now()));
+    await page.getByTestId('class-row').nth(1).click();
+    const h = (await until('otherWhole', 1_800_000)) as Record<string, number>;
+    const s = (a: number, b: number) => ((a - b) / 1000).toFixed(1);
+    const load1 = (await import('node:os')).loadavg();
+    console.log(`\n${MINUTES}-minute ${f.name.endsWith('.mp3') ? 'MP3' : 'WAV'} (${(readFileSync(f.path).length / 1e6).toFixed(1)} MB, 22.05 kHz mono), in the app from the file's arrival:`);
+    console.log(`  classes ${s(h.ready, h.added)} s; explanation of the part on screen audible ${s(h.firstFocus ?? h.firstShown, h.added)} s; whole file ${s(h.firstWhole, h.added)} s`);
+    console.log(`  another class: part on screen ${h.otherFocus ? s(h.otherFocus, h.switched) : '—'} s, whole file ${s(h.otherWhole, h.switched)} s after the click`);
+    console.log(`  peak PSS of the Chromium processes ${(peak / 1024).toFixed(0)} MiB (${(base / 1024).toFixed(0)} MiB before the file)`);
+    console.log(`  load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')}`);
+  } finally {
+    clearInterval(sampler);
   }
 }
 
