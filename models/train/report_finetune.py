@@ -61,7 +61,7 @@ def main():
              f"{rd['siSdrOut']:.2f} | {rd['energyShare']:.3f} | {rd['maskMean']:.3f} | – |")
     L.append("| *paper Table 1, L-MAC (CNN14)* | " + " | ".join(f"{PAPER[k]:.2f}" if k != "Fid-In" else f"{PAPER[k]:.3f}"
                                                                for k in ("AI", "AD", "AG", "FF", "Fid-In"))
-             + " | – " * 11 + "|")
+             + " | –" * 11 + " |")
     L.append("")
     if args.notes:
         L.append(open(args.notes).read().rstrip() + "\n")
