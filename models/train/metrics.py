@@ -49,15 +49,15 @@ def average(rows: list) -> dict:
 
 def si_sdr(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     """SI-SDR in dB per row (methods.md), in float64: both zero-mean, α = <ŝ, s>/‖s‖²,
-    10·log10(‖αs‖²/‖αs − ŝ‖²). NaN where the estimate or the reference is silent (undefined there,
-    e.g. the all-ones mask's residual), +inf for an exact copy."""
+    10·log10(‖αs‖²/‖αs − ŝ‖²). NaN where the reference is silent or the estimate is (more than
+    100 dB below the reference's energy, e.g. the all-ones mask's residual), +inf for an exact copy."""
     est = est.double() - est.double().mean(-1, keepdim=True)
     ref = ref.double() - ref.double().mean(-1, keepdim=True)
     rr, ee = ref.pow(2).sum(-1), est.pow(2).sum(-1)
     alpha = (est * ref).sum(-1) / torch.where(rr > 0, rr, torch.ones_like(rr))
     s = alpha[:, None] * ref if est.dim() == 2 else alpha * ref
     out = 10 * torch.log10(s.pow(2).sum(-1) / (s - est).pow(2).sum(-1))
-    return torch.where((rr > 0) & (ee > 0), out, torch.full_like(out, float("nan"))).float()
+    return torch.where((rr > 0) & (ee > 1e-10 * rr), out, torch.full_like(out, float("nan"))).float()
 
 
 def energy_share(mask: torch.Tensor, mag: torch.Tensor, bins_a: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,8 @@ describe('siSdr', () => {
     expect(siSdr(s, s)).toBeGreaterThan(80);
     expect(siSdr(new Float32Array(N), s)).toBeNaN();
     expect(siSdr(s, new Float32Array(N).fill(0.5))).toBeNaN();
+    expect(siSdr(s.map((v) => 1e-7 * v), s)).toBeNaN(); // −140 dB: float rounding, not a signal
+    expect(siSdr(s.map((v) => 1e-4 * v), s)).toBeGreaterThan(80); // −80 dB is still a (scaled) copy
     expect(() => siSdr(s, s.subarray(1))).toThrow(/3999/);
   });
 });

@@ -8,10 +8,14 @@
 
 /**
  * SI-SDR in dB of an estimate ŝ against a reference s, both made zero-mean first:
- * α = ⟨ŝ, s⟩ / ‖s‖², SI-SDR = 10·log10(‖α s‖² / ‖α s − ŝ‖²). NaN when the estimate or the
- * reference is silent (constant): the measure is undefined there (the all-ones mask's residual),
- * and benchmarks report such cases apart. +Infinity for an exact copy. Lengths must agree.
+ * α = ⟨ŝ, s⟩ / ‖s‖², SI-SDR = 10·log10(‖α s‖² / ‖α s − ŝ‖²). NaN when the reference is silent
+ * (constant) or the estimate is, i.e. its energy is more than 100 dB below the reference's (the
+ * all-ones mask's residual: float rounding leaves ~1e-8 there): the measure is undefined, and
+ * benchmarks report such cases apart. +Infinity for an exact copy. Lengths must agree.
  */
+/** An estimate this far below the reference's energy (−100 dB) counts as silent. */
+const SILENT = 1e-10;
+
 export function siSdr(est: ArrayLike<number>, ref: ArrayLike<number>): number {
   const n = est.length;
   if (ref.length !== n) throw new Error(`siSdr: estimate has ${n} samples, reference ${ref.length}`);
@@ -34,7 +38,7 @@ export function siSdr(est: ArrayLike<number>, ref: ArrayLike<number>): number {
     rr += r * r;
     ee += e * e;
   }
-  if (!(rr > 0) || !(ee > 0)) return NaN;
+  if (!(rr > 0) || !(ee > SILENT * rr)) return NaN;
   const alpha = dot / rr;
   let sig = 0;
   let err = 0;
