@@ -3,8 +3,8 @@
 // (models/drums-cue, `DRUMS_CUE=clap` in models/train/train_drums.py) beside the clean one
 // (models/drums). Test audio: seeded drum loops with no clap (src/core/drumSynth.ts) and a few cue
 // beeps at seeded random times — the cue without the class. Per model: how often the clip's top
-// class is "clap", with and without the beeps; then the explanation of the model's top class (and
-// of "clap" when that is not the top), by L-MAC and by perturbation (ridge), and the share of its mass on the cue's 100 ms
+// class is "clap", with and without the beeps; then the explanations of the model's top class and
+// of "clap", by L-MAC and by perturbation (ridge), and the share of each on the cue's 100 ms
 // segments: mask mass (Σ mask over the segment's bins and frames) and explanation energy
 // (Σ (M·|X|)²). The all-ones mask (the audio itself) gives the chance levels.
 //
