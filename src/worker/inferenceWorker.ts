@@ -483,18 +483,20 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           const partial: ExplanationMsg = {
             fileId: req.fileId, explainer: kind, metrics: null, ...(segments ? { segments: { ...segments, importance: segments.importance.slice() } } : {}),
             ...(prompt ? { prompt: { ...prompt, similarity: { ...prompt.similarity } } } : {}),
-            // the metrics below still need the mask: send a copy; the audio moves without one
-            ...r, mask: r.mask.slice(), timings: { ...r.timings },
+            // the mask and the audio move without a copy (a full-length mask is 462 MB for an
+            // hour); the metrics below take the mask again from the soft one the worker keeps
+            ...r, timings: { ...r.timings },
           };
           post({ type: 'partial', id, result: partial }, transferablesOf(partial.mask, partial.maskedIn, partial.maskedOut, partial.segments?.importance));
           sentArrays = true;
+          const shownMask = req.threshold === null ? soft : thresholdMask(soft, req.threshold);
           onProgress({ stage: 'metrics', done: 0, total: 2 });
           if (pe && prompt) {
             const tm = performance.now();
-            const sim = await maskedPromptSimilarity(a.state, runner, pe.embedding, r.mask, opts);
+            const sim = await maskedPromptSimilarity(a.state, runner, pe.embedding, shownMask, opts);
             prompt.similarity = sim;
             r.timings.metrics = performance.now() - tm;
-          } else metrics = await explanationMetrics(a.state, runner, req.target, r.mask, opts, r.timings);
+          } else metrics = await explanationMetrics(a.state, runner, req.target, shownMask, opts, r.timings);
         }
         r.timings.total = performance.now() - t0;
       } catch (e) {
