@@ -91,6 +91,19 @@ describe('bench:explain CLI', () => {
     expect(gt.perturbation.timeAuc).toBeGreaterThan(gt['random (equal mean)'].timeAuc + 0.15);
     expect(gt['all-ones'].timeAuc).toBeCloseTo(0.5, 10);
     expect(gt.perturbation.nTime).toBe(6);
+    // listenability on the mixtures where the top class is A (issue 13)
+    const det = gt.perturbation.detected;
+    const onesDet = gt['all-ones'].detected;
+    console.log(`band detected (${det.n}): perturbation SI-SDR ${det.siSdrIn.toFixed(2)} / ${det.siSdrOut.toFixed(2)} dB, share ${det.energyShare.toFixed(3)}; all-ones ${onesDet.siSdrIn.toFixed(2)} dB, share ${onesDet.energyShare.toFixed(3)}`);
+    expect(det.n).toBeGreaterThan(0);
+    expect(onesDet.n).toBe(det.n);
+    expect(onesDet.silentResidual).toBe(det.n); // 1 − 1 = 0: no residual, no SI-SDR
+    expect(onesDet.siSdrOut).toBeNull(); // NaN in JSON
+    expect(det.silentResidual).toBe(0);
+    expect(det.siSdrIn).toBeGreaterThan(onesDet.siSdrIn + 1); // keeping the event's segments sounds more like A than the whole mixture
+    expect(det.energyShare).toBeGreaterThan(onesDet.energyShare + 0.05);
+    expect(a.md).toMatch(/### Detected subset/);
+    expect(a.md).toMatch(/\| all-ones \| [\d.]+ \| [\d.]+ \| -?[\d.]+ \| – \|/);
     expect(a.json.timing.clipsPerS).toBeGreaterThan(0);
     expect(a.json.timing.stagesMs.perturbation).toBeGreaterThan(0);
     expect(a.md).toMatch(/## Faithfulness — In-domain/);
