@@ -197,7 +197,8 @@ async function main() {
     let mean = 0;
     for (let i = 0; i < size; i++) mean += ref[i] / size;
     const rnd = new Float32Array(size);
-    for (let i = 0; i < size; i++) rnd[i] = Math.min(1, rand() * 2 * mean);
+    // uniform on [0, 2·mean], or on [1 − 2·(1 − mean), 1] when mean > 0.5: in [0, 1] with the same mean either way
+    for (let i = 0; i < size; i++) rnd[i] = mean <= 0.5 ? rand() * 2 * mean : 1 - rand() * 2 * (1 - mean);
     out['random (equal mean)'] = rnd;
     return out;
   }

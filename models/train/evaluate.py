@@ -63,6 +63,12 @@ def saliency(c, mag, target):
     return g / g.amax(dim=(1, 2), keepdim=True).clamp_min(1e-12)
 
 
+def equal_mean_random(shape, mean, g):
+    """Uniform on [0, 2·mean], or on [1 − 2·(1 − mean), 1] where mean > 0.5: in [0, 1], same mean."""
+    u = torch.rand(shape, generator=g)
+    return torch.where(mean <= 0.5, u * 2 * mean, 1 - u * 2 * (1 - mean))
+
+
 def mixtures(ds, idx, kind, seed):
     """In-domain: 0 dB with another fold-4 clip of another class (or coloured noise, 1 in 3).
     Out-of-domain: 0.8·s/‖s‖ + 0.2·c/‖c‖ with another fold-4 clip of another class."""
@@ -99,8 +105,8 @@ def faithfulness(c, d, ds, idx, kind, batch=25, saliency_baseline=True):
             m_lmac = d(*hidden, target)
         mean = m_lmac.mean(dim=(1, 2), keepdim=True)
         masks = {"L-MAC": m_lmac, "all-ones": torch.ones_like(mag),
-                 # uniform noise of the same per-example mean (clipped to [0, 1])
-                 "random (equal mean)": (torch.rand(mag.shape, generator=g) * 2 * mean).clamp(0, 1)}
+                 # uniform noise of the same per-example mean, in [0, 1] (mirrored when the mean > 0.5)
+                 "random (equal mean)": equal_mean_random(mag.shape, mean, g)}
         if saliency_baseline:
             masks["gradient saliency"] = saliency(c, mag, target)
         for name, m in masks.items():
@@ -135,7 +141,7 @@ def placed_events(c, d, ds, idx, snr_db=0.0, seed=2025, batch=20):
         m_lmac = d(*hidden, ta)
         mean = m_lmac.mean(dim=(1, 2), keepdim=True)
         masks = {"L-MAC": m_lmac, "all-ones": torch.ones_like(mag),
-                 "random (equal mean)": (torch.rand(mag.shape, generator=g) * 2 * mean).clamp(0, 1)}
+                 "random (equal mean)": equal_mean_random(mag.shape, mean, g)}
         L = b["mix"].shape[1]
         T = mag.shape[2]
         valid = min(T, (L - 1) // hop + 1)
