@@ -2,8 +2,9 @@
 
     /usr/bin/python3 models/train/report_finetune.py NAME=runs/eval-X.json [NAME=...] [--notes FILE]
 
-Replaces the part of RESULTS.md from the `<!-- finetune -->` marker to the end (after the
-`<!-- bench:explain -->` section, which evaluate.py keeps), so rerunning it is idempotent.
+Replaces the part of RESULTS.md between `<!-- finetune -->` and `<!-- /finetune -->` (after the
+`<!-- bench:explain -->` section, which evaluate.py keeps), so rerunning it is idempotent and
+keeps sections others add after it.
 """
 import argparse
 import json
@@ -13,6 +14,7 @@ from export import ROOT
 
 PAPER = {"AI": 36.25, "AD": 1.15, "AG": 23.50, "FF": 0.20, "Fid-In": 0.42}
 MARK = "<!-- finetune -->"
+END = "<!-- /finetune -->"
 
 
 def row(name, r, ones_ff):
@@ -65,9 +67,17 @@ def main():
     L.append("")
     if args.notes:
         L.append(open(args.notes).read().rstrip() + "\n")
+    L.append(END)
     old = open(args.results).read()
-    head = old.split(MARK, 1)[0].rstrip() + "\n\n"
-    open(args.results, "w").write(head + "\n".join(L) + "\n")
+    head, _, rest = old.partition(MARK)
+    # keep what others appended after the section (the end marker, or, for files written before
+    # it existed, the first "## " heading that is not this section's own)
+    if END in rest:
+        tail = rest.split(END, 1)[1]
+    else:
+        k = rest.find("\n## LMAC-TD")
+        tail = rest[k:] if k >= 0 else ""
+    open(args.results, "w").write(head.rstrip() + "\n\n" + "\n".join(L) + "\n" + tail.lstrip("\n"))
     print("\n".join(L))
 
 
