@@ -1,6 +1,7 @@
 """Small helpers shared by the training stages: seeding, logging, checkpoints, batched eval."""
 import json
 import os
+import sys
 import random
 import time
 from dataclasses import asdict
@@ -11,6 +12,14 @@ import torch
 from frontend import magnitude
 
 RUNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs")
+
+
+def cli_help(doc: str, options: str = "") -> None:
+    """Print the script's docstring (and its options) and exit when -h / --help is on the command
+    line: for the stage scripts that take no argparse options, so that --help never starts a run."""
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        print(doc.strip() + ("\n\noptions:\n" + options if options else ""))
+        raise SystemExit(0)
 
 
 def setup(seed: int, threads: int = 2) -> torch.Generator:

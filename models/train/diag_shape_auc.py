@@ -4,7 +4,10 @@ fine-tuned checkpoint (issue 13).
 
     /usr/bin/python3 models/train/diag_shape_auc.py models/train/runs/ft-lg8/final.pt
 """
-import sys, torch, numpy as np
+import sys
+if len(sys.argv) != 2 or sys.argv[1] in ("-h", "--help"):
+    print(__doc__.strip()); raise SystemExit(0 if sys.argv[1:] in (["-h"], ["--help"]) else 2)
+import torch, numpy as np
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__import__('os').path.abspath(__file__)))
 from common import load_trained, RUNS

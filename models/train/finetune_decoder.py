@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import RUNS, Logger, load_trained, save_ckpt, setup
+from common import cli_help, RUNS, Logger, load_trained, save_ckpt, setup
 from frontend import stft
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder
 from metrics import roc_auc
@@ -252,4 +252,5 @@ def main():
 
 
 if __name__ == "__main__":
+    cli_help(__doc__, "  " + "\n  ".join(f"--{f.name.replace('_', '-')} (default {f.default!r})" for f in fields(FinetuneConfig)))
     main()

@@ -17,7 +17,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from common import RUNS
+from common import cli_help, RUNS
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -98,5 +98,6 @@ def main():
 
 
 if __name__ == "__main__":
+    cli_help(__doc__)
     torch.set_num_threads(1)
     main()

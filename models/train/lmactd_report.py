@@ -3,6 +3,7 @@ lmactd_bench.mjs's JSON; the section is appended to RESULTS.md by hand (other st
 
     /usr/bin/python3 models/train/lmactd_report.py runs/lmactd/eval.json runs/lmactd/bench.json
 """
+from common import cli_help
 import json
 import sys
 
@@ -48,4 +49,5 @@ def main():
 
 
 if __name__ == "__main__":
+    cli_help(__doc__)
     main()

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Logger, predict, resume, save_epoch, save_final, setup
+from common import cli_help, Logger, predict, resume, save_epoch, save_final, setup
 from data import coloured_noise, load_esc50, mix_at_snr, random_shift, rms
 from frontend import FE, magnitude
 from model import Classifier, ClassifierConfig, count_params
@@ -109,4 +109,5 @@ def main():
 
 
 if __name__ == "__main__":
+    cli_help(__doc__)
     main()

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import RUNS, Logger, load_trained, resume, save_epoch, save_final, setup
+from common import cli_help, RUNS, Logger, load_trained, resume, save_epoch, save_final, setup
 from data import coloured_noise, load_esc50, mix_at_snr, other_class_partners, random_shift
 from frontend import FE, magnitude
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder, count_params
@@ -151,4 +151,5 @@ def main():
 
 
 if __name__ == "__main__":
+    cli_help(__doc__)
     main()

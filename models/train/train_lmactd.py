@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import RUNS, Logger, save_ckpt, setup
+from common import cli_help, RUNS, Logger, save_ckpt, setup
 from data import load_esc50
 from frontend import magnitude
 from lmactd_model import TimeDecoder, TimeDecoderConfig, count_params
@@ -172,4 +172,5 @@ def main():
 
 
 if __name__ == "__main__":
+    cli_help(__doc__)
     main()

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from captions import HELD_OUT, PHRASES, Vocab, caption, class_prompt, mix_caption
-from common import Logger, resume, save_epoch, save_final, setup
+from common import cli_help, Logger, resume, save_epoch, save_final, setup
 from data import coloured_noise, load_esc50, mix_at_snr, other_class_partners, random_shift
 from frontend import FE, magnitude
 from model import AudioTextConfig, AudioTextModel, count_params
@@ -185,4 +185,5 @@ def main():
 
 
 if __name__ == "__main__":
+    cli_help(__doc__)
     main()

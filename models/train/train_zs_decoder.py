@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from captions import Vocab, caption, class_prompt
-from common import RUNS, Logger, load_trained, resume, save_epoch, save_final, setup
+from common import cli_help, RUNS, Logger, load_trained, resume, save_epoch, save_final, setup
 from data import coloured_noise, load_esc50, mix_at_snr, other_class_partners, random_shift
 from frontend import FE, magnitude
 from model import AudioTextConfig, AudioTextModel, PromptDecoderConfig, PromptMaskDecoder, count_params
@@ -191,4 +191,5 @@ def main():
 
 
 if __name__ == "__main__":
+    cli_help(__doc__)
     main()
