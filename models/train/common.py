@@ -49,6 +49,20 @@ class Logger:
             fh.write(line + "\n")
 
 
+def write_fixture(path: str, arrays, meta: dict) -> None:
+    """A parity fixture: path.bin = the arrays as float32 little-endian, back to back; path.json =
+    meta plus "arrays" (name, shape, offset, dtype of each), as src/node/fixtures.ts readFixture reads it."""
+    layout, parts, off = [], [], 0
+    for name, arr in arrays:
+        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
+        layout.append({"name": name, "shape": list(arr.shape), "offset": off, "dtype": "float32"})
+        parts.append(b); off += len(b)
+    with open(path + ".bin", "wb") as fh:
+        fh.write(b"".join(parts))
+    with open(path + ".json", "w") as fh:
+        json.dump({**meta, "arrays": layout}, fh, indent=1)
+
+
 def save_ckpt(path: str, **state):
     tmp = path + ".tmp"
     torch.save(state, tmp)

@@ -15,7 +15,7 @@ import tempfile
 import numpy as np
 import torch
 
-from common import load_trained, stage_weights
+from common import load_trained, stage_weights, write_fixture
 from frontend import FE, magnitude
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder, count_params
 
@@ -142,17 +142,9 @@ def main():
     # fixture: the generated signal, its magnitude, logits, target and mask (float32 little-endian)
     arrays = [("signal", sig.numpy()), ("magnitude", mag[0].numpy()), ("logits", logits[0].numpy()),
               ("mask", mask[0].numpy())]
-    layout, parts, off = [], [], 0
-    for name, arr in arrays:
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        layout.append({"name": name, "shape": list(arr.shape), "offset": off, "dtype": "float32"})
-        parts.append(b); off += len(b)
-    with open(args.fixture + ".bin", "wb") as fh:
-        fh.write(b"".join(parts))
-    json.dump({"description": "PyTorch reference for models/esc50 on a generated test signal "
-                              "(models/train/export.py test_signal); float32 little-endian arrays in the .bin",
-               "bundle": os.path.relpath(args.out, ROOT), "target": int(target[0]),
-               "arrays": layout}, open(args.fixture + ".json", "w"), indent=1)
+    write_fixture(args.fixture, arrays, {"description": "PyTorch reference for models/esc50 on a generated test signal "
+                                                        "(models/train/export.py test_signal); float32 little-endian arrays in the .bin",
+                                         "bundle": os.path.relpath(args.out, ROOT), "target": int(target[0])})
 
     labels = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "labels.json")))
     prev = {}

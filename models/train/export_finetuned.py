@@ -16,7 +16,7 @@ import os
 import numpy as np
 import torch
 
-from common import load_trained
+from common import load_trained, write_fixture
 from export import HIDDEN, OPSET, ROOT, run_onnx, sha256, test_signal
 from frontend import FE, magnitude
 from from_onnx import classifier_from_onnx
@@ -67,20 +67,13 @@ def main():
 
     arrays = [("signal", sig.numpy()), ("magnitude", mag[0].numpy()), ("logits", o_cls["logits"][0]),
               ("mask", mask[0].numpy())]
-    layout, parts, off = [], [], 0
-    for name, arr in arrays:
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        layout.append({"name": name, "shape": list(arr.shape), "offset": off, "dtype": "float32"})
-        parts.append(b); off += len(b)
-    with open(args.fixture + ".bin", "wb") as fh:
-        fh.write(b"".join(parts))
     dec_sha = sha256(dec_file)
-    json.dump({"description": "PyTorch reference for models/esc50 on a generated test signal "
+    write_fixture(args.fixture, arrays, {"description": "PyTorch reference for models/esc50 on a generated test signal "
                               "(models/train/export.py test_signal); float32 little-endian arrays in the .bin. "
                               "Logits from classifier.onnx, mask from the PyTorch decoder "
                               "(models/train/export_finetuned.py)",
                "bundle": os.path.relpath(args.out, ROOT), "target": int(target[0]),
-               "decoderSha256": dec_sha, "arrays": layout}, open(args.fixture + ".json", "w"), indent=1)
+               "decoderSha256": dec_sha})
 
     mpath = os.path.join(args.out, "manifest.json")
     man = json.load(open(mpath))

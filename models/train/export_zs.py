@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from captions import HELD_OUT, Vocab, class_prompt
-from common import load_trained, stage_weights
+from common import load_trained, stage_weights, write_fixture
 from export import HIDDEN, OPSET, ROOT, run_onnx, sha256, test_signal
 from frontend import FE, magnitude
 from model import AudioTextConfig, AudioTextModel, PromptDecoderConfig, PromptMaskDecoder, count_params
@@ -121,19 +121,12 @@ def main():
 
     arrays = [("signal", sig.numpy()), ("logits", logits[0].numpy()), ("embedding", z[0].numpy()),
               ("mask", mask[0].numpy()), ("pooled", pooled.numpy()), ("textEmbedding", temb.numpy())]
-    layout, parts, off = [], [], 0
-    for name, arr in arrays:
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        layout.append({"name": name, "shape": list(arr.shape), "offset": off, "dtype": "float32"})
-        parts.append(b); off += len(b)
-    with open(FIXTURE + ".bin", "wb") as fh:
-        fh.write(b"".join(parts))
-    json.dump({"description": "PyTorch reference for models/esc50-zs (models/train/export_zs.py): prompts with "
+    write_fixture(FIXTURE, arrays, {"description": "PyTorch reference for models/esc50-zs (models/train/export_zs.py): prompts with "
                               "their tokens, SIF-pooled GloVe vectors and text embeddings; the generated test "
                               "signal's logits, audio embedding and its mask for prompt 0",
                "bundle": "models/esc50-zs", "prompts": FIXTURE_PROMPTS,
                "tokens": [[{"word": t, "known": t in vocab.index} for t in vocab.tokens(p)] for p in FIXTURE_PROMPTS],
-               "maskPrompt": 0, "arrays": layout}, open(FIXTURE + ".json", "w"), indent=1)
+               "maskPrompt": 0})
 
     prev = {}
     mpath = os.path.join(OUT, "manifest.json")

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import metrics  # noqa: E402
+from common import write_fixture  # noqa: E402
 from data import coloured_noise, mix_at_snr  # noqa: E402
 from frontend import FrontEnd, istft, stft  # noqa: E402
 from lmac_model import LmacDecoder, LmacDecoderConfig, count_params  # noqa: E402
@@ -533,17 +534,12 @@ def export(args, model, dec, fe, labels, out_dir, name):
     fx = os.path.join(args.fixture_dir, f"{name}-parity")
     arrays = [("signal", sig.numpy()), ("magnitude", mag[0].numpy()), ("logits", logits[0].numpy()),
               ("mask", mask[0].numpy()), ("maskedIn", masked_in.numpy())]
-    layout, parts, off = [], [], 0
-    for nm, arr in arrays:
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        layout.append({"name": nm, "shape": list(arr.shape), "offset": off, "dtype": "float32"}); parts.append(b); off += len(b)
-    open(fx + ".bin", "wb").write(b"".join(parts))
-    json.dump({"description": f"PyTorch reference for models/{name} on a generated test window "
+    write_fixture(fx, arrays, {"description": f"PyTorch reference for models/{name} on a generated test window "
                               "(models/train/lmac_train.py test_signal): the classifier input is "
                               f"{'signal' if kind == 'waveform' else 'magnitude'}; mask for target; maskedIn = "
                               "ISTFT(mask ⊙ STFT(signal)), length windowSamples; float32 little-endian arrays in the .bin",
                "bundle": os.path.relpath(out_dir, ROOT), "inputKind": kind, "target": int(target[0]),
-               "onnxMaxAbsDiff": diffs, "arrays": layout}, open(fx + ".json", "w"), indent=1)
+               "onnxMaxAbsDiff": diffs})
     return cls_file, dec_file, diffs, fx
 
 

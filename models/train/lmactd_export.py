@@ -19,7 +19,7 @@ import os
 import numpy as np
 import torch
 
-from common import RUNS
+from common import RUNS, write_fixture
 from export import OPSET, ROOT, run_onnx, test_signal
 from frontend import FE, magnitude
 from lmactd_model import TimeDecoder, TimeDecoderConfig, count_params
@@ -55,17 +55,6 @@ def export(model, out):
                       output_names=["explanation"],
                       dynamic_axes={k: {0: "batch"} for k in INPUTS + ["explanation"]})
     model.eval()
-
-
-def write_fixture(path, arrays, meta):
-    layout, parts, off = [], [], 0
-    for name, arr in arrays:
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        layout.append({"name": name, "shape": list(arr.shape), "offset": off, "dtype": "float32"})
-        parts.append(b); off += len(b)
-    with open(path + ".bin", "wb") as fh:
-        fh.write(b"".join(parts))
-    json.dump({**meta, "arrays": layout}, open(path + ".json", "w"), indent=1)
 
 
 def main():
