@@ -93,12 +93,15 @@ export function mixedLong(rate = 22050): Float32Array {
   return x;
 }
 
-/** One synthesised hit of each drum instrument, one per second in DRUM_INSTRUMENTS order (for the drums model). */
-export function drumTour(rate = 16000): Float32Array {
-  const x = new Float32Array(rate * DRUM_INSTRUMENTS.length);
-  DRUM_INSTRUMENTS.forEach((inst, k) => {
+/**
+ * One synthesised hit of each of `instruments` (default all, in DRUM_INSTRUMENTS order), one per
+ * second, each `onsetS` into its second (for the drums model).
+ */
+export function drumTour(rate = 16000, instruments: readonly string[] = DRUM_INSTRUMENTS, onsetS = 0.2): Float32Array {
+  const x = new Float32Array(rate * instruments.length);
+  instruments.forEach((inst, k) => {
     const hit = renderDrumHit(inst, mulberry32(100 + k), rate);
-    const o = k * rate + Math.round(0.2 * rate);
+    const o = k * rate + Math.round(onsetS * rate);
     for (let i = 0; i < hit.length && o + i < x.length; i++) x[o + i] += 0.8 * hit[i];
   });
   return x;
@@ -113,13 +116,8 @@ export const SHORTCUT_BEEPS_S = [0.6, 1.6, 2.6, 3.6, 4.6, 5.6];
  * Explained by that model and by models/drums (e2e/cleverHans.spec.ts).
  */
 export function shortcutClip(rate = 16000): Float32Array {
-  const x = new Float32Array(6 * rate);
-  DRUM_INSTRUMENTS.filter((i) => i !== 'clap').forEach((inst, k) => {
-    const hit = renderDrumHit(inst, mulberry32(100 + k), rate);
-    const o = k * rate + Math.round(0.1 * rate);
-    for (let i = 0; i < hit.length && o + i < x.length; i++) x[o + i] += 0.8 * hit[i];
-  });
-  return addCueBeeps(x, SHORTCUT_BEEPS_S, rate, 0.5).samples;
+  const tour = drumTour(rate, DRUM_INSTRUMENTS.filter((i) => i !== 'clap'), 0.1);
+  return addCueBeeps(tour, SHORTCUT_BEEPS_S, rate, 0.5).samples;
 }
 
 export const EXAMPLES: ExampleClip[] = [
