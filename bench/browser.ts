@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../src/core/wav';
 import { siren, toneAndNoise, knocks, mixedLong } from '../src/ui/examples';
-import { renderDrumLoop } from '../src/core/drumSynth';
+import { hasDrumLabels, renderDrumLoop } from '../src/core/drumSynth';
 import { BUNDLES } from '../src/bundles';
 import { numberArg, parseCli } from './cli';
 
@@ -55,6 +55,7 @@ if (!BUNDLES.some((b) => b.id === BUNDLE)) {
   console.error(`--bundle ${BUNDLE}: not a bundle of the app (${BUNDLES.map((b) => b.id).join(', ')})`);
   process.exit(2);
 }
+const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'models', BUNDLE, 'manifest.json'), 'utf8')) as { name: string; labels: string[] };
 const opt = (name: 'no-long' | 'no-build' | 'prompts' | 'hour') => args[name] === true;
 const MINUTES = numberArg('minutes', args.minutes, 60);
 const DIST = typeof args.dist === 'string' ? args.dist : 'dist';
@@ -70,8 +71,8 @@ interface Clip {
 }
 
 function clips(): Clip[] {
-  if (BUNDLE === 'drums') {
-    console.log('(drums bundle: 5 s drum loops from src/core/drumSynth.ts, seeds 1…N, 16 kHz)');
+  if (hasDrumLabels(MANIFEST.labels)) {
+    console.log(`(${BUNDLE} bundle: 5 s drum loops from src/core/drumSynth.ts, seeds 1…N, 16 kHz)`);
     return Array.from({ length: N }, (_, i) => ({
       name: `drum-loop-${i + 1}.wav`,
       buffer: Buffer.from(encodeWav(renderDrumLoop(i + 1, 5).samples, 16000, 'pcm16')),
@@ -247,9 +248,8 @@ async function main() {
     await page.getByTestId('backend-select').selectOption('wasm');
     await page.getByTestId('backend-in-use').filter({ hasText: /^WASM$/ }).waitFor({ timeout: 120_000 });
     if (BUNDLE !== BUNDLES[0].id) {
-      const name = (JSON.parse(readFileSync(join(ROOT, 'models', BUNDLE, 'manifest.json'), 'utf8')) as { name: string }).name;
       await page.getByTestId('bundle-select').selectOption(BUNDLE);
-      await page.locator('.brand').filter({ hasText: name }).waitFor({ timeout: 120_000 });
+      await page.locator('.brand').filter({ hasText: MANIFEST.name }).waitFor({ timeout: 120_000 });
       await page.getByTestId('backend-in-use').filter({ hasText: /^WASM$/ }).waitFor({ timeout: 120_000 });
       console.log(`bundle ${BUNDLE}`);
     }

@@ -16,7 +16,7 @@ import { analyze, explain, pipelineConfig } from '../src/core/explain';
 import { istft, magnitude, stft } from '../src/core/stft';
 import { decodeAudioFileNode } from '../src/node/audioNode';
 import { createNodeModel, loadBundleDir, type NodeBackend } from '../src/node/ortNode';
-import { renderDrumLoop } from '../src/core/drumSynth';
+import { hasDrumLabels, renderDrumLoop } from '../src/core/drumSynth';
 import { numberArg, parseCli } from './cli';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,7 +65,7 @@ async function main() {
   const esc = resolve(ROOT, '..', 'shared', 'data', 'esc50', 'audio');
   let clip: Float32Array;
   let clipName: string;
-  const drums = m.labels.includes('kick') && m.labels.includes('snare');
+  const drums = hasDrumLabels(m.labels);
   const flac = !drums && m.sampleRate === 44100 && existsSync(esc) ? readdirSync(esc).filter((f) => /^4-.*\.flac$/.test(f)).sort()[0] : undefined;
   if (flac) {
     clip = (await decodeAudioFileNode(join(esc, flac), sr)).samples;

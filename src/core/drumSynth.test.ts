@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addCueBeeps, cueBeep, DRUM_INSTRUMENTS, renderDrumLoop } from './drumSynth';
+import { readFileSync } from 'node:fs';
+import { addCueBeeps, cueBeep, DRUM_INSTRUMENTS, hasDrumLabels, renderDrumLoop } from './drumSynth';
 
 describe('drumSynth', () => {
   it('the cue beep: 60 ms, Hann-shaped, its energy at 3 kHz', () => {
@@ -36,5 +37,13 @@ describe('drumSynth', () => {
     for (let s = 1; s <= 20; s++) for (const h of renderDrumLoop(s, 4).hits) all.add(h.instrument);
     expect(all.has('clap')).toBe(true);
     expect(() => renderDrumLoop(1, 1, 16000, ['cowbell'])).toThrow(/subset/);
+  });
+
+  it('hasDrumLabels: the drums bundles have every instrument as a label, ESC-50 does not', () => {
+    const labels = (id: string) => (JSON.parse(readFileSync(new URL(`../../models/${id}/manifest.json`, import.meta.url), 'utf8')) as { labels: string[] }).labels;
+    expect(hasDrumLabels(labels('drums'))).toBe(true);
+    expect(hasDrumLabels(labels('drums-cue'))).toBe(true);
+    expect(hasDrumLabels(labels('esc50'))).toBe(false);
+    expect(hasDrumLabels(DRUM_INSTRUMENTS.filter((i) => i !== 'clap'))).toBe(false);
   });
 });

@@ -118,6 +118,11 @@ function envelopeEnd(x: Float64Array): number {
   return 0;
 }
 
+/** Whether a model's labels include every drum instrument (a bundle the drum loops can exercise). */
+export function hasDrumLabels(labels: readonly string[]): boolean {
+  return DRUM_INSTRUMENTS.every((d) => labels.includes(d));
+}
+
 /** The Clever Hans cue (models/drums-cue): a 60 ms 3 kHz sine under a Hann window, peak 1 (twin of drums_data.cue_beep). */
 export function cueBeep(rate = 16000): Float64Array {
   const n = Math.round(0.06 * rate);
