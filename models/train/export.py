@@ -148,9 +148,12 @@ def main():
 
     labels = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "labels.json")))
     prev = {}
+    prev_td = None  # the LMAC-TD block (lmactd_export.py writes it) is kept
     mpath = os.path.join(args.out, "manifest.json")
     if os.path.exists(mpath):
-        prev = json.load(open(mpath)).get("results", {})
+        old = json.load(open(mpath))
+        prev = old.get("results", {})
+        prev_td = old.get("timeDecoder")
     manifest = {
         "format": "lmac-bundle/1",
         "name": "esc50",
@@ -164,6 +167,7 @@ def main():
         "decoder": {"file": "decoder.onnx", "sha256": sha256(dec_file), "hidden": HIDDEN,
                     "target": "target", "mask": "mask", "parameters": count_params(decoder),
                     "trained": dec_path is not None},
+        **({"timeDecoder": prev_td} if prev_td else {}),
         "opset": OPSET,
         "results": prev,
     }

@@ -62,6 +62,8 @@ def main():
     ap.add_argument("--weights", default=None)
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "esc50", "time_decoder.onnx"))
     ap.add_argument("--fixture", default=os.path.join(ROOT, "models", "fixtures", "lmactd-parity"))
+    ap.add_argument("--manifest", default=None,
+                    help="bundle manifest.json to get the timeDecoder block (default: the one beside --out, if any; 'none' to skip)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -98,6 +100,27 @@ def main():
             "parameters": count_params(model), "weights": wpath if wpath == "random" else os.path.relpath(wpath, ROOT),
             "trainWallS": st.get("wall"), "steps": st.get("steps", st.get("step"))}
     print(json.dumps(info))
+    mpath = args.manifest or os.path.join(os.path.dirname(os.path.abspath(args.out)), "manifest.json")
+    if mpath != "none" and os.path.exists(mpath):
+        write_manifest_block(mpath, os.path.relpath(args.out, os.path.dirname(os.path.abspath(mpath))), info["sha256"],
+                             count_params(model), wpath != "random")
+        print(f"wrote the timeDecoder block of {mpath}")
+
+
+def write_manifest_block(mpath, rel, sha, params, trained):
+    """Set the bundle manifest's `timeDecoder` block (docs/DESIGN.md), placed after `decoder`; the rest is kept."""
+    man = json.load(open(mpath))
+    block = {"file": rel, "sha256": sha, "waveform": INPUTS[0], "hidden": INPUTS[1:3], "target": INPUTS[3],
+             "explanation": "explanation", "parameters": params, "trained": trained}
+    out = {}
+    for k, v in man.items():
+        if k != "timeDecoder":
+            out[k] = v
+        if k == "decoder":
+            out["timeDecoder"] = block
+    out.setdefault("timeDecoder", block)
+    with open(mpath, "w") as f:
+        json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 // Model test: the LMAC-TD time decoder (issue 14; models/esc50/time_decoder.onnx, exported by
-// models/train/lmactd_export.py, not yet in the bundle manifest) run through onnxruntime-node on
+// models/train/lmactd_export.py, manifest.timeDecoder) run through onnxruntime-node on
 // the PyTorch parity fixture: the explanation from torch's hidden outputs, the chain app STFT →
 // classifier.onnx → time decoder, explanation + residual = original, near-silence for an
 // unlikely class, and a dynamic batch.

@@ -99,6 +99,46 @@ describe('parseManifest', () => {
     });
   }
 
+  /** A manifest with an LMAC-TD time decoder fed by classifier hidden outputs. */
+  function withTimeDecoder(): Record<string, unknown> {
+    const j = good();
+    j.timeDecoder = { file: 'time_decoder.onnx', sha256: h('TD'), waveform: 'waveform', hidden: ['h2'], target: 'target', explanation: 'explanation', parameters: 9, trained: true };
+    return j;
+  }
+
+  it('accepts an optional timeDecoder (LMAC-TD) and keeps it out of extra', () => {
+    const m = parseManifest(withTimeDecoder());
+    expect(m.timeDecoder).toEqual({ file: 'time_decoder.onnx', sha256: h('TD'), waveform: 'waveform', hidden: ['h2'], target: 'target', explanation: 'explanation' });
+    expect(m.extra.timeDecoder).toBeUndefined();
+    expect(parseManifest(good()).timeDecoder).toBeNull();
+    const j = withTimeDecoder();
+    delete j.decoder;
+    expect(parseManifest(j).hasDecoder).toBe(false);
+    expect(parseManifest(j).timeDecoder?.file).toBe('time_decoder.onnx');
+  });
+
+  const td = (j: Record<string, unknown>) => j.timeDecoder as Record<string, unknown>;
+  const badTd: [string, (j: Record<string, unknown>) => void, RegExp][] = [
+    ['a timeDecoder that is not an object', (j) => (j.timeDecoder = ['x']), /timeDecoder must be an object when present \(got an array\)/],
+    ['a timeDecoder without a file', (j) => delete td(j).file, /timeDecoder.file must be a string \(got nothing\)/],
+    ['a timeDecoder path escape', (j) => (td(j).file = '../td.onnx'), /timeDecoder.file must be a relative path inside the bundle/],
+    ['a bad timeDecoder sha256', (j) => (td(j).sha256 = 'xyz'), /timeDecoder.sha256 must be 64 hex digits \(got "xyz"\)/],
+    ['a timeDecoder without a waveform name', (j) => delete td(j).waveform, /timeDecoder.waveform must be a string/],
+    ['a timeDecoder without an explanation name', (j) => (td(j).explanation = ''), /timeDecoder.explanation must not be empty/],
+    ['a timeDecoder without a target name', (j) => delete td(j).target, /timeDecoder.target must be a string/],
+    ['timeDecoder.hidden that is not a list', (j) => (td(j).hidden = 'h2'), /timeDecoder.hidden must be a non-empty array of names/],
+    ['timeDecoder.hidden not among the classifier outputs', (j) => (td(j).hidden = ['h3']), /timeDecoder.hidden "h3" is not a classifier output in classifier.hidden \(h1, h2\)/],
+    ['a timeDecoder input name used twice', (j) => (td(j).target = 'waveform'), /timeDecoder: input name "waveform" is used twice/],
+  ];
+  for (const [name, mutate, re] of badTd) {
+    it(`rejects ${name}`, () => {
+      const j = withTimeDecoder();
+      mutate(j);
+      expect(() => parseManifest(j)).toThrow(re);
+      expect(() => parseManifest(j)).toThrow(/^manifest.json: /);
+    });
+  }
+
   it('rejects non-JSON text', () => {
     expect(() => parseManifest('{nope')).toThrow(/not valid JSON/);
   });
@@ -135,6 +175,23 @@ describe('bundle loading', () => {
     delete files['classifier.onnx'];
     await expect(loadBundleFiles('/models/test/', fetchFn)).rejects.toThrow(/classifier.onnx: HTTP 404 Not Found/);
     files['classifier.onnx'] = 'C';
+  });
+
+  it('loads and verifies a time decoder file; a corrupt or missing one is named', async () => {
+    const j = good();
+    j.timeDecoder = { file: 'time_decoder.onnx', sha256: h('TD'), waveform: 'waveform', hidden: ['h1'], target: 'target', explanation: 'explanation' };
+    const map: Record<string, string> = { 'classifier.onnx': 'C', 'decoder.onnx': 'D', 'time_decoder.onnx': 'TD' };
+    const read = (rel: string) => {
+      if (map[rel] === undefined) throw new Error(`${rel}: not found`);
+      return new TextEncoder().encode(map[rel]);
+    };
+    const b = await loadBundleFromBytes(JSON.stringify(j), read);
+    expect(new TextDecoder().decode(b.timeDecoder!)).toBe('TD');
+    expect((await loadBundleFromBytes(files['manifest.json'], read)).timeDecoder).toBeNull();
+    map['time_decoder.onnx'] = 'XX';
+    await expect(loadBundleFromBytes(JSON.stringify(j), read)).rejects.toThrow(/time_decoder.onnx: sha256 mismatch/);
+    delete map['time_decoder.onnx'];
+    await expect(loadBundleFromBytes(JSON.stringify(j), read)).rejects.toThrow(/time_decoder.onnx: not found/);
   });
 
   it('loads from bytes with a reader', async () => {

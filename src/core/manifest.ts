@@ -44,6 +44,24 @@ export interface DecoderSpec {
   mask: string;
 }
 
+/**
+ * LMAC-TD (issue 14): a decoder that gives the explanation as a waveform. Inputs: the window's
+ * waveform [B, windowSamples], classifier hidden outputs (by name), the target class (int64 [B]);
+ * output: the explanation [B, windowSamples]. The residual is waveform − explanation.
+ */
+export interface TimeDecoderSpec {
+  file: string;
+  sha256: string;
+  /** Input name of the window waveform (float32 [B, windowSamples]). */
+  waveform: string;
+  /** Input names fed from the classifier output of the same name (each must be in classifier.hidden). */
+  hidden: string[];
+  /** Input name of the target class index (int64 [B]). */
+  target: string;
+  /** Output name of the explanation waveform (float32 [B, windowSamples]). */
+  explanation: string;
+}
+
 /** The text side of a zero-shot bundle: vocabulary + tokenisation rule + ONNX text projector. */
 export interface TextEncoderSpec {
   /** Joint embedding size. */
@@ -80,6 +98,8 @@ export interface Manifest {
   classifier: ClassifierSpec;
   decoder: DecoderSpec | null;
   hasDecoder: boolean;
+  /** LMAC-TD time-domain decoder (optional). */
+  timeDecoder: TimeDecoderSpec | null;
   /** Zero-shot bundles: the text encoder (typed prompts); null for class-only bundles. */
   textEncoder: TextEncoderSpec | null;
   /** Derived: nFft / 2 + 1. */
@@ -146,7 +166,7 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-const KNOWN = new Set(['format', 'name', 'description', 'license', 'sampleRate', 'windowSamples', 'stft', 'labels', 'classifier', 'decoder', 'textEncoder']);
+const KNOWN = new Set(['format', 'name', 'description', 'license', 'sampleRate', 'windowSamples', 'stft', 'labels', 'classifier', 'decoder', 'textEncoder', 'timeDecoder']);
 
 function posNum(o: Obj, key: string, where: string): number {
   const v = o[key];
@@ -189,6 +209,26 @@ function parseTextEncoder(t: unknown): TextEncoderSpec {
       output: str(p, 'output', 'textEncoder.projector.'),
     },
   };
+}
+
+function parseTimeDecoder(t: unknown, classifier: ClassifierSpec): TimeDecoderSpec {
+  if (!isObj(t)) throw new ManifestError(`timeDecoder must be an object when present (got ${describe(t)})`);
+  const w = 'timeDecoder.';
+  const spec: TimeDecoderSpec = {
+    file: file(t, w),
+    sha256: sha(t, w),
+    waveform: str(t, 'waveform', w),
+    hidden: Array.isArray(t.hidden) && t.hidden.length === 0 ? [] : strList(t, 'hidden', w),
+    target: str(t, 'target', w),
+    explanation: str(t, 'explanation', w),
+  };
+  for (const name of spec.hidden)
+    if (!classifier.hidden.includes(name))
+      throw new ManifestError(`timeDecoder.hidden "${name}" is not a classifier output in classifier.hidden (${classifier.hidden.join(', ') || 'none'})`);
+  const inputs = [spec.waveform, ...spec.hidden, spec.target];
+  const dup = inputs.find((n, i) => inputs.indexOf(n) !== i);
+  if (dup) throw new ManifestError(`timeDecoder: input name "${dup}" is used twice`);
+  return spec;
 }
 
 /** Validate a parsed manifest.json (object or JSON text) against `lmac-bundle/1`; throws ManifestError naming the field. */
@@ -271,6 +311,8 @@ export function parseManifest(json: unknown): Manifest {
       );
   }
 
+  const timeDecoder = m.timeDecoder === undefined || m.timeDecoder === null ? null : parseTimeDecoder(m.timeDecoder, classifier);
+
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(m)) if (!KNOWN.has(k)) extra[k] = v;
 
@@ -286,6 +328,7 @@ export function parseManifest(json: unknown): Manifest {
     classifier,
     decoder,
     hasDecoder: decoder !== null,
+    timeDecoder,
     textEncoder,
     freqBins: nFft / 2 + 1,
     windowFrames: Math.floor(windowSamples / hopLength) + 1,
@@ -318,6 +361,8 @@ export interface BundleFiles {
   manifest: Manifest;
   classifier: Uint8Array;
   decoder: Uint8Array | null;
+  /** The LMAC-TD time decoder's model (null without manifest.timeDecoder). */
+  timeDecoder: Uint8Array | null;
   /** Zero-shot bundles: the text projector model and the vocabulary files. */
   text: { projector: Uint8Array; words: Uint8Array; vectors: Uint8Array } | null;
 }
@@ -372,6 +417,11 @@ export async function loadBundleFromBytes(
     decoder = await readFile(manifest.decoder.file);
     if (verify) await verifySha256(decoder, manifest.decoder.sha256, manifest.decoder.file);
   }
+  let timeDecoder: Uint8Array | null = null;
+  if (manifest.timeDecoder) {
+    timeDecoder = await readFile(manifest.timeDecoder.file);
+    if (verify) await verifySha256(timeDecoder, manifest.timeDecoder.sha256, manifest.timeDecoder.file);
+  }
   let textFiles: BundleFiles["text"] = null;
   const te = manifest.textEncoder;
   if (te) {
@@ -389,5 +439,5 @@ export async function loadBundleFromBytes(
     );
     textFiles = { projector, words, vectors };
   }
-  return { manifest, classifier, decoder, text: textFiles };
+  return { manifest, classifier, decoder, timeDecoder, text: textFiles };
 }

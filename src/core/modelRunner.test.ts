@@ -6,9 +6,11 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '../../tests/skip';
+import { maxAbsDiff, readFixture } from '../node/fixtures';
 import { loadBundleDir } from '../node/ortNode';
 import { parseManifest, type BundleFiles } from './manifest';
-import { createOrtRunner } from './modelRunner';
+import { createOrtRunner, smokeTest } from './modelRunner';
+import { magnitude, stft } from './stft';
 
 const bundleDir = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..'), 'models', 'esc50');
 const hasBundle = existsSync(join(bundleDir, 'manifest.json'));
@@ -17,14 +19,17 @@ describe.skipIf(skipUnless(hasBundle, 'createOrtRunner', `no ${join(bundleDir, '
   let files: BundleFiles;
   let cls: ort.InferenceSession;
   let dec: ort.InferenceSession;
+  let td: ort.InferenceSession | null = null;
   beforeAll(async () => {
     files = await loadBundleDir(bundleDir);
     cls = await ort.InferenceSession.create(files.classifier, { executionProviders: ['wasm'] });
     dec = await ort.InferenceSession.create(files.decoder!, { executionProviders: ['wasm'] });
+    if (files.timeDecoder) td = await ort.InferenceSession.create(files.timeDecoder, { executionProviders: ['wasm'] });
   });
   afterAll(async () => {
     await cls?.release();
     await dec?.release();
+    await td?.release();
   });
 
   function input(batch: number, seed: number): Float32Array {
@@ -79,4 +84,41 @@ describe.skipIf(skipUnless(hasBundle, 'createOrtRunner', `no ${join(bundleDir, '
     expect(out.hidden).toEqual([]);
     await expect(r.runDecoder(out.hidden, [0])).rejects.toThrow(/has no decoder/);
   });
+
+  const fixture = join(bundleDir, '..', 'fixtures', 'lmactd-parity.json');
+  it.skipIf(skipUnless(existsSync(fixture), 'createOrtRunner time decoder', `no ${fixture} (models/train/lmactd_export.py writes it)`))(
+    'runs the LMAC-TD time decoder from the manifest: hidden outputs kept, the PyTorch explanation, smoke test, specific errors',
+    async () => {
+      expect(files.manifest.timeDecoder?.hidden).toEqual(['h3', 'h4']);
+      expect(td).not.toBeNull();
+      const fx = readFixture<{ target: number }>(fixture);
+      const { signal, explanation } = fx.arrays;
+      // a bundle with only the time decoder still keeps the hidden outputs it needs
+      for (const d of [dec, null]) {
+        const r = createOrtRunner(files.manifest, ort.Tensor, cls, d, null, td);
+        expect(r.hasTimeDecoder).toBe(true);
+        expect(r.hasDecoder).toBe(d !== null);
+        const out = await r.runClassifier(magnitude(stft(signal, { nFft: 1024, winLength: 1024, hopLength: 256 })), 1);
+        expect(out.hidden.length).toBe(4);
+        const e = await r.runTimeDecoder!(out.hidden, signal, [fx.meta.target]);
+        expect(e.length).toBe(signal.length);
+        expect(maxAbsDiff(e, explanation)).toBeLessThan(2e-3);
+        await expect(r.runTimeDecoder!(out.hidden, signal, [50])).rejects.toThrow('target class 50 is out of range 0..49');
+        await expect(r.runTimeDecoder!(out.hidden, signal.subarray(0, 100), [0])).rejects.toThrow(/got 100 samples for batch 1 × 80000/);
+        await smokeTest(r, files.manifest);
+      }
+      const none = createOrtRunner(files.manifest, ort.Tensor, cls, dec, null, null);
+      expect(none.hasTimeDecoder).toBe(false);
+      expect(none.runTimeDecoder).toBeUndefined();
+      const raw = JSON.parse(readFileSync(join(bundleDir, 'manifest.json'), 'utf8'));
+      raw.timeDecoder.explanation = 'audio';
+      expect(() => createOrtRunner(parseManifest(raw), ort.Tensor, cls, dec, null, td)).toThrow(/time_decoder.onnx: has no output "audio" \(outputs: explanation\)/);
+      raw.timeDecoder.explanation = 'explanation';
+      raw.timeDecoder.hidden = ['h3'];
+      expect(() => createOrtRunner(parseManifest(raw), ort.Tensor, cls, dec, null, td)).toThrow(/time_decoder.onnx: has inputs the manifest does not feed \(h4\)/);
+      raw.timeDecoder.hidden = ['h3', 'h4'];
+      raw.timeDecoder.waveform = 'audio';
+      expect(() => createOrtRunner(parseManifest(raw), ort.Tensor, cls, dec, null, td)).toThrow(/time_decoder.onnx: has no input "audio"/);
+    },
+  );
 });

@@ -50,6 +50,13 @@ export interface ModelRunner<H = unknown> {
   runClassifier(magnitude: Float32Array, batch: number, phase?: WindowPhase): Promise<ClassifierResult<H>>;
   /** Run the decoder on one batch's hidden outputs with one target class per item; returns masks [batch × bins × frames]. */
   runDecoder(hidden: H, targets: ArrayLike<number>): Promise<Float32Array>;
+  /** Whether runTimeDecoder is available (the bundle has an LMAC-TD time decoder). */
+  readonly hasTimeDecoder?: boolean;
+  /**
+   * LMAC-TD: the explanation waveforms [batch × windowSamples] of one batch, from its hidden
+   * outputs, the windows' waveforms [batch × windowSamples] and one target class per item.
+   */
+  runTimeDecoder?(hidden: H, waveform: Float32Array, targets: ArrayLike<number>): Promise<Float32Array>;
   /** Joint embedding size of a zero-shot bundle (0 without a text encoder). */
   readonly textDim: number;
   /** Zero-shot bundles: embed a typed prompt (throws PromptError when no word is known). */
@@ -84,6 +91,7 @@ export function createOrtRunner(
   classifier: InferenceSession,
   decoder: InferenceSession | null,
   text: { projector: InferenceSession; vocab: Vocabulary } | null = null,
+  timeDecoder: InferenceSession | null = null,
 ): ModelRunner<Tensor[]> {
   const c = manifest.classifier;
   const d = manifest.decoder;
@@ -132,6 +140,24 @@ export function createOrtRunner(
     checkTensor(d.file, 'output', metadataOf(decoder, 'output', d.mask), 'float32', [0, bins, frames], `[batch, ${bins}, ${frames}] (mask)`);
   }
   const hasDecoder = !!(d && decoder);
+  const td = manifest.timeDecoder;
+  if (td && timeDecoder) {
+    const named = [td.waveform, ...td.hidden, td.target];
+    for (const name of named) {
+      if (!timeDecoder.inputNames.includes(name))
+        throw new Error(`${td.file}: has no input "${name}" (inputs: ${timeDecoder.inputNames.join(', ')})`);
+    }
+    const unfed = timeDecoder.inputNames.filter((n) => !named.includes(n));
+    if (unfed.length) throw new Error(`${td.file}: has inputs the manifest does not feed (${unfed.join(', ')})`);
+    if (!timeDecoder.outputNames.includes(td.explanation))
+      throw new Error(`${td.file}: has no output "${td.explanation}" (outputs: ${timeDecoder.outputNames.join(', ')})`);
+    checkTensor(td.file, 'input', metadataOf(timeDecoder, 'input', td.waveform), 'float32', [0, samples], `[batch, ${samples}] (waveform)`);
+    checkTensor(td.file, 'input', metadataOf(timeDecoder, 'input', td.target), 'int64', [0], '[batch] (class index)');
+    checkTensor(td.file, 'output', metadataOf(timeDecoder, 'output', td.explanation), 'float32', [0, samples], `[batch, ${samples}] (explanation)`);
+  }
+  const hasTimeDecoder = !!(td && timeDecoder);
+  /** The classifier's hidden outputs are kept for either decoder. */
+  const keepHidden = hasDecoder || hasTimeDecoder;
   const stftParams: StftParams = { nFft: manifest.stft.nFft, winLength: manifest.stft.winLength, hopLength: manifest.stft.hopLength };
 
   /** The classifier's input tensor for a batch: the magnitudes, or for a waveform classifier ISTFT(magnitude · phase) per window. */
@@ -193,6 +219,32 @@ export function createOrtRunner(
     return runMaskDecoder(hidden, [d.text, new TensorClass('float32', emb, [batch, textDim])], batch);
   }
 
+  /** LMAC-TD: hidden = [classifier.hidden..., extras] (see runClassifier); the time decoder takes some of them by name. */
+  async function runTimeDecoder(hidden: Tensor[], waveform: Float32Array, targets: ArrayLike<number>): Promise<Float32Array> {
+    if (!td || !timeDecoder) throw new Error(`bundle "${manifest.name}" has no time decoder: LMAC-TD explanations are not available`);
+    const batch = targets.length;
+    if (waveform.length !== batch * samples) throw new Error(`runTimeDecoder: got ${waveform.length} samples for batch ${batch} × ${samples}`);
+    const tgt = new BigInt64Array(batch);
+    for (let i = 0; i < batch; i++) {
+      const k = targets[i];
+      if (!Number.isInteger(k) || k < 0 || k >= classes) throw new Error(`target class ${k} is out of range 0..${classes - 1}`);
+      tgt[i] = BigInt(k);
+    }
+    const feeds: Record<string, Tensor> = {
+      [td.waveform]: new TensorClass('float32', waveform, [batch, samples]),
+      [td.target]: new TensorClass('int64', tgt, [batch]),
+    };
+    for (const name of td.hidden) {
+      const t = hidden[c.hidden.indexOf(name)];
+      if (!t) throw new Error(`${td.file}: the classifier's hidden output "${name}" is missing`);
+      feeds[name] = t;
+    }
+    const out = await timeDecoder.run(feeds, [td.explanation]);
+    const e = (await out[td.explanation].getData()) as Float32Array;
+    if (e.length !== batch * samples) throw new Error(`${td.file}: explanation has ${e.length} values, expected ${batch} × ${samples}`);
+    return e;
+  }
+
   return {
     bins,
     frames,
@@ -201,12 +253,14 @@ export function createOrtRunner(
     inputKind: c.inputKind,
     textDim,
     ...(te && text ? { embedPrompt } : {}),
+    hasTimeDecoder,
+    ...(hasTimeDecoder ? { runTimeDecoder } : {}),
     ...(d?.text ? { runDecoderText: (h: Tensor[], e: Float32Array, batch: number) => runTextDecoder(h, tile(e, batch), batch) } : {}),
     async runClassifier(magnitude, batch, phase) {
       if (magnitude.length !== batch * bins * frames)
         throw new Error(`runClassifier: got ${magnitude.length} values for batch ${batch} × ${bins} × ${frames}`);
       const input = classifierInput(magnitude, batch, phase);
-      const fetches = hasDecoder ? [c.logits, ...c.hidden] : [c.logits];
+      const fetches = keepHidden ? [c.logits, ...c.hidden] : [c.logits];
       if (c.embedding) fetches.push(c.embedding);
       const out = await classifier.run({ [c.input]: input }, fetches);
       const lt = out[c.logits];
@@ -214,11 +268,11 @@ export function createOrtRunner(
       if (logits.length !== batch * classes)
         throw new Error(`${c.file}: the manifest has ${classes} labels but the model gives ${logits.length / batch} logits`);
       const embedding = c.embedding ? ((await out[c.embedding].getData()) as Float32Array) : undefined;
-      const hidden = hasDecoder ? c.hidden.map((n) => out[n]) : [];
+      const hidden = keepHidden ? c.hidden.map((n) => out[n]) : [];
       if (hasDecoder && d?.magnitude) hidden.push(new TensorClass('float32', magnitude, [batch, bins, frames]));
       if (hasDecoder && d?.logits) hidden.push(lt);
       // free outputs we do not keep
-      const kept = (name: string) => name === c.logits || name === c.embedding || (hasDecoder && c.hidden.includes(name));
+      const kept = (name: string) => name === c.logits || name === c.embedding || (keepHidden && c.hidden.includes(name));
       for (const [name, t] of Object.entries(out)) if (!kept(name)) t.dispose();
       return embedding ? { logits, hidden, embedding } : { logits, hidden };
     },
@@ -302,6 +356,11 @@ export async function smokeTest<H>(runner: ModelRunner<H>, manifest: Manifest): 
     if (bad >= 0) throw new Error(`${c.file}: the model returns ${res.logits[bad]} (logit ${bad}) on a test input; its outputs must be finite numbers`);
     if (res.embedding && res.embedding.some((v) => !Number.isFinite(v)))
       throw new Error(`${c.file}: the audio embedding has non-finite values on a test input`);
+    if (runner.hasTimeDecoder && runner.runTimeDecoder && manifest.timeDecoder) {
+      const e = await runner.runTimeDecoder(res.hidden, window.waveform, [0]);
+      const bad = e.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new Error(`${manifest.timeDecoder.file}: the explanation has ${e[bad]} values on a test input`);
+    }
     if (runner.hasDecoder && manifest.decoder?.target) {
       // (a mask of the wrong size is already refused by the runner's decoder call)
       const mask = await runner.runDecoder(res.hidden, [0]);
@@ -318,7 +377,7 @@ export async function smokeTest<H>(runner: ModelRunner<H>, manifest: Manifest): 
 }
 
 /** A deterministic one-window test signal (low noise plus 440 Hz bursts) as magnitude + unit phase, bin-major. */
-export function testWindow(manifest: Manifest): { magnitude: Float32Array; phase: WindowPhase } {
+export function testWindow(manifest: Manifest): { waveform: Float32Array; magnitude: Float32Array; phase: WindowPhase } {
   const n = manifest.windowSamples;
   const rate = manifest.sampleRate;
   const x = new Float32Array(n);
@@ -332,5 +391,5 @@ export function testWindow(manifest: Manifest): { magnitude: Float32Array; phase
   const re = new Float32Array(spec.re.length);
   const im = new Float32Array(spec.re.length);
   unitPhaseInto(spec, 0, spec.frames, re, im, 0);
-  return { magnitude: magnitude(spec), phase: { re, im } };
+  return { waveform: x, magnitude: magnitude(spec), phase: { re, im } };
 }

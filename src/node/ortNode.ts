@@ -27,7 +27,7 @@ interface OrtLike {
   env: { wasm: { numThreads?: number } };
 }
 
-/** Create classifier + decoder sessions (sequentially) and wrap them in a ModelRunner. */
+/** Create classifier + decoder (+ time decoder, text projector) sessions (sequentially) and wrap them in a ModelRunner. */
 export async function createNodeModel(
   files: BundleFiles,
   backend: NodeBackend = 'ort-web',
@@ -47,16 +47,18 @@ export async function createNodeModel(
   if (backend === 'ort-web' && opts.threads) ort.env.wasm.numThreads = opts.threads;
   const classifier = await ort.InferenceSession.create(files.classifier, so);
   const decoder = files.decoder ? await ort.InferenceSession.create(files.decoder, so) : null;
+  const timeDecoder = files.timeDecoder ? await ort.InferenceSession.create(files.timeDecoder, so) : null;
   const te = files.manifest.textEncoder;
   const projector = files.text ? await ort.InferenceSession.create(files.text.projector, so) : null;
   const text = te && files.text && projector ? { projector, vocab: new Vocabulary(te, files.text.words, files.text.vectors) } : null;
-  const runner = createOrtRunner(files.manifest, ort.Tensor, classifier, decoder, text);
+  const runner = createOrtRunner(files.manifest, ort.Tensor, classifier, decoder, text, timeDecoder);
   return {
     runner,
     backend,
     async release() {
       await classifier.release();
       if (decoder) await decoder.release();
+      if (timeDecoder) await timeDecoder.release();
       if (projector) await projector.release();
     },
   };

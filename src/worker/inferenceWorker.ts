@@ -162,11 +162,14 @@ interface SessionSet {
   classifier: ort.InferenceSession;
   decoder: ort.InferenceSession | null;
   projector: ort.InferenceSession | null;
+  /** LMAC-TD time decoder (manifest.timeDecoder). */
+  timeDecoder: ort.InferenceSession | null;
 }
 
 async function releaseSessionSet(s: SessionSet): Promise<void> {
   await s.classifier.release();
   if (s.decoder) await s.decoder.release();
+  if (s.timeDecoder) await s.timeDecoder.release();
   if (s.projector) await s.projector.release();
 }
 
@@ -207,16 +210,19 @@ async function openSessions(f: BundleFiles, choice: BackendChoice, knownVocab: V
     const classifier = await createSession(f.classifier, m.classifier.file, so);
     let decoder: ort.InferenceSession | null = null;
     let projector: ort.InferenceSession | null = null;
+    let timeDecoder: ort.InferenceSession | null = null;
     try {
       decoder = f.decoder && m.decoder ? await createSession(f.decoder, m.decoder.file, so) : null;
+      timeDecoder = f.timeDecoder && m.timeDecoder ? await createSession(f.timeDecoder, m.timeDecoder.file, so) : null;
       // the text projector is one tiny matrix product: always on WASM
       projector = f.text && m.textEncoder ? await createSession(f.text.projector, m.textEncoder.projector.file, { ...so, executionProviders: ['wasm'] }) : null;
     } catch (e) {
       await classifier.release();
       if (decoder) await decoder.release();
+      if (timeDecoder) await timeDecoder.release();
       throw e;
     }
-    return { classifier, decoder, projector };
+    return { classifier, decoder, projector, timeDecoder };
   };
   let s: SessionSet;
   try {
@@ -230,7 +236,7 @@ async function openSessions(f: BundleFiles, choice: BackendChoice, knownVocab: V
   try {
     const v = m.textEncoder && f.text ? (knownVocab ?? new Vocabulary(m.textEncoder, f.text.words, f.text.vectors)) : null;
     const text = v && s.projector ? { projector: s.projector, vocab: v } : null;
-    const r = createOrtRunner(m, ort.Tensor, s.classifier, s.decoder, text);
+    const r = createOrtRunner(m, ort.Tensor, s.classifier, s.decoder, text, s.timeDecoder);
     await smokeTest(r, m);
     const bundleInfo: BundleInfo = {
       name: m.name,
@@ -243,6 +249,7 @@ async function openSessions(f: BundleFiles, choice: BackendChoice, knownVocab: V
       hopLength: m.stft.hopLength,
       inputKind: m.classifier.inputKind,
       hasDecoder: m.hasDecoder,
+      hasTimeDecoder: r.hasTimeDecoder === true,
       prompts: !!(text && m.decoder?.text),
       backend,
       backendNote: note,

@@ -51,6 +51,8 @@ export interface BundleInfo {
   /** What the classifier takes: |X| [B, bins, frames] or the waveform [B, windowSamples]. */
   inputKind: 'magnitude' | 'waveform';
   hasDecoder: boolean;
+  /** The bundle has an LMAC-TD time decoder: the 'lmactd' explainer is offered. */
+  hasTimeDecoder: boolean;
   /** Zero-shot bundle: typed prompts can be explained (text encoder + prompt-conditioned decoder). */
   prompts: boolean;
   /** Backend in use. */
