@@ -126,7 +126,7 @@ function batches(n: number, size: number): number[][] {
 }
 
 /** Gather the magnitudes of some windows into one batch tensor [B × bins × T]. */
-function windowBatch(state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude'>, windows: number[]): Float32Array {
+export function windowBatch(state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude'>, windows: number[]): Float32Array {
   const { plan, spec, magnitude } = state;
   const T = plan.windowFrames;
   const F = spec.bins;
@@ -201,7 +201,8 @@ export async function analyze<H>(
   const embeddings = D > 0 ? new Float32Array(nWin * D) : null;
   const chunks: Chunk<H>[] = [];
   let cacheBytes = 0;
-  let cached = runner.hasDecoder;
+  // hidden outputs are kept for the mask decoder and for the LMAC-TD time decoder
+  let cached = runner.hasDecoder || runner.hasTimeDecoder === true;
   let tModel = 0;
   let tPrep = 0;
   const state = { plan, spec, magnitude };

@@ -236,7 +236,7 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
         </section>
       </div>
       <section className="card metrics-card">
-        <MetricsPanel file={file} labels={labels} hasDecoder={bundle?.hasDecoder} ctl={ctl} />
+        <MetricsPanel file={file} labels={labels} hasDecoder={bundle?.hasDecoder} hasTimeDecoder={bundle?.hasTimeDecoder} ctl={ctl} />
       </section>
       <section className="card footer-card">
         <ExportPanel analysis={a} explanation={e} labels={labels} />

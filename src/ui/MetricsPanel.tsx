@@ -1,5 +1,5 @@
 /**
- * Explainer switch (L-MAC / perturbation), progress + cancel of a running explanation, and the
+ * Explainer switch (L-MAC / LMAC-TD / perturbation; LMAC-TD only for bundles with a time decoder), progress + cancel of a running explanation, and the
  * faithfulness metrics of the shown explanation next to those of the other explainer for the
  * same file, class and threshold (remembered as each arrives).
  */
@@ -13,6 +13,11 @@ import { effectiveExplainer, effectiveThreshold, useUi, type FileEntry } from '.
 
 const EXPLAINERS: { kind: ExplainerKind; label: string; help: string }[] = [
   { kind: 'lmac', label: 'L-MAC', help: 'The trained L-MAC decoder: a time-frequency mask in one pass.' },
+  {
+    kind: 'lmactd',
+    label: 'LMAC-TD',
+    help: 'The LMAC-TD time decoder: the explanation is produced directly as a waveform (residual = original − explanation); the overlay is the ratio of their spectrogram magnitudes.',
+  },
   {
     kind: 'perturbation',
     label: 'Perturbation',
@@ -50,14 +55,19 @@ function arrow(row: Row): string {
   return b === 'higher' ? '↑' : b === 'lower' ? '↓' : '';
 }
 
-export function ExplainerSwitch({ hasDecoder }: { hasDecoder: boolean | undefined }) {
+/** The explainers a bundle offers in the switch: LMAC-TD only with a time decoder (L-MAC is shown, disabled, without a decoder). */
+function offered(hasTimeDecoder: boolean | undefined) {
+  return EXPLAINERS.filter((e) => e.kind !== 'lmactd' || hasTimeDecoder === true);
+}
+
+export function ExplainerSwitch({ hasDecoder, hasTimeDecoder }: { hasDecoder: boolean | undefined; hasTimeDecoder?: boolean }) {
   const chosen = useUi((s) => s.explainer);
   const setExplainer = useUi((s) => s.setExplainer);
-  const current = effectiveExplainer({ explainer: chosen }, hasDecoder);
+  const current = effectiveExplainer({ explainer: chosen }, hasDecoder, hasTimeDecoder);
   return (
     <div className="explainer-switch" role="radiogroup" aria-label="Explainer" data-testid="explainer-switch">
       <span className="muted">Explainer:</span>
-      {EXPLAINERS.map((e) => {
+      {offered(hasTimeDecoder).map((e) => {
         const disabled = e.kind === 'lmac' && hasDecoder === false;
         return (
           <label key={e.kind} title={disabled ? 'This model bundle has no L-MAC decoder' : e.help} className={disabled ? 'disabled' : ''}>
@@ -78,9 +88,21 @@ export function ExplainerSwitch({ hasDecoder }: { hasDecoder: boolean | undefine
   );
 }
 
-export function MetricsPanel({ file, labels, hasDecoder, ctl }: { file: FileEntry; labels: string[]; hasDecoder: boolean | undefined; ctl: Controller }) {
+export function MetricsPanel({
+  file,
+  labels,
+  hasDecoder,
+  hasTimeDecoder,
+  ctl,
+}: {
+  file: FileEntry;
+  labels: string[];
+  hasDecoder: boolean | undefined;
+  hasTimeDecoder?: boolean;
+  ctl: Controller;
+}) {
   const threshold = useUi((s) => effectiveThreshold(s));
-  const explainer = useUi((s) => effectiveExplainer(s, hasDecoder));
+  const explainer = useUi((s) => effectiveExplainer(s, hasDecoder, hasTimeDecoder));
   const record = useMetricsMemory((s) => s.record);
   const seen = useMetricsMemory((s) => s.seen);
   const e: Explanation | undefined = file.explanation && file.explanation.fileId === file.id ? file.explanation : undefined;
@@ -104,7 +126,7 @@ export function MetricsPanel({ file, labels, hasDecoder, ctl }: { file: FileEntr
   }
   const target = file.target;
   const current = e && !e.focus && e.target === target && e.threshold === threshold && (e.explainer ?? 'lmac') === explainer;
-  const cols = EXPLAINERS.filter((x) => x.kind !== 'lmac' || hasDecoder !== false);
+  const cols = offered(hasTimeDecoder).filter((x) => x.kind !== 'lmac' || hasDecoder !== false);
   const colMetrics = cols.map((c) => (target != null ? seen[metricsKey(file.id, target, threshold, c.kind)] : undefined));
   const p = file.explainProgress;
   const cancelled = !file.explaining && !current && /cancelled/.test(file.explainError ?? '');
@@ -112,7 +134,7 @@ export function MetricsPanel({ file, labels, hasDecoder, ctl }: { file: FileEntr
   return (
     <div className="metrics-panel" data-testid="metrics-panel" data-explainer={e?.explainer ?? ''} data-current={current ? 'yes' : 'no'}>
       <div className="metrics-head">
-        <ExplainerSwitch hasDecoder={hasDecoder} />
+        <ExplainerSwitch hasDecoder={hasDecoder} hasTimeDecoder={hasTimeDecoder} />
         {file.explaining && (
           <span className="explain-progress" data-testid="explain-progress">
             <span className="muted small">
@@ -138,7 +160,10 @@ export function MetricsPanel({ file, labels, hasDecoder, ctl }: { file: FileEntr
       <table className="metrics" data-testid="metrics-table">
         <caption className="muted small">
           Faithfulness of the explanation of “{target != null ? (labels[target] ?? target).toString().replace(/_/g, ' ') : '—'}” ({threshold == null ? 'soft mask' : `binary ≥ ${threshold.toFixed(2)}`}):
-          the classifier on the masked-in (M⊙|X|) and masked-out ((1−M)⊙|X|) spectrogram. Hover a metric for its meaning.
+          {explainer === 'lmactd'
+            ? ' the classifier on the spectrograms of the explanation and residual waveforms (LMAC-TD; the mask is the ratio |STFT(explanation)| / |X| shown on the spectrogram, the threshold binarises only that overlay).'
+            : ' the classifier on the masked-in (M⊙|X|) and masked-out ((1−M)⊙|X|) spectrogram.'}{' '}
+          Hover a metric for its meaning.
         </caption>
         <thead>
           <tr>

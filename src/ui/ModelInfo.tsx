@@ -24,6 +24,7 @@ export function ModelInfo({ bundle }: { bundle: BundleInfo | null }) {
       <p className="muted small">
         {bundle.sampleRate / 1000} kHz · window {(bundle.windowSamples / bundle.sampleRate).toFixed(2)} s · {bundle.inputKind ?? 'magnitude'} input · STFT {bundle.nFft}/
         {bundle.hopLength} · {bundle.labels.length} classes · {bundle.hasDecoder ? 'L-MAC decoder' : 'no decoder (perturbation explainer)'}
+        {bundle.hasTimeDecoder ? ' · LMAC-TD time decoder' : ''}
         {bundle.license ? ` · ${bundle.license}` : ''}
       </p>
       {resultRows.length > 0 && (

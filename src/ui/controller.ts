@@ -16,7 +16,7 @@ export interface ExplainerOps {
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
   /** When given and without a decoder, explanations use the perturbation explainer; `prompts`: typed prompts are explained. */
-  bundle?: { hasDecoder: boolean; prompts?: boolean } | null;
+  bundle?: { hasDecoder: boolean; hasTimeDecoder?: boolean; prompts?: boolean } | null;
   /** Load another bundle (the files are then analysed again with it). */
   loadBundle?(url: string): Promise<unknown>;
 }
@@ -77,7 +77,7 @@ export function useController(ex: ExplainerOps) {
       !entry ||
       ui.selectedId !== id ||
       analysis.windows.length > PRE_EXPLAIN_MAX_WINDOWS ||
-      effectiveExplainer(ui, exRef.current.bundle?.hasDecoder) !== 'lmac' ||
+      effectiveExplainer(ui, exRef.current.bundle?.hasDecoder, exRef.current.bundle?.hasTimeDecoder) !== 'lmac' ||
       activePrompt(entry, exRef.current.bundle?.prompts) !== null
     ) {
       ui.patchFile(id, ready);
@@ -248,7 +248,7 @@ export function useController(ex: ExplainerOps) {
   // Explanation of the selected file follows its target and the threshold.
   const selected = useUi((s) => s.files.find((f) => f.id === s.selectedId));
   const threshold = useUi((s) => effectiveThreshold(s));
-  const explainer = useUi((s) => effectiveExplainer(s, ex.bundle?.hasDecoder));
+  const explainer = useUi((s) => effectiveExplainer(s, ex.bundle?.hasDecoder, ex.bundle?.hasTimeDecoder));
   const prompt = activePrompt(selected, ex.bundle?.prompts);
   const sel = selected as FileEntry | undefined;
   const needs =

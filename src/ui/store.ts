@@ -44,7 +44,7 @@ export interface UiState {
   view: ViewRange | null;
   freqScale: 'linear' | 'log';
   overlay: 'dim' | 'tint' | 'mask';
-  /** Explainer for the shown explanation (perturbation is used whatever this says when the bundle has no decoder). */
+  /** Explainer for the shown explanation (see effectiveExplainer for what a bundle without a decoder / time decoder uses). */
   explainer: ExplainerKind;
 
   addFile(entry: Pick<FileEntry, 'id' | 'name' | 'size' | 'blob'>): void;
@@ -98,9 +98,14 @@ export function selectedFile(s: UiState): FileEntry | undefined {
   return s.files.find((f) => f.id === s.selectedId);
 }
 
-/** The explainer actually used: perturbation when the bundle has no decoder. */
-export function effectiveExplainer(s: Pick<UiState, 'explainer'>, hasDecoder: boolean | undefined): ExplainerKind {
-  return hasDecoder === false ? 'perturbation' : s.explainer;
+/**
+ * The explainer actually used: LMAC-TD only when the bundle has a time decoder, L-MAC only when it
+ * has a decoder; otherwise L-MAC, else perturbation. (undefined = not known yet: the choice stands.)
+ */
+export function effectiveExplainer(s: Pick<UiState, 'explainer'>, hasDecoder: boolean | undefined, hasTimeDecoder?: boolean): ExplainerKind {
+  if (s.explainer === 'lmactd' && hasTimeDecoder !== false) return 'lmactd';
+  if (s.explainer === 'perturbation') return 'perturbation';
+  return hasDecoder === false ? 'perturbation' : 'lmac';
 }
 
 /** The threshold passed to `explain()`: null = soft mask. */

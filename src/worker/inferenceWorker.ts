@@ -13,6 +13,7 @@ import { magnitudeLevels } from '../core/levels';
 import { explanationMetrics, maskedPromptSimilarity, promptSimilarity } from '../core/faithfulness';
 import { Vocabulary } from '../core/textEncoder';
 import { perturbationExplain, type PerturbationResult } from '../core/perturbation';
+import { timeDomainExplain, timeDomainMetrics, type TimeExplanation } from '../core/lmactd';
 import { BundleError, loadBundleFiles, loadBundleFromBytes, type BundleFiles } from '../core/manifest';
 import { createOrtRunner, releaseTensors, smokeTest, tensorBytes, type ModelRunner } from '../core/modelRunner';
 import type { GraphMeta } from '../core/modelForm';
@@ -58,7 +59,8 @@ let sessions: SessionSet | null = null;
 /** The vocabulary of a zero-shot bundle (parsed once per bundle). */
 let vocab: Vocabulary | null = null;
 let inner: ModelRunner<ort.Tensor[]> | null = null;
-const analyses = new Map<string, { name: string; state: AnalysisState<Hidden>; perturbations?: Map<string, PerturbationResult> }>();
+/** Per file: its analysis, perturbation results, and the last LMAC-TD explanation (a threshold change reuses it). */
+const analyses = new Map<string, { name: string; state: AnalysisState<Hidden>; perturbations?: Map<string, PerturbationResult>; timeDomain?: TimeExplanation }>();
 /** Perturbation results kept per file (target × settings), most recent last. */
 const MAX_PERTURBATIONS = 4;
 const controllers = new Map<number, AbortController>();
@@ -100,6 +102,14 @@ const runner: ModelRunner<Hidden> = {
   },
   runClassifier: (m, b, ph) => exclusive(() => current().runClassifier(m, b, ph)),
   runDecoder: (h, t) => exclusive(() => current().runDecoder(unpackHidden(h), t)),
+  get hasTimeDecoder() {
+    return inner?.hasTimeDecoder === true;
+  },
+  runTimeDecoder: (h, w, t) => {
+    const r = current();
+    if (!r.runTimeDecoder) return Promise.reject(new Error(`bundle "${manifest().name}" has no time decoder: LMAC-TD explanations are not available`));
+    return exclusive(() => r.runTimeDecoder!(unpackHidden(h), w, t));
+  },
   get textDim() {
     return manifest().textEncoder?.dim ?? 0;
   },
@@ -367,6 +377,19 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
   post({ type: 'focus', id, result }, transferablesOf(mask, maskedIn, maskedOut));
 }
 
+/**
+ * The explanation message of an LMAC-TD result: the explanation and residual waveforms as the
+ * two tracks (copied: the kept result serves threshold changes), the overlay ratio as the mask
+ * (binarised at `threshold` when given; the audio does not depend on it).
+ */
+function timeDomainResult(td: TimeExplanation, threshold: number | null, timings: Record<string, number>, t0: number): ReturnType<typeof renderExplanation> {
+  const mask = threshold === null ? td.mask.slice() : thresholdMask(td.mask, threshold);
+  let sum = 0;
+  for (let i = 0; i < mask.length; i++) sum += mask[i];
+  timings.total = performance.now() - t0;
+  return { target: td.target, threshold, mask, maskMean: sum / mask.length, maskedIn: td.explanation.slice(), maskedOut: td.residual.slice(), timings };
+}
+
 async function handle(req: Request, signal: AbortSignal): Promise<void> {
   const id = req.id;
   const onProgress = (progress: { stage: string; done: number; total: number }) => post({ type: 'progress', id, progress });
@@ -456,6 +479,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       let sentArrays = false;
       try {
         let soft: Float32Array;
+        let td: TimeExplanation | undefined;
         const pe = req.prompt !== undefined ? await runner.embedPrompt!(req.prompt) : null;
         if (pe && kind !== 'lmac') throw new Error('typed prompts are explained by L-MAC only');
         if (pe) {
@@ -469,6 +493,16 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           if (opts.onFocus) opts.onFocus = (f) => postFocus(id, req, a.state, f, { ...shown, similarity: { ...shown.similarity } });
           soft = await stitchedMask(a.state, runner, pe, opts, timings);
         } else if (kind === 'lmac') soft = await stitchedMask(a.state, runner, req.target, opts, timings);
+        else if (kind === 'lmactd') {
+          if (!runner.hasTimeDecoder) throw new Error(`bundle "${manifest().name}" has no time decoder: LMAC-TD explanations are not available`);
+          td = a.timeDomain?.target === req.target ? a.timeDomain : undefined;
+          if (!td) {
+            td = await timeDomainExplain(a.state, runner, req.target, opts);
+            a.timeDomain = td;
+            Object.assign(timings, td.timings);
+          }
+          soft = td.mask;
+        }
         else if (kind === 'perturbation') {
           const ps = req.perturbation ?? {};
           const key = `${req.target}|${ps.samples ?? 300}|${ps.segmentMs ?? 100}|${ps.seed ?? 1}`;
@@ -484,7 +518,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           soft = pr.mask;
           segments = { segmentS: pr.segmentS, importance: pr.importance.slice(), r2: pr.r2, samples: pr.evaluated - 1 };
         } else throw new Error(`unknown explainer "${String(kind)}"`);
-        r = renderExplanation(a.state, pe ? -1 : req.target, soft, req.threshold, opts, timings, t0);
+        // LMAC-TD: the audio is the decoder's waveform (copies: the kept one is reused), the mask its ratio overlay
+        r = td ? timeDomainResult(td, req.threshold, timings, t0) : renderExplanation(a.state, pe ? -1 : req.target, soft, req.threshold, opts, timings, t0);
         if (req.metrics !== false) {
           // show the explanation now; the metrics (two more classifier runs per window) follow
           const partial: ExplanationMsg = {
@@ -503,7 +538,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
             const sim = await maskedPromptSimilarity(a.state, runner, pe.embedding, shownMask, opts);
             prompt.similarity = sim;
             r.timings.metrics = performance.now() - tm;
-          } else metrics = await explanationMetrics(a.state, runner, req.target, shownMask, opts, r.timings);
+          } else if (td) metrics = await timeDomainMetrics(a.state, runner, req.target, td.explanation, td.residual, shownMask, opts, r.timings);
+          else metrics = await explanationMetrics(a.state, runner, req.target, shownMask, opts, r.timings);
         }
         r.timings.total = performance.now() - t0;
       } catch (e) {

@@ -9,8 +9,12 @@ import type { GraphMeta } from '../core/modelForm';
 export type { ClipMetrics } from '../core/metrics';
 export type { GraphMeta, TensorMeta } from '../core/modelForm';
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
-/** Which explainer makes the mask: the L-MAC decoder, or the model-agnostic perturbation explainer. */
-export type ExplainerKind = 'lmac' | 'perturbation';
+/**
+ * Which explainer makes the explanation: the L-MAC mask decoder, the LMAC-TD time decoder (its
+ * explanation is a waveform; only for bundles with one, `BundleInfo.hasTimeDecoder`), or the
+ * model-agnostic perturbation explainer.
+ */
+export type ExplainerKind = 'lmac' | 'lmactd' | 'perturbation';
 
 /** Options of the perturbation explainer (src/core/perturbation.ts). */
 export interface PerturbationSettings {

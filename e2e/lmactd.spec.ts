@@ -1,0 +1,107 @@
+/**
+ * LMAC-TD (issue 14) in real Chromium against the production build and the real bundle
+ * (models/esc50 with its time decoder): an example is explained by L-MAC, the switch offers
+ * LMAC-TD, whose explanation (a waveform from the time decoder) is shown with its metrics;
+ * its exported explanation and residual WAVs add up to the exported original to 16-bit
+ * precision and differ from L-MAC's; switching back shows L-MAC again.
+ */
+import { test, expect, type Page } from '@playwright/test';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeWav } from '../src/core/wav';
+
+const DOWNLOADS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'e2e-artifacts', 'downloads', 'lmactd');
+mkdirSync(DOWNLOADS, { recursive: true });
+
+test.describe.configure({ mode: 'serial' });
+
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  page = await browser.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
+  });
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
+});
+
+test.afterAll(async () => {
+  await page?.close();
+});
+
+const cell = (kind: string, row: string) => page.getByTestId(`metric-${kind}-${row}`);
+
+async function exportedWav(what: 'explanation' | 'residual' | 'original', tag: string): Promise<Float32Array> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`export-${what}`).click()]);
+  const p = join(DOWNLOADS, `${tag}-${d.suggestedFilename()}`);
+  await d.saveAs(p);
+  const w = decodeWav(readFileSync(p));
+  expect(w.sampleRate).toBe(16000);
+  return w.channels[0];
+}
+
+const energy = (v: Float32Array) => v.reduce((s, q) => s + q * q, 0);
+let lmac: Float32Array;
+
+test('L-MAC first; the switch offers LMAC-TD for this bundle', async () => {
+  test.setTimeout(300_000);
+  await page.getByTestId('example-siren').click();
+  const panel = page.getByTestId('metrics-panel');
+  await expect(panel).toHaveAttribute('data-explainer', 'lmac', { timeout: 180_000 });
+  await expect(panel).toHaveAttribute('data-current', 'yes');
+  await expect(page.getByTestId('explainer-lmactd')).toBeVisible();
+  await expect(page.getByTestId('explainer-lmactd')).not.toBeChecked();
+  await expect(page.getByTestId('metrics-col-lmactd')).toHaveText('LMAC-TD');
+  await expect(page.getByTestId('model-info')).toContainText('LMAC-TD time decoder');
+  await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
+  lmac = await exportedWav('explanation', 'lmac');
+});
+
+test('LMAC-TD: explanation shown with metrics; its WAVs sum to the original to 16-bit precision and differ from L-MAC', async () => {
+  test.setTimeout(300_000);
+  const lmacMM = (await cell('lmac', 'MM').textContent())!;
+  const t0 = Date.now();
+  await page.getByTestId('explainer-lmactd').check();
+  const panel = page.getByTestId('metrics-panel');
+  await expect(panel).toHaveAttribute('data-explainer', 'lmactd', { timeout: 180_000 });
+  await expect(panel).toHaveAttribute('data-current', 'yes');
+  console.log(`LMAC-TD explanation with metrics in ${Date.now() - t0} ms`);
+  await expect(cell('lmactd', 'MM')).toHaveText(/^\d\.\d{3}$/);
+  await expect(cell('lmactd', 'qc')).toHaveText(/^\d\.\d{3}$/);
+  await expect(cell('lmactd', 'FidIn')).toHaveText(/^[01] (kept|changed)$/);
+  await expect(cell('lmac', 'MM')).toHaveText(lmacMM);
+  await expect(page.getByTestId('metrics-table')).toContainText('explanation and residual waveforms');
+  const mm = (await cell('lmactd', 'MM').textContent())!;
+  await expect(page.getByTestId('mask-mean')).toContainText(mm);
+  await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
+  // the explanation track can be soloed and played
+  await expect(page.getByTestId('spectrogram')).toBeVisible();
+  const [x, y, z] = [await exportedWav('explanation', 'lmactd'), await exportedWav('residual', 'lmactd'), await exportedWav('original', 'lmactd')];
+  expect(x.length).toBe(z.length);
+  expect(y.length).toBe(z.length);
+  // each WAV is rounded to 16 bits on its own: the sum is the original within two quantisation steps
+  let worst = 0;
+  for (let i = 0; i < z.length; i++) worst = Math.max(worst, Math.abs(x[i] + y[i] - z[i]));
+  const sig = energy(z);
+  console.log(`LMAC-TD: |explanation + residual − original| ≤ ${(worst * 32768).toFixed(2)} LSB; energy / original: explanation ${(energy(x) / sig).toFixed(4)}, residual ${(energy(y) / sig).toFixed(4)}`);
+  expect(worst).toBeLessThanOrEqual(2 / 32768);
+  // audible (not silence) and not everything; not L-MAC's explanation
+  expect(energy(x)).toBeGreaterThan(1e-4 * sig);
+  expect(energy(y)).toBeGreaterThan(1e-4 * sig);
+  expect(x.reduce((m, v, i) => Math.max(m, Math.abs(v - lmac[i])), 0)).toBeGreaterThan(0.01);
+});
+
+test('switching back to L-MAC shows the L-MAC explanation again', async () => {
+  test.setTimeout(300_000);
+  const lmacMM = (await cell('lmac', 'MM').textContent())!;
+  await page.getByTestId('explainer-lmac').check();
+  const panel = page.getByTestId('metrics-panel');
+  await expect(panel).toHaveAttribute('data-explainer', 'lmac', { timeout: 180_000 });
+  await expect(panel).toHaveAttribute('data-current', 'yes');
+  await expect(page.getByTestId('mask-mean')).toContainText(lmacMM);
+  await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
+  const again = await exportedWav('explanation', 'lmac-again');
+  expect(again.reduce((m, v, i) => Math.max(m, Math.abs(v - lmac[i])), 0)).toBeLessThan(1e-4);
+});

@@ -1,0 +1,162 @@
+// LMAC-TD over whole files (src/core/lmactd.ts): the cross-fade weights sum to 1 at every sample,
+// so explanation + residual is the original exactly for any length; then the real bundle
+// (models/esc50 with its time decoder, onnxruntime-web's Node build): one window gives the
+// decoder's own output, a long file is cross-faded, the overlay ratio and the metrics.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../tests/skip';
+import { maxAbsDiff, readFixture } from '../node/fixtures';
+import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
+import { analyze, pipelineConfig, releaseAnalysis, type PipelineConfig } from './explain';
+import { crossfadeWeights, explanationRatioMask, timeDomainExplain, timeDomainMetrics, WaveStitcher, windowWaveformInto } from './lmactd';
+import { magnitude, stft } from './stft';
+import { planWindows } from './windows';
+
+const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const bundleDir = join(root, 'models', 'esc50');
+const fixture = join(root, 'models', 'fixtures', 'lmactd-parity.json');
+const hasBundle = existsSync(join(bundleDir, 'manifest.json')) && existsSync(join(bundleDir, 'time_decoder.onnx')) && existsSync(fixture);
+
+function signal(n: number, sr: number, seed = 1): Float32Array {
+  const x = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 16807) % 2147483647;
+    const burst = Math.floor(i / (sr * 0.7)) % 2 === 0 ? 1 : 0.1;
+    x[i] = burst * 0.4 * Math.sin((2 * Math.PI * 700 * i) / sr) + 0.05 * (s / 2147483647 - 0.5);
+  }
+  return x;
+}
+
+const energy = (x: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return s;
+};
+
+describe('cross-fade of window explanations', () => {
+  it('weights are positive and sum to 1 at every sample of the padded signal, for short, exact and long lengths', () => {
+    for (const len of [1000, 80000, 80001, 119936, 200000, 16000 * 61 + 17]) {
+      const plan = planWindows(len, 80000, 256);
+      const sum = new Float64Array(plan.paddedLength);
+      let min = Infinity;
+      plan.starts.forEach((s, w) => {
+        const wt = crossfadeWeights(plan, w);
+        for (let n = 0; n < wt.length; n++) {
+          min = Math.min(min, wt[n]);
+          sum[s + n] += wt[n];
+        }
+      });
+      expect(min).toBeGreaterThan(0);
+      let worst = 0;
+      for (let i = 0; i < sum.length; i++) worst = Math.max(worst, Math.abs(sum[i] - 1));
+      expect(worst, `length ${len}`).toBeLessThan(1e-12);
+    }
+  });
+
+  it('stitching each window of a signal gives back the signal (an identity decoder), and a constant stays constant', () => {
+    const len = 16000 * 23 + 5;
+    const x = signal(len, 16000);
+    const plan = planWindows(len, 80000, 256);
+    const id = new WaveStitcher(plan);
+    const one = new WaveStitcher(plan);
+    const ones = new Float32Array(80000).fill(1);
+    const win = new Float32Array(80000);
+    // any order
+    for (const w of [...plan.starts.keys()].reverse()) {
+      windowWaveformInto(x, plan, w, win, 0);
+      id.add(w, win);
+      one.add(w, ones);
+    }
+    expect(maxAbsDiff(id.result(), x)).toBeLessThan(1e-6);
+    expect(one.result().every((v) => Math.abs(v - 1) < 1e-6)).toBe(true);
+    expect(() => id.add(0, win)).toThrow(/window 0 added twice/);
+    expect(() => new WaveStitcher(plan).result()).toThrow(/window 0 was not added/);
+  });
+});
+
+describe.skipIf(skipUnless(hasBundle, 'LMAC-TD pipeline', 'models/esc50 with time_decoder.onnx and models/fixtures/lmactd-parity.json are needed'))(
+  'LMAC-TD pipeline (models/esc50, onnxruntime-web Node)',
+  () => {
+    let model: NodeModel;
+    let cfg: PipelineConfig;
+    beforeAll(async () => {
+      const files = await loadBundleDir(bundleDir);
+      cfg = pipelineConfig(files.manifest);
+      model = await createNodeModel(files, 'ort-web');
+    });
+    afterAll(async () => {
+      await model?.release();
+    });
+
+    it('one window: the explanation is the PyTorch one, explanation + residual = original, overlay and metrics', async () => {
+      const fx = readFixture<{ target: number; targetUnlikely: number; energyRatio: number }>(fixture);
+      const x = fx.arrays.signal;
+      const st = await analyze(x, cfg, model.runner);
+      try {
+        expect(st.cached).toBe(true);
+        const r = await timeDomainExplain(st, model.runner, fx.meta.target);
+        expect(maxAbsDiff(r.explanation, fx.arrays.explanation)).toBeLessThan(2e-3);
+        expect(maxAbsDiff(r.explanation.map((v, i) => v + r.residual[i]), x)).toBeLessThan(1e-6);
+        expect(energy(r.explanation) / energy(x)).toBeCloseTo(fx.meta.energyRatio, 2);
+        // overlay: the ratio of magnitudes on the file's STFT grid, in [0, 1]
+        expect(r.mask.length).toBe(st.spec.bins * st.plan.totalFrames);
+        expect(r.mask.every((v) => v >= 0 && v <= 1)).toBe(true);
+        const mx = magnitude(st.spec);
+        const me = magnitude(stft(r.explanation, cfg.stft));
+        let k = 0;
+        for (let i = 1; i < mx.length; i++) if (mx[i] > mx[k]) k = i;
+        expect(r.mask[k]).toBeCloseTo(Math.min(1, me[k] / mx[k]), 3);
+        // the original itself: a ratio of 1 wherever |X| is well above the 80 dB floor
+        const self = explanationRatioMask(st, x);
+        expect(self.every((v, i) => mx[i] < 1e-2 * mx[k] || v >= 0.99)).toBe(true);
+        const m = await timeDomainMetrics(st, model.runner, fx.meta.target, r.explanation, r.residual, r.mask);
+        expect(m.pc).toBeCloseTo(st.probs[fx.meta.target], 6);
+        for (const v of [m.qc, m.rc, m.FF, m.AD, m.SPS, m.COMP, m.MM]) expect(Number.isFinite(v)).toBe(true);
+        // the classifier on the explanation: the same as running it on the explanation's own STFT
+        const q = await model.runner.runClassifier(magnitude(stft(r.explanation, cfg.stft)), 1);
+        let mq = -Infinity;
+        for (const v of q.logits) mq = Math.max(mq, v);
+        let z = 0;
+        for (const v of q.logits) z += Math.exp(v - mq);
+        expect(m.qc).toBeCloseTo(Math.exp(q.logits[fx.meta.target] - mq) / z, 4);
+        model.runner.releaseHidden(q.hidden);
+        // an unlikely class: near-silence
+        const low = await timeDomainExplain(st, model.runner, fx.meta.targetUnlikely);
+        expect(energy(low.explanation)).toBeLessThan(0.1 * energy(r.explanation));
+        await expect(timeDomainExplain(st, model.runner, 50)).rejects.toThrow('target class 50 is out of range 0..49');
+      } finally {
+        releaseAnalysis(st, model.runner);
+      }
+    });
+
+    it('a 13 s file: windows cross-faded, sums to the original, the first half-window is window 0 alone, no cache gives the same', async () => {
+      const x = signal(16000 * 13 + 123, 16000, 7);
+      const st = await analyze(x, cfg, model.runner, { batchSize: 2 });
+      try {
+        expect(st.plan.starts.length).toBe(5);
+        const target = 3;
+        const r = await timeDomainExplain(st, model.runner, target);
+        expect(r.explanation.length).toBe(x.length);
+        expect(maxAbsDiff(r.explanation.map((v, i) => v + r.residual[i]), x)).toBeLessThan(1e-6);
+        // where only window 0 covers the signal, its weight is 1: the decoder's output on window 0
+        const w0 = new Float32Array(80000);
+        windowWaveformInto(x, st.plan, 0, w0, 0);
+        const h = await model.runner.runClassifier(magnitude(stft(w0, cfg.stft)), 1);
+        const e0 = await model.runner.runTimeDecoder!(h.hidden, w0, [target]);
+        model.runner.releaseHidden(h.hidden);
+        const until = st.plan.starts[1];
+        // (window 0's |X| in the analysis is a slice of the whole-file STFT: near its end it differs from w0's own STFT)
+        expect(maxAbsDiff(r.explanation.subarray(0, until / 2), e0.subarray(0, until / 2))).toBeLessThan(5e-3);
+        // without cached hidden outputs the classifier runs again: the same explanation
+        const noCache = { ...st, chunks: [], cached: false };
+        const r2 = await timeDomainExplain(noCache, model.runner, target, { batchSize: 3 });
+        expect(maxAbsDiff(r2.explanation, r.explanation)).toBeLessThan(1e-5);
+      } finally {
+        releaseAnalysis(st, model.runner);
+      }
+    });
+  },
+);

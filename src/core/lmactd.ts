@@ -1,0 +1,260 @@
+// LMAC-TD over a whole file (issue 14, docs/DESIGN.md "Time-domain decoder"): per window the
+// classifier's hidden outputs (cached by analyze) and the window's waveform go through the time
+// decoder, which gives the explanation as a waveform; the window explanations are cross-faded
+// with per-sample weights that sum to 1, so the file's explanation + residual (= original −
+// explanation) is the original exactly. The spectrogram overlay ("mask") is
+// min(1, |STFT(explanation)| / |X|), and the faithfulness metrics run the classifier on
+// |STFT(explanation)| and |STFT(residual)|.
+import type { AnalysisState, RunOptions } from './explain';
+import { windowBatch, windowPhase } from './explain';
+import { fileMagnitude, pooledProbsOf } from './faithfulness';
+import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
+import type { ModelRunner } from './modelRunner';
+import { magnitude as stftMagnitude, stft } from './stft';
+import { padToPlan, type WindowPlan } from './windows';
+
+const now = (): number => performance.now();
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+/** The taper of one window's explanation before normalisation: sin(π(n + ½)/W), positive everywhere. */
+function taper(windowSamples: number): Float64Array {
+  const t = new Float64Array(windowSamples);
+  for (let n = 0; n < windowSamples; n++) t[n] = Math.sin((Math.PI * (n + 0.5)) / windowSamples);
+  return t;
+}
+
+/**
+ * Per-sample cross-fade weights of window `w` ([windowSamples]): the taper divided by the sum of
+ * the tapers of all windows covering each sample, so that at every sample of the padded signal
+ * the weights of its windows sum to 1 (up to float64 rounding). Computed per window from its
+ * neighbours (window starts are sorted, so only a few overlap), without a file-length buffer.
+ */
+export function crossfadeWeights(plan: WindowPlan, w: number, tap: Float64Array = taper(plan.windowSamples)): Float64Array {
+  const W = plan.windowSamples;
+  const s = plan.starts[w];
+  const out = new Float64Array(W);
+  const near: number[] = [];
+  for (let j = w - 1; j >= 0 && plan.starts[j] + W > s; j--) near.push(j);
+  for (let j = w + 1; j < plan.starts.length && plan.starts[j] < s + W; j++) near.push(j);
+  for (let n = 0; n < W; n++) {
+    const i = s + n;
+    let total = tap[n];
+    for (const j of near) {
+      const k = i - plan.starts[j];
+      if (k >= 0 && k < W) total += tap[k];
+    }
+    out[n] = tap[n] / total;
+  }
+  return out;
+}
+
+/** Window `w` of the signal zero-padded to the plan (the samples the classifier's |X| of that window came from). */
+export function windowWaveformInto(x: Float32Array, plan: WindowPlan, w: number, dst: Float32Array, offset: number): void {
+  const s = plan.starts[w];
+  const end = Math.min(x.length, s + plan.windowSamples);
+  dst.fill(0, offset, offset + plan.windowSamples);
+  if (end > s) dst.set(x.subarray(s, end), offset);
+}
+
+/** Accumulates per-window explanations [windowSamples] into one of the original length, cross-faded. */
+export class WaveStitcher {
+  readonly out: Float32Array;
+  private readonly acc: Float64Array;
+  private readonly added: boolean[];
+  private readonly tap: Float64Array;
+
+  constructor(readonly plan: WindowPlan) {
+    this.acc = new Float64Array(plan.length);
+    this.out = new Float32Array(plan.length);
+    this.added = plan.starts.map(() => false);
+    this.tap = taper(plan.windowSamples);
+  }
+
+  /** Add window `index`'s explanation, read from `src` at `offset`. */
+  add(index: number, src: Float32Array, offset = 0): void {
+    if (this.added[index]) throw new Error(`WaveStitcher: window ${index} added twice`);
+    const W = this.plan.windowSamples;
+    if (src.length < offset + W) throw new Error('WaveStitcher: window explanation too short');
+    const wt = crossfadeWeights(this.plan, index, this.tap);
+    const s = this.plan.starts[index];
+    const n = Math.min(W, this.plan.length - s);
+    for (let k = 0; k < n; k++) this.acc[s + k] += wt[k] * src[offset + k];
+    this.added[index] = true;
+  }
+
+  /** The cross-faded explanation (original length); throws if a window is missing. */
+  result(): Float32Array {
+    const missing = this.added.indexOf(false);
+    if (missing >= 0) throw new Error(`WaveStitcher: window ${missing} was not added`);
+    for (let i = 0; i < this.acc.length; i++) this.out[i] = this.acc[i];
+    return this.out;
+  }
+}
+
+export interface TimeExplanation {
+  target: number;
+  /** Original length, model rate. */
+  explanation: Float32Array;
+  /** original − explanation. */
+  residual: Float32Array;
+  /** min(1, |STFT(explanation)| / (|X| + ε)), [bins × totalFrames] like an L-MAC mask. */
+  mask: Float32Array;
+  timings: Record<string, number>;
+}
+
+/** ε of the overlay ratio: 80 dB below the file's largest |X| (the range the spectrogram shows), so silence gives 0, not noise. */
+export const RATIO_FLOOR_DB = 80;
+
+/**
+ * The overlay of a time-domain explanation: min(1, |STFT(e)| / (|X| + ε)) on the whole-file STFT
+ * grid (the explanation zero-padded to the plan, the same STFT parameters), ε = max|X| · 10^(−80/20).
+ */
+export function explanationRatioMask(
+  state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude' | 'config'>,
+  explanation: Float32Array,
+): Float32Array {
+  const mag = fileMagnitude(state);
+  const e = stftMagnitude(stft(padToPlan(explanation, state.plan), state.config.stft));
+  if (e.length !== mag.length) throw new Error(`explanation STFT has ${e.length} values, the file's ${mag.length}`);
+  let max = 0;
+  for (let i = 0; i < mag.length; i++) if (mag[i] > max) max = mag[i];
+  const eps = max * 10 ** (-RATIO_FLOOR_DB / 20) + 1e-12;
+  const out = new Float32Array(mag.length);
+  for (let i = 0; i < mag.length; i++) out[i] = Math.min(1, e[i] / (mag[i] + eps));
+  return out;
+}
+
+/**
+ * Explain `target` with the bundle's time decoder over the whole file: per batch of windows (the
+ * cached hidden outputs, or the classifier again when not cached) → explanations → cross-faded;
+ * residual = original − explanation; the overlay mask. `state.original` must be kept.
+ */
+export async function timeDomainExplain<H>(
+  state: AnalysisState<H>,
+  runner: ModelRunner<H>,
+  target: number,
+  opts: RunOptions = {},
+): Promise<TimeExplanation> {
+  const t0 = now();
+  const { signal, onProgress } = opts;
+  if (!runner.hasTimeDecoder || !runner.runTimeDecoder) throw new Error('this bundle has no time decoder: LMAC-TD explanations are not available');
+  if (!Number.isInteger(target) || target < 0 || target >= state.config.classes)
+    throw new Error(`target class ${target} is out of range 0..${state.config.classes - 1}`);
+  const x = state.original;
+  if (!x || x.length !== state.plan.length) throw new Error('LMAC-TD needs the analysed signal (the analysis did not keep it)');
+  const { plan } = state;
+  const W = plan.windowSamples;
+  const nWin = plan.starts.length;
+  const stitcher = new WaveStitcher(plan);
+  const timings: Record<string, number> = {};
+  let tDec = 0;
+  let tCls = 0;
+  let tStitch = 0;
+  const chunks = state.chunks.length
+    ? state.chunks
+    : Array.from({ length: Math.ceil(nWin / Math.max(1, opts.batchSize ?? 4)) }, (_, i) => {
+        const b = Math.max(1, opts.batchSize ?? 4);
+        return { windows: Array.from({ length: Math.min(b, nWin - i * b) }, (_, k) => i * b + k), hidden: null as H | null };
+      });
+  onProgress?.({ stage: 'time decoder', done: 0, total: nWin });
+  let done = 0;
+  for (const chunk of chunks) {
+    signal?.throwIfAborted();
+    const B = chunk.windows.length;
+    const wave = new Float32Array(B * W);
+    chunk.windows.forEach((w, b) => windowWaveformInto(x, plan, w, wave, b * W));
+    let hidden = chunk.hidden;
+    let t: number;
+    if (!hidden) {
+      t = now();
+      hidden = (await runner.runClassifier(windowBatch(state, chunk.windows), B, windowPhase(state, runner, chunk.windows))).hidden;
+      tCls += now() - t;
+    }
+    t = now();
+    let e: Float32Array;
+    try {
+      e = await runner.runTimeDecoder(hidden, wave, chunk.windows.map(() => target));
+    } finally {
+      if (!chunk.hidden) runner.releaseHidden(hidden);
+    }
+    tDec += now() - t;
+    t = now();
+    chunk.windows.forEach((w, b) => stitcher.add(w, e, b * W));
+    tStitch += now() - t;
+    done += B;
+    onProgress?.({ stage: 'time decoder', done, total: nWin });
+    await yieldToEventLoop();
+  }
+  let t = now();
+  const explanation = stitcher.result();
+  const residual = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) residual[i] = x[i] - explanation[i];
+  tStitch += now() - t;
+  timings.timeDecoder = tDec;
+  if (tCls > 0) timings.classifier = tCls;
+  timings.stitch = tStitch;
+  signal?.throwIfAborted();
+  t = now();
+  const mask = explanationRatioMask(state, explanation);
+  timings.ratio = now() - t;
+  timings.total = now() - t0;
+  return { target, explanation, residual, mask, timings };
+}
+
+/**
+ * Pooled class probabilities of some signals of the file's length (e.g. explanation and residual):
+ * each one's whole-file STFT on the same plan, its windows through the classifier, softmax per
+ * window averaged over windows (as the file's own probabilities). Returns [items × classes].
+ */
+export async function signalProbs<H>(
+  state: Pick<AnalysisState, 'plan' | 'config'>,
+  runner: ModelRunner<H>,
+  signals: Float32Array[],
+  opts: RunOptions = {},
+): Promise<Float32Array> {
+  const C = state.config.classes;
+  const out = new Float32Array(signals.length * C);
+  for (let i = 0; i < signals.length; i++) {
+    const spec = stft(padToPlan(signals[i], state.plan), state.config.stft);
+    const mag = stftMagnitude(spec);
+    const F = spec.bins;
+    const TT = spec.frames;
+    const T = state.plan.windowFrames;
+    const one = { plan: state.plan, spec, config: state.config, magnitude: mag };
+    const p = await pooledProbsOf(
+      one,
+      runner,
+      1,
+      (_item, w, dst, off) => {
+        const o = state.plan.frameOffsets[w];
+        for (let f = 0; f < F; f++) dst.set(mag.subarray(f * TT + o, f * TT + o + T), off + f * T);
+      },
+      { ...opts, stage: 'metrics' },
+    );
+    out.set(p, i * C);
+  }
+  return out;
+}
+
+/**
+ * Faithfulness metrics of a time-domain explanation (methods.md): p = the file's pooled
+ * probabilities, q / r = those of the explanation / residual waveforms, SPS/COMP/MM of the
+ * overlay mask as shown.
+ */
+export async function timeDomainMetrics<H>(
+  state: Pick<AnalysisState, 'plan' | 'config' | 'probs'>,
+  runner: ModelRunner<H>,
+  target: number,
+  explanation: Float32Array,
+  residual: Float32Array,
+  shownMask: Float32Array,
+  opts: RunOptions = {},
+  timings?: Record<string, number>,
+): Promise<ClipMetrics> {
+  const t = now();
+  const C = state.config.classes;
+  const qr = await signalProbs(state, runner, [explanation, residual], opts);
+  const m = clipMetrics(state.probs, qr.slice(0, C), qr.slice(C), target, maskMetrics(shownMask));
+  if (timings) timings.metrics = now() - t;
+  return m;
+}
