@@ -2,7 +2,9 @@
  * Browser benchmark: the production build in headless Chromium (Debian's /usr/bin/chromium),
  * WASM backend, real bundle. Per 5 s clip: decode, STFT, classifier, decoder, ISTFTs, total —
  * the pipeline's own stage timings (`Analysis.timings`, `Explanation.timings`) read from the
- * app's store, plus the wall time from drop to explanation. Then one 10-minute file.
+ * app's store, plus the wall time from drop to explanation. Then, for a bundle with an LMAC-TD time
+ * decoder, the same clips explained by LMAC-TD (its per-stage timings: time decoder, stitch,
+ * overlay ratio, metrics). Then one 10-minute file.
  *
  *   npm run bench:browser            (builds first unless --no-build)
  *   options: --clips N (default 10)  --no-long  --no-build  --port P  --prompts (typed prompts on models/esc50-zs)
@@ -29,6 +31,7 @@ const USAGE = `
 npm run bench -- [options]     headless Chromium (WASM) timings of the production build, per 5 s clip and one 10-minute file
   --clips N      clips to time (default 10; ESC-50 fold 4 when ../shared/data/esc50 is present, else synthesised)
   --no-long      skip the 10-minute file
+  --no-lmactd    skip the LMAC-TD timings (run by default when the bundle has a timeDecoder)
   --no-build     reuse dist/ (default: vite build first)
   --port P       preview server port (default 4312)
   --prompts      also time typed prompts on models/esc50-zs
@@ -42,6 +45,7 @@ npm run bench -- [options]     headless Chromium (WASM) timings of the productio
 const args = parseCli(USAGE, {
   clips: { type: 'string' },
   'no-long': { type: 'boolean' },
+  'no-lmactd': { type: 'boolean' },
   'no-build': { type: 'boolean' },
   port: { type: 'string' },
   prompts: { type: 'boolean' },
@@ -55,8 +59,8 @@ if (!BUNDLES.some((b) => b.id === BUNDLE)) {
   console.error(`--bundle ${BUNDLE}: not a bundle of the app (${BUNDLES.map((b) => b.id).join(', ')})`);
   process.exit(2);
 }
-const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'models', BUNDLE, 'manifest.json'), 'utf8')) as { name: string; labels: string[] };
-const opt = (name: 'no-long' | 'no-build' | 'prompts' | 'hour') => args[name] === true;
+const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'models', BUNDLE, 'manifest.json'), 'utf8')) as { name: string; labels: string[]; timeDecoder?: unknown };
+const opt = (name: 'no-long' | 'no-lmactd' | 'no-build' | 'prompts' | 'hour') => args[name] === true;
 const MINUTES = numberArg('minutes', args.minutes, 60);
 const DIST = typeof args.dist === 'string' ? args.dist : 'dist';
 const N = numberArg('clips', args.clips, 10);
@@ -110,7 +114,7 @@ type Timings = Record<string, number>;
 interface AppHandle {
   __lmac: {
     ui: {
-      getState(): { files: BenchFile[]; patchFile(id: string, patch: { prompt: string }): void };
+      getState(): { files: BenchFile[]; patchFile(id: string, patch: { prompt: string }): void; setExplainer(e: string): void };
       subscribe(l: (s: { files: BenchFile[] }) => void): () => void;
     };
   };
@@ -283,6 +287,22 @@ async function main() {
     row('wall: drop → + metrics', runs.map((r) => r.wallMs));
     row('in app: file → audible', runs.map((r) => r.inApp.shownMs));
     row('in app: file → + metrics', runs.map((r) => r.inApp.wallMs));
+
+    if (MANIFEST.timeDecoder && !opt('no-lmactd')) {
+      // the same clips, explained by LMAC-TD (the explainer switch set in the store)
+      await page.evaluate(() => (window as unknown as AppHandle).__lmac.ui.getState().setExplainer('lmactd'));
+      const tag = (c: Clip): Clip => ({ ...c, name: `lmactd-${c.name}` });
+      await runFile(page, tag(list[0]), 120_000);
+      const td: Run[] = [];
+      for (const c of list) td.push(await runFile(page, tag(c), 120_000));
+      const load = (await import('node:os')).loadavg();
+      console.log(`\nLMAC-TD, median over ${td.length} clips of 5 s (one window each; ms), WASM, headless Chromium, bundle ${BUNDLE}:`);
+      for (const k of new Set(td.flatMap((r) => Object.keys(r.explanation)))) row(`explanation.${k}`, td.map((r) => r.explanation[k] ?? NaN));
+      row('in app: file → audible', td.map((r) => r.inApp.shownMs));
+      row('in app: file → + metrics', td.map((r) => r.inApp.wallMs));
+      console.log(`  (load average after: ${load.map((x) => x.toFixed(2)).join(' ')})`);
+      await page.evaluate(() => (window as unknown as AppHandle).__lmac.ui.getState().setExplainer('lmac'));
+    }
 
     if (!opt('no-long')) {
       const rate = 44100;

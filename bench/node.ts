@@ -1,7 +1,8 @@
 /**
  * Node benchmark of the core pipeline on a real bundle (default models/esc50), per window:
  * STFT(+|X|), classifier, decoder, stitch/threshold, 2×ISTFT, and end-to-end analyze + explain;
- * with onnxruntime-node (native CPU) and onnxruntime-web (its Node build, WASM); then one
+ * with onnxruntime-node (native CPU) and onnxruntime-web (its Node build, WASM); for a bundle with
+ * an LMAC-TD time decoder also its explanation per window (time decoder, stitch, overlay); then one
  * 10-minute file end to end. Prints medians of measured runs (after warm-up).
  *
  *   npm run bench:node                 options: --iters N (default 20)  --no-long  --threads T  --bundle B
@@ -13,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyze, explain, pipelineConfig } from '../src/core/explain';
+import { timeDomainExplain } from '../src/core/lmactd';
 import { istft, magnitude, stft } from '../src/core/stft';
 import { decodeAudioFileNode } from '../src/node/audioNode';
 import { createNodeModel, loadBundleDir, type NodeBackend } from '../src/node/ortNode';
@@ -104,6 +106,7 @@ async function main() {
   const rows: string[] = [];
   const header = 'backend      |    stft | classif | decoder |  stitch | 2×istft | analyze | explain |   total';
   const longRows: string[] = [];
+  const tdRows: string[] = [];
   const totals: Record<string, number> = {};
   for (const backend of ['ort-node', 'ort-web'] as NodeBackend[]) {
     const model = await createNodeModel(files, backend, { threads: THREADS });
@@ -124,6 +127,18 @@ async function main() {
       k.total.push(ta + te);
     }
     totals[backend] = median(k.total);
+    if (model.runner.hasTimeDecoder) {
+      const st = await analyze(clip, cfg, model.runner);
+      let top = 0;
+      for (let c = 1; c < cfg.classes; c++) if (st.probs[c] > st.probs[top]) top = c;
+      const t: Record<string, number[]> = { timeDecoder: [], stitch: [], ratio: [], total: [] };
+      for (let i = 0; i < ITERS + 3; i++) {
+        const r = await timeDomainExplain(st, model.runner, top);
+        if (i < 3) continue;
+        for (const key of Object.keys(t)) t[key].push(r.timings[key]);
+      }
+      tdRows.push(`${backend.padEnd(12)} | ${[t.timeDecoder, t.stitch, t.ratio, t.total].map((x) => fmt(median(x))).join(' | ')}`);
+    }
     rows.push(
       `${backend.padEnd(12)} | ${[k.stft, k.classifier, k.decoder, k.stitch, k.istft, k.analyze, k.explain, k.total].map((x) => fmt(median(x))).join(' | ')}`,
     );
@@ -142,6 +157,11 @@ async function main() {
   console.log(header);
   for (const r of rows) console.log(r);
   console.log(`\nort-web (WASM) / ort-node (native) total: ${(totals['ort-web'] / totals['ort-node']).toFixed(2)}×`);
+  if (tdRows.length) {
+    console.log(`\nLMAC-TD per ${m.windowSamples / sr} s window (cached hidden outputs), medians in ms (overlay = |STFT(explanation)| / |X|)`);
+    console.log('backend      | time decoder |  stitch | overlay |   total');
+    for (const r of tdRows) console.log(r.replace(/^(.{12} \| )(.{7})/, (_, a, b) => `${a}${b.padStart(12)}`));
+  }
   if (LONG) {
     console.log('\n10-minute file (synthesised), end to end:');
     for (const r of longRows) console.log(r);

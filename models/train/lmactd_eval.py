@@ -1,7 +1,7 @@
 """Fold-4 evaluation of the LMAC-TD time decoder beside the L-MAC mask decoder (issue 14).
 
     /usr/bin/python3 models/train/lmactd_eval.py [--weights runs/lmactd/final.pt] [--decoder PATH]
-        [--limit N] [--json runs/lmactd/eval.json]
+        [--limit N] [--json runs/lmactd/eval.json] [--only lsd]
 
 Faithfulness (evaluate.py's mixtures and metrics.per_example, target = the classifier's top class
 on the mixture): in-domain (0 dB with another fold-4 clip or coloured noise) and out-of-domain
@@ -13,6 +13,11 @@ SI-SDR (metrics.si_sdr): (a) evaluate.py's placed events (the energetic part of 
 into B, seed 2025) and (b) whole-clip 0 dB mixtures A + B; both on the mixtures whose top class is
 A: the explanation for A vs the clean A and the residual vs the clean B.
 Belief: explanation energy / input energy for the top class vs classes with p < 1 %.
+Log-spectral distance (clean clips, target = top class): in the explained region, the frames whose
+explanation energy is within 20 dB of its loudest frame, per frame
+sqrt(mean over bins of (10·log10((|E|² + ε) / (|X|² + ε)))²), ε = 1e-8 · max |X|² of the clip, averaged
+over those frames and then clips; for LMAC-TD (E = STFT(x_in)) and L-MAC's audio (E = STFT(ISTFT(M⊙X))).
+`--only lsd` computes just that and adds it to an existing --json.
 """
 import argparse
 import json
@@ -51,6 +56,40 @@ def td_faithfulness(c, d, td, ds, idx, kind, batch=25):
         xin, xout = istft(m * spec, x.shape[1]), istft((1 - m) * spec, x.shape[1])
         rows["L-MAC (audio)"].append(metrics.per_example(p, probs(c, magnitude(xin)), probs(c, magnitude(xout)), target, m))
     return {k: metrics.average(v) for k, v in rows.items()}
+
+
+def log_spectral_distance(e, x, region_db=20.0):
+    """Per clip: mean over the explained frames (frame energy of E within region_db of its loudest) of
+    the per-frame RMS over bins of 10·log10((|E|² + ε)/(|X|² + ε)), ε = 1e-8 · max |X|²; NaN when E is silent."""
+    pe, px = magnitude(e).pow(2), magnitude(x).pow(2)
+    eps = 1e-8 * px.amax(dim=(1, 2), keepdim=True).clamp_min(1e-20)
+    d = 10 * torch.log10((pe + eps) / (px + eps))
+    per_frame = d.pow(2).mean(1).sqrt()  # [B, T]
+    fe = pe.sum(1)  # [B, T]
+    region = fe >= fe.amax(1, keepdim=True) * 10 ** (-region_db / 10)
+    region &= fe.amax(1, keepdim=True) > 0
+    n = region.sum(1)
+    lsd = (per_frame * region).sum(1) / n.clamp_min(1)
+    lsd[n == 0] = float("nan")
+    return lsd, n.float() / region.shape[1]
+
+
+@torch.no_grad()
+def td_lsd(c, d, td, ds, idx, batch=25):
+    """Log-spectral distance of LMAC-TD's and L-MAC's (audio) explanations to the clean clip in the explained region."""
+    out = {"LMAC-TD": [], "L-MAC (audio)": []}
+    frac = {k: [] for k in out}
+    for i in range(0, len(idx), batch):
+        x = torch.from_numpy(ds.waves[idx[i:i + batch]])
+        spec = stft(x)
+        logits, h = c(spec.abs())
+        t = logits.argmax(1)
+        for name, e in (("LMAC-TD", td(x, h[2], h[3], t)), ("L-MAC (audio)", istft(d(*h, t) * spec, x.shape[1]))):
+            lsd, f = log_spectral_distance(e, x)
+            out[name].extend(lsd.tolist())
+            frac[name].extend(f.tolist())
+    return {k: {"lsdDb": nanmean(v), "lsdDbMedian": float(np.nanmedian(v)), "regionFrames": nanmean(frac[k]),
+                "clips": int(np.sum(~np.isnan(v)))} for k, v in out.items()}
 
 
 def nanmean(v):
@@ -130,6 +169,7 @@ def main():
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--json", default=os.path.join(RUNS, "lmactd", "eval.json"))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", choices=["lsd"], default=None, help="compute only this part and add it to an existing --json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -139,6 +179,16 @@ def main():
         va = va[:args.limit]
     c, d, _, _ = load(args.decoder)
     td, st, wpath = load_time_decoder(args.weights)
+    if args.only == "lsd":
+        res = json.load(open(args.json)) if os.path.exists(args.json) else {}
+        res["lsd"] = td_lsd(c, d, td, ds, va)
+        res["lsd"]["clips"] = int(len(va))
+        res["lsd"]["wallS"] = round(time.time() - t0, 1)
+        res["lsd"]["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, torch threads {args.threads}"
+        os.makedirs(os.path.dirname(args.json), exist_ok=True)
+        json.dump(res, open(args.json, "w"), indent=1)
+        print(json.dumps(res["lsd"]))
+        return
     res = {"clips": int(len(va)), "weights": wpath, "decoder": args.decoder or default_decoder(),
            "tdTrainWallS": st.get("wall"), "tdSteps": st.get("steps", st.get("step")), "faithfulness": {}}
     for kind in ("in", "out"):
@@ -149,6 +199,7 @@ def main():
     res["separation"] = td_separation(c, d, td, ds, va)
     print(json.dumps(res["separation"]), flush=True)
     res["beliefEnergyTop"], res["beliefEnergyUnlikely"] = td_belief(c, td, ds, va)
+    res["lsd"] = {**td_lsd(c, d, td, ds, va), "clips": int(len(va))}
     res["lmacPlaced"] = placed_events(c, d, ds, va)["L-MAC"]
     res["evalWallS"] = round(time.time() - t0, 1)
     res["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, torch threads {args.threads}"

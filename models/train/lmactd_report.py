@@ -40,6 +40,14 @@ def main():
     out.append("")
     out.append(f"Belief gate: LMAC-TD explanation energy / input energy {ev['beliefEnergyTop']:.4f} for the top "
                f"class, {ev['beliefEnergyUnlikely']:.6f} for classes with p < 1 %.")
+    if "lsd" in ev:
+        l = ev["lsd"]
+        out.append(f"\nLog-spectral distance to the clean clip in the explained region (frames whose explanation energy is "
+                   f"within 20 dB of its loudest frame; per frame the RMS over bins of the dB difference; {l['clips']} "
+                   f"fold-4 clips, target = top class; lower = closer to the original there): LMAC-TD "
+                   f"{l['LMAC-TD']['lsdDb']:.2f} dB (median {l['LMAC-TD']['lsdDbMedian']:.2f}, region "
+                   f"{100 * l['LMAC-TD']['regionFrames']:.0f} % of the frames), L-MAC (audio) {l['L-MAC (audio)']['lsdDb']:.2f} dB "
+                   f"(median {l['L-MAC (audio)']['lsdDbMedian']:.2f}, region {100 * l['L-MAC (audio)']['regionFrames']:.0f} %).")
     if bench:
         out.append(f"\nONNX time per 5 s window (batch 1, `node models/train/lmactd_bench.mjs`, {bench['cores']} cores "
                    f"{bench['cpu']}, load average {bench['loadavg'][0]}): onnxruntime-web WASM 1 thread "
