@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWav } from '../src/core/wav';
+import { expectReady, fileItem } from './helpers';
 
 const DOWNLOADS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'e2e-artifacts', 'downloads', 'lmactd');
 mkdirSync(DOWNLOADS, { recursive: true });
@@ -33,8 +34,9 @@ test.afterAll(async () => {
 
 const cell = (kind: string, row: string) => page.getByTestId(`metric-${kind}-${row}`);
 
-async function exportedWav(what: 'explanation' | 'residual' | 'original', tag: string): Promise<Float32Array> {
+async function exportedWav(what: 'explanation' | 'residual' | 'original', tag: string, nameRe?: RegExp): Promise<Float32Array> {
   const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`export-${what}`).click()]);
+  if (nameRe) expect(d.suggestedFilename()).toMatch(nameRe);
   const p = join(DOWNLOADS, `${tag}-${d.suggestedFilename()}`);
   await d.saveAs(p);
   const w = decodeWav(readFileSync(p));
@@ -56,7 +58,8 @@ test('L-MAC first; the switch offers LMAC-TD for this bundle', async () => {
   await expect(page.getByTestId('metrics-col-lmactd')).toHaveText('LMAC-TD');
   await expect(page.getByTestId('model-info')).toContainText('LMAC-TD time decoder');
   await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
-  lmac = await exportedWav('explanation', 'lmac');
+  lmac = await exportedWav('explanation', 'lmac', /_explanation_[a-z_-]+\.wav$/);
+  expect(lmac.length).toBeGreaterThan(0);
 });
 
 test('LMAC-TD: explanation shown with metrics; its WAVs sum to the original to 16-bit precision and differ from L-MAC', async () => {
@@ -78,7 +81,11 @@ test('LMAC-TD: explanation shown with metrics; its WAVs sum to the original to 1
   await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
   // the explanation track can be soloed and played
   await expect(page.getByTestId('spectrogram')).toBeVisible();
-  const [x, y, z] = [await exportedWav('explanation', 'lmactd'), await exportedWav('residual', 'lmactd'), await exportedWav('original', 'lmactd')];
+  const [x, y, z] = [
+    await exportedWav('explanation', 'lmactd', /_explanation_.+-lmactd\.wav$/),
+    await exportedWav('residual', 'lmactd', /_residual_.+-lmactd\.wav$/),
+    await exportedWav('original', 'lmactd'),
+  ];
   expect(x.length).toBe(z.length);
   expect(y.length).toBe(z.length);
   // each WAV is rounded to 16 bits on its own: the sum is the original within two quantisation steps
@@ -104,4 +111,24 @@ test('switching back to L-MAC shows the L-MAC explanation again', async () => {
   await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
   const again = await exportedWav('explanation', 'lmac-again');
   expect(again.reduce((m, v, i) => Math.max(m, Math.abs(v - lmac[i])), 0)).toBeLessThan(1e-4);
+});
+
+test('a 40 s example with LMAC-TD: the cross-faded windows still sum to the original', async () => {
+  test.setTimeout(300_000);
+  await page.getByTestId('explainer-lmactd').check();
+  await page.getByTestId('example-long').click();
+  const panel = page.getByTestId('metrics-panel');
+  await expectReady(page, 'mixed-40s.wav', 240_000);
+  await fileItem(page, 'mixed-40s.wav').locator('.file-main').click();
+  await expect(page.getByTestId('file-view')).toContainText('16 windows');
+  await expect(panel).toHaveAttribute('data-explainer', 'lmactd', { timeout: 180_000 });
+  await expect(panel).toHaveAttribute('data-current', 'yes', { timeout: 180_000 });
+  await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
+  const [x, y, z] = [await exportedWav('explanation', 'long-lmactd'), await exportedWav('residual', 'long-lmactd'), await exportedWav('original', 'long-lmactd')];
+  expect(Math.abs(z.length - 40 * 16000)).toBeLessThanOrEqual(2);
+  let worst = 0;
+  for (let i = 0; i < z.length; i++) worst = Math.max(worst, Math.abs(x[i] + y[i] - z[i]));
+  console.log(`40 s, LMAC-TD: |explanation + residual − original| ≤ ${(worst * 32768).toFixed(2)} LSB`);
+  expect(worst).toBeLessThanOrEqual(2 / 32768);
+  expect(energy(x)).toBeGreaterThan(1e-4 * energy(z));
 });

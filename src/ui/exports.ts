@@ -16,10 +16,15 @@ export function download(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** The label in export names: LMAC-TD's files are marked so they do not overwrite the L-MAC ones. */
+function named(e: Explanation, label: string): string {
+  return e.explainer === 'lmactd' ? `${label}-lmactd` : label;
+}
+
 export function wavExport(a: Analysis, e: Explanation, label: string, which: 'explanation' | 'residual') {
   const samples = which === 'explanation' ? e.maskedIn : e.maskedOut;
   const blob = new Blob([encodeWav(samples, a.sampleRate, 'pcm16')], { type: 'audio/wav' });
-  return { blob, name: exportName(a.name, label, which, 'wav') };
+  return { blob, name: exportName(a.name, named(e, label), which, 'wav') };
 }
 
 /** The original at the model rate (what the model heard), to compare with the two tracks. */
@@ -67,7 +72,7 @@ export async function pngExport(
     ctx.fillText(`${t.toFixed(1)}s`, L + (t / a.durationS) * plotW - 10, T + plotH + 18);
   }
   const blob = await new Promise<Blob>((res, rej) => canvas.toBlob((b) => (b ? res(b) : rej(new Error('PNG encoding failed'))), 'image/png'));
-  return { blob, name: exportName(a.name, label, 'mask', 'png') };
+  return { blob, name: exportName(a.name, named(e, label), 'mask', 'png') };
 }
 
 /** Mask values (rounded to 4 decimals) + metadata; layout bin-major like the model tensors. */
@@ -80,6 +85,9 @@ export function jsonExport(a: Analysis, e: Explanation, labels: string[]): { blo
     target: e.prompt
       ? { prompt: e.prompt.text, tokens: e.prompt.tokens, similarity: e.prompt.similarity }
       : { index: e.target, label },
+    explainer: e.explainer,
+    // LMAC-TD: the mask is the overlay min(1, |STFT(explanation)| / |X|), not what made the audio
+    ...(e.explainer === 'lmactd' ? { maskKind: 'ratio: min(1, |STFT(explanation)| / |X|)' } : {}),
     threshold: e.threshold,
     maskMean: e.maskMean,
     sampleRate: a.sampleRate,
@@ -93,5 +101,5 @@ export function jsonExport(a: Analysis, e: Explanation, labels: string[]): { blo
     mask: values,
   };
   const blob = new Blob([JSON.stringify(body)], { type: 'application/json' });
-  return { blob, name: exportName(a.name, label, 'mask', 'json') };
+  return { blob, name: exportName(a.name, named(e, label), 'mask', 'json') };
 }
