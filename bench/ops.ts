@@ -147,7 +147,7 @@ function profileWasm(which: string, dims: Record<string, number[]>): ProfileEven
 
 async function wasmChild(which: string) {
   const files = await loadBundleDir(BUNDLE);
-  const model = which === 'decoder' ? files.decoder : files.classifier;
+  const model = which === 'decoder' ? files.decoder : which === 'timeDecoder' ? files.timeDecoder : files.classifier;
   if (!model) throw new Error(`bench:ops: the bundle has no ${which}`);
   const ort = (await import('onnxruntime-web')) as unknown as OrtModule;
   ort.env.wasm.numThreads = THREADS;
@@ -161,6 +161,7 @@ async function main() {
   const bins = m.freqBins;
   console.log(`bundle ${m.name}, batch 1 (${bins}×${frames}), ${THREADS} threads, ${ITERS} profiled runs after 5 warm-up\n`);
   const hidden: Record<string, number[]> = { magnitude: [1, bins, frames] };
+  if (m.timeDecoder) hidden[m.timeDecoder.waveform] = [1, m.windowSamples];
   // hidden output shapes come from one classifier run
   {
     const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
@@ -172,6 +173,7 @@ async function main() {
   const models: [string, Uint8Array | null][] = [
     ['classifier', files.classifier],
     ['decoder', files.decoder ?? null],
+    ['timeDecoder', files.timeDecoder ?? null],
   ];
   for (const [name, bytes] of models) {
     if (!bytes) continue;
