@@ -3,7 +3,7 @@
 // optional threshold → masked-in / masked-out audio by ISTFT. See docs/DESIGN.md.
 import type { Manifest } from './manifest';
 import type { ModelRunner, PromptEmbedding, WindowPhase } from './modelRunner';
-import { istft, magnitude as stftMagnitude, stft, unitPhaseInto, type Spectrogram, type StftParams } from './stft';
+import { istft, istftFrom, magnitude as stftMagnitude, signalSource, specSource, stft, unitPhaseInto, type Spectrogram, type SpecSource, type StftParams } from './stft';
 import { MaskStitcher, padToPlan, planWindows, type WindowPlan } from './windows';
 
 export interface Progress {
@@ -23,7 +23,15 @@ export interface RunOptions {
 export interface AnalyzeOptions extends RunOptions {
   /** Keep the classifier's hidden outputs up to this many bytes (default 768 MiB); beyond, explain() recomputes them. */
   maxCacheBytes?: number;
+  /**
+   * Signals longer than this many seconds keep no whole-file STFT (issue 12): every window's
+   * frames are computed from the samples when needed (default 120 s).
+   */
+  wholeStftMaxS?: number;
 }
+
+/** Files up to this long (s) keep their whole-file STFT (as before issue 12); longer ones compute frames by window. */
+export const WHOLE_STFT_MAX_S = 120;
 
 /** The part of the manifest the pipeline needs. */
 export interface PipelineConfig {
@@ -60,10 +68,22 @@ interface Chunk<H> {
 export interface AnalysisState<H = unknown> {
   config: PipelineConfig;
   plan: WindowPlan;
-  /** Whole-file complex STFT of the padded signal, [bins × plan.totalFrames]. */
-  spec: Spectrogram;
-  /** |spec|, same layout; may be set to null once handed over (window inputs are then recomputed from spec). */
+  /**
+   * The STFT of the padded signal [bins × plan.totalFrames] by frame range: slices of the
+   * whole-file STFT for short files, computed from the samples for long ones (issue 12). The
+   * pipeline reads frames through it only.
+   */
+  source: SpecSource;
+  /**
+   * Whole-file complex STFT of the padded signal, [bins × plan.totalFrames]. For long files it is
+   * computed on first access (e.g. the perturbation explainer) and then kept: the L-MAC pipeline
+   * never touches it there.
+   */
+  readonly spec: Spectrogram;
+  /** |spec|, same layout; may be set to null once handed over (window inputs are then recomputed). Null for long files. */
   magnitude: Float32Array | null;
+  /** The largest |X| of the file (display levels: src/core/levels.ts sourceLevels). */
+  maxMagnitude: number;
   /** Logits per window [windows × classes]. */
   logits: Float32Array;
   /** Softmax per window [windows × classes]. */
@@ -125,42 +145,66 @@ function batches(n: number, size: number): number[][] {
   return out;
 }
 
-/** Gather the magnitudes of some windows into one batch tensor [B × bins × T]. */
-export function windowBatch(state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude'>, windows: number[]): Float32Array {
-  const { plan, spec, magnitude } = state;
+/** The frames of a state's STFT by range: its `source`, or slices of `spec` (states built by hand). */
+export function sourceOf(state: { source?: SpecSource; spec?: Spectrogram }): SpecSource {
+  if (state.source) return state.source;
+  if (!state.spec) throw new Error('sourceOf: the state has neither a source nor a spectrogram');
+  return specSource(state.spec);
+}
+
+/** |X| of window `w` into dst at `offset` ([bins × T], bin-major); returns the window's largest |X|. */
+export function windowMagnitudeInto(
+  state: Pick<AnalysisState, 'plan' | 'magnitude'> & { source?: SpecSource; spec?: Spectrogram },
+  w: number,
+  dst: Float32Array,
+  offset: number,
+): number {
+  const { plan, magnitude } = state;
   const T = plan.windowFrames;
-  const F = spec.bins;
-  const TT = spec.frames;
-  const per = F * T;
+  const o = plan.frameOffsets[w];
+  let max = 0;
+  if (magnitude) {
+    const src = sourceOf(state);
+    sliceFrames(magnitude, src.bins, src.frames, o, T, dst, offset);
+    for (let i = offset; i < offset + src.bins * T; i++) if (dst[i] > max) max = dst[i];
+    return max;
+  }
+  const { bins, re, im } = sourceOf(state).block(o, o + T);
+  const n = bins * T;
+  for (let i = 0; i < n; i++) {
+    const a = re[i];
+    const c = im[i];
+    const v = Math.fround(Math.sqrt(a * a + c * c));
+    dst[offset + i] = v;
+    if (v > max) max = v;
+  }
+  return max;
+}
+
+/** Gather the magnitudes of some windows into one batch tensor [B × bins × T]; `max` gets the largest. */
+export function windowBatch(state: Pick<AnalysisState, 'plan' | 'source' | 'magnitude'>, windows: number[], max?: { value: number }): Float32Array {
+  const per = state.source.bins * state.plan.windowFrames;
   const buf = new Float32Array(windows.length * per);
   windows.forEach((w, b) => {
-    const o = plan.frameOffsets[w];
-    if (magnitude) sliceFrames(magnitude, F, TT, o, T, buf, b * per);
-    else {
-      const { re, im } = spec;
-      for (let f = 0; f < F; f++) {
-        const src = f * TT + o;
-        const dst = b * per + f * T;
-        for (let t = 0; t < T; t++) {
-          const a = re[src + t];
-          const c = im[src + t];
-          buf[dst + t] = Math.sqrt(a * a + c * c);
-        }
-      }
-    }
+    const m = windowMagnitudeInto(state, w, buf, b * per);
+    if (max && m > max.value) max.value = m;
   });
   return buf;
 }
 
 /** Write the unit phase e^{j∠X} of window `w` ([bins × T] at `offset`) into re/im; 1 + 0j where |X| = 0. */
-export function windowPhaseInto(state: Pick<AnalysisState, 'plan' | 'spec'>, w: number, re: Float32Array, im: Float32Array, offset: number): void {
-  unitPhaseInto(state.spec, state.plan.frameOffsets[w], state.plan.windowFrames, re, im, offset);
+export function windowPhaseInto(state: Pick<AnalysisState, 'plan'> & { source?: SpecSource; spec?: Spectrogram }, w: number, re: Float32Array, im: Float32Array, offset: number): void {
+  const o = state.plan.frameOffsets[w];
+  const T = state.plan.windowFrames;
+  const src = sourceOf(state);
+  if (src.whole) unitPhaseInto(src.whole, o, T, re, im, offset);
+  else unitPhaseInto(src.block(o, o + T), 0, T, re, im, offset);
 }
 
 /** The phase a waveform classifier needs for some windows (undefined for magnitude classifiers). */
-export function windowPhase(state: Pick<AnalysisState, 'plan' | 'spec'>, runner: Pick<ModelRunner, 'inputKind'>, windows: number[]): WindowPhase | undefined {
+export function windowPhase(state: Pick<AnalysisState, 'plan'> & { source?: SpecSource; spec?: Spectrogram }, runner: Pick<ModelRunner, 'inputKind'>, windows: number[]): WindowPhase | undefined {
   if (runner.inputKind !== 'waveform') return undefined;
-  const per = state.spec.bins * state.plan.windowFrames;
+  const per = sourceOf(state).bins * state.plan.windowFrames;
   const re = new Float32Array(windows.length * per);
   const im = new Float32Array(windows.length * per);
   windows.forEach((w, b) => windowPhaseInto(state, w, re, im, b * per));
@@ -190,8 +234,11 @@ export async function analyze<H>(
 
   onProgress?.({ stage: 'stft', done: 0, total: 1 });
   let t = now();
-  const spec = stft(padToPlan(samples, plan), sp);
-  const magnitude = stftMagnitude(spec);
+  // short files: the whole-file STFT and |X| (as before issue 12); long ones: frames by window
+  const whole = samples.length <= (opts.wholeStftMaxS ?? WHOLE_STFT_MAX_S) * config.sampleRate;
+  let spec: Spectrogram | null = whole ? stft(padToPlan(samples, plan), sp) : null;
+  const magnitude = spec ? stftMagnitude(spec) : null;
+  const source = spec ? specSource(spec) : signalSource(samples, plan.paddedLength, sp);
   const timings: Record<string, number> = { stft: now() - t };
   onProgress?.({ stage: 'stft', done: 1, total: 1 });
 
@@ -205,14 +252,15 @@ export async function analyze<H>(
   let cached = runner.hasDecoder || runner.hasTimeDecoder === true;
   let tModel = 0;
   let tPrep = 0;
-  const state = { plan, spec, magnitude };
+  const state = { plan, source, magnitude };
+  const maxMag = { value: 0 };
   const groups = batches(nWin, batchSize);
   onProgress?.({ stage: 'classifier', done: 0, total: nWin });
   try {
     for (const windows of groups) {
       signal?.throwIfAborted();
       t = now();
-      const input = windowBatch(state, windows);
+      const input = windowBatch(state, windows, maxMag);
       const phase = windowPhase(state, runner, windows);
       tPrep += now() - t;
       t = now();
@@ -249,7 +297,14 @@ export async function analyze<H>(
     for (let k = 0; k < classes; k++) probs[k] += windowProbs[w * classes + k] / nWin;
   }
   timings.total = now() - t0;
-  return { config, plan, spec, magnitude, logits, windowProbs, probs, embeddings, chunks, original: samples, cached, timings, lastSoft: null };
+  const result = { config, plan, source, magnitude, maxMagnitude: maxMag.value, logits, windowProbs, probs, embeddings, chunks, original: samples, cached, timings, lastSoft: null } as Omit<AnalysisState<H>, 'spec'>;
+  // the whole-file STFT of a long file only if something asks for it (not enumerable: a spread does not compute it)
+  Object.defineProperty(result, 'spec', {
+    get: () => (spec ??= stft(padToPlan(samples, plan), sp)),
+    enumerable: false,
+    configurable: true,
+  });
+  return result as AnalysisState<H>;
 }
 
 /** Turn a soft mask into a 0/1 mask (value ≥ threshold → 1). */
@@ -328,9 +383,9 @@ export async function stitchedMask<H>(
   } else if (!runner.runDecoderText) throw new Error('this bundle has no prompt-conditioned decoder: typed prompts are not available');
   const key = targetKey(target);
   if (state.lastSoft && state.lastSoft.key === key) return state.lastSoft.mask;
-  const { plan, spec } = state;
-  const per = spec.bins * plan.windowFrames;
-  const stitcher = new MaskStitcher(plan, spec.bins);
+  const { plan, source } = state;
+  const per = source.bins * plan.windowFrames;
+  const stitcher = new MaskStitcher(plan, source.bins);
   const nWin = plan.starts.length;
   let tDec = 0;
   let tCls = 0;
@@ -411,7 +466,7 @@ export async function explain<H>(
  * istftIn, istftOut, istft and total (since `t0`).
  */
 export function renderExplanation(
-  state: Pick<AnalysisState, 'spec' | 'plan' | 'config'> & { original?: Float32Array | null },
+  state: Pick<AnalysisState, 'plan' | 'config'> & { original?: Float32Array | null; source?: SpecSource; spec?: Spectrogram },
   target: number,
   soft: Float32Array,
   threshold: number | null,
@@ -429,13 +484,18 @@ export function renderExplanation(
   t = now();
   const sp = state.config.stft;
   const len = state.plan.length;
-  const maskedIn = istft(state.spec, sp, len, { mask });
+  // a block of frames at a time: no whole-file STFT or float64 overlap-add buffers (issue 12)
+  const src = sourceOf(state);
+  const maskedIn = src.whole ? istft(src.whole, sp, len, { mask }) : istftFrom(src, sp, len, { mask });
   timings.istftIn = now() - t;
   opts.onProgress?.({ stage: 'istft', done: 1, total: 2 });
   opts.signal?.throwIfAborted();
   t = now();
   // ISTFT is linear: the residual ISTFT((1−M)⊙X) is the original minus the explanation
-  const maskedOut = state.original && state.original.length === len ? residualOf(state.original, maskedIn) : istft(state.spec, sp, len, { mask, invert: true });
+  const maskedOut = state.original && state.original.length === len ? residualOf(state.original, maskedIn)
+      : src.whole
+        ? istft(src.whole, sp, len, { mask, invert: true })
+        : istftFrom(src, sp, len, { mask, invert: true });
   timings.istftOut = now() - t;
   timings.istft = timings.istftIn + timings.istftOut;
   opts.onProgress?.({ stage: 'istft', done: 2, total: 2 });

@@ -7,14 +7,17 @@
 // (AnalysisState.probs, the "p" of the metrics). So p, q and r are all file-level pooled
 // probabilities; for a single-window clip (all of ESC-50) they are exactly the Python reference's.
 import type { AnalysisState, RunOptions } from './explain';
-import { sliceFrames, softmaxInto, windowPhaseInto } from './explain';
+import { sliceFrames, softmaxInto, sourceOf, windowMagnitudeInto, windowPhaseInto } from './explain';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
 import type { ClassifierResult, ModelRunner, WindowPhase } from './modelRunner';
-import { magnitude as stftMagnitude } from './stft';
+import { magnitude as stftMagnitude, type Spectrogram, type SpecSource } from './stft';
 import { cosine } from './textEncoder';
 
 const now = (): number => performance.now();
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+/** The frames of a state: its STFT by range (`source`) or a whole-file spectrogram. */
+type Frames = { source?: SpecSource; spec?: Spectrogram };
 
 /** |X| of the whole (padded) file [bins × totalFrames] (recomputed from the STFT if handed over). */
 export function fileMagnitude(state: Pick<AnalysisState, 'spec' | 'magnitude'>): Float32Array {
@@ -30,16 +33,16 @@ type Fill = (item: number, window: number, dst: Float32Array, offset: number) =>
  * receives each row's outputs.
  */
 async function runModified<H>(
-  state: Pick<AnalysisState, 'plan' | 'spec'>,
+  state: Pick<AnalysisState, 'plan'> & Frames,
   runner: ModelRunner<H>,
   items: number,
   fill: Fill,
   take: (res: ClassifierResult<H>, row: number, item: number) => void,
   opts: RunOptions & { stage?: string } = {},
 ): Promise<void> {
-  const { plan, spec } = state;
+  const { plan } = state;
   const nWin = plan.starts.length;
-  const per = spec.bins * plan.windowFrames;
+  const per = sourceOf(state).bins * plan.windowFrames;
   const batch = Math.max(1, opts.batchSize ?? 8);
   const total = items * nWin;
   const stage = opts.stage ?? 'classifier';
@@ -87,7 +90,7 @@ async function runModified<H>(
  * softmax per window, averaged over windows. Returns [items × classes].
  */
 export async function pooledProbsOf<H>(
-  state: Pick<AnalysisState, 'plan' | 'spec' | 'config'>,
+  state: Pick<AnalysisState, 'plan' | 'config'> & Frames,
   runner: ModelRunner<H>,
   items: number,
   fill: Fill,
@@ -114,16 +117,17 @@ export async function pooledProbsOf<H>(
 }
 
 /** fill() for the masked-in (item 0) and masked-out (item 1) magnitudes of a whole-file mask. */
-function maskedFill(state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude'>, mask: Float32Array): Fill {
-  const { plan, spec } = state;
-  const F = spec.bins;
-  const TT = spec.frames;
+function maskedFill(state: Pick<AnalysisState, 'plan' | 'magnitude'> & Frames, mask: Float32Array): Fill {
+  const { plan } = state;
+  const { bins: F, frames: TT } = sourceOf(state);
   const T = plan.windowFrames;
   if (mask.length !== F * TT) throw new Error(`mask has ${mask.length} values, expected ${F} × ${TT}`);
-  const mag = fileMagnitude(state);
+  // short files: the whole-file |X| once; long ones (no whole-file STFT, issue 12): a window's |X| when it is filled
+  const mag = sourceOf(state).whole ? fileMagnitude(state as Pick<AnalysisState, 'spec' | 'magnitude'>) : null;
   return (item, w, dst, off) => {
     const o = plan.frameOffsets[w];
-    sliceFrames(mag, F, TT, o, T, dst, off);
+    if (mag) sliceFrames(mag, F, TT, o, T, dst, off);
+    else windowMagnitudeInto(state, w, dst, off);
     for (let f = 0; f < F; f++) {
       const src = f * TT + o;
       const d = off + f * T;
@@ -144,7 +148,7 @@ export function promptSimilarity(embeddings: Float32Array, prompt: Float32Array)
 
 /** Similarities to a prompt of the original, M⊙|X| and (1−M)⊙|X| (each averaged over windows), for zero-shot bundles. */
 export async function maskedPromptSimilarity<H>(
-  state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude' | 'embeddings'>,
+  state: Pick<AnalysisState, 'plan' | 'magnitude' | 'embeddings'> & Frames,
   runner: ModelRunner<H>,
   prompt: Float32Array,
   mask: Float32Array,
@@ -177,7 +181,7 @@ export interface PromptSimilarity {
 
 /** Pooled probabilities of M⊙|X| and (1−M)⊙|X| for a whole-file mask [bins × totalFrames]. */
 export async function maskedProbs<H>(
-  state: Pick<AnalysisState, 'plan' | 'spec' | 'config' | 'magnitude'>,
+  state: Pick<AnalysisState, 'plan' | 'config' | 'magnitude'> & Frames,
   runner: ModelRunner<H>,
   mask: Float32Array,
   opts: RunOptions = {},
@@ -193,7 +197,7 @@ export async function maskedProbs<H>(
  * (binary when thresholded). Adds `metrics` (ms) to `timings` when given.
  */
 export async function explanationMetrics<H>(
-  state: Pick<AnalysisState, 'plan' | 'spec' | 'config' | 'magnitude' | 'probs'>,
+  state: Pick<AnalysisState, 'plan' | 'config' | 'magnitude' | 'probs'> & Frames,
   runner: ModelRunner<H>,
   target: number,
   mask: Float32Array,

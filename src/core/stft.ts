@@ -216,7 +216,7 @@ export function istft(spec: Spectrogram, p: StftParams, length: number, opts: Is
  * even (frames are inverted in pairs) — clipped to [0, length).
  */
 export function istftFrames(
-  spec: Spectrogram,
+  spec: Spectrogram | SpecSource,
   p: StftParams,
   length: number,
   frame0: number,
@@ -228,14 +228,9 @@ export function istftFrames(
   const b = Math.min(frames, frame1);
   if (b - a < 2) return { start: 0, samples: new Float32Array(0) };
   const n = b - a;
-  const re = new Float32Array(bins * n);
-  const im = new Float32Array(bins * n);
+  const { re, im } = 'block' in spec ? spec.block(a, b) : specSource(spec).block(a, b);
   const mask = opts.mask ? new Float32Array(bins * n) : undefined;
-  for (let f = 0; f < bins; f++) {
-    re.set(spec.re.subarray(f * frames + a, f * frames + b), f * n);
-    im.set(spec.im.subarray(f * frames + a, f * frames + b), f * n);
-    if (mask) mask.set(opts.mask!.subarray(f * frames + a, f * frames + b), f * n);
-  }
+  if (mask) for (let f = 0; f < bins; f++) mask.set(opts.mask!.subarray(f * frames + a, f * frames + b), f * n);
   const half = p.nFft / 2;
   const hop = p.hopLength;
   // sub-ISTFT sample j is signal sample a·hop + j; complete where every overlapping frame is in range
@@ -247,4 +242,186 @@ export function istftFrames(
   const s1 = Math.min(length, a * hop + j1);
   if (s1 <= s0) return { start: s0, samples: new Float32Array(0) };
   return { start: s0, samples: sub.slice(s0 - a * hop, s1 - a * hop) };
+}
+
+/**
+ * Frames of a spectrogram by range (issue 12): long files keep no whole-file STFT; the pipeline
+ * asks for the frames [t0, t1) it needs (a window, a block for the ISTFT) and gets them as a
+ * small Spectrogram of t1 − t0 frames.
+ */
+export interface SpecSource {
+  bins: number;
+  frames: number;
+  block(t0: number, t1: number): Spectrogram;
+  /** The whole-file spectrogram when the source is one (short files), for the faster whole-file paths. */
+  whole?: Spectrogram;
+}
+
+/** A SpecSource over a whole-file spectrogram (slices of it). */
+export function specSource(spec: Spectrogram): SpecSource {
+  const { bins, frames } = spec;
+  return {
+    bins,
+    frames,
+    whole: spec,
+    block(t0, t1) {
+      const n = t1 - t0;
+      const re = new Float32Array(bins * n);
+      const im = new Float32Array(bins * n);
+      for (let f = 0; f < bins; f++) {
+        re.set(spec.re.subarray(f * frames + t0, f * frames + t1), f * n);
+        im.set(spec.im.subarray(f * frames + t0, f * frames + t1), f * n);
+      }
+      return { bins, frames: n, re, im };
+    },
+  };
+}
+
+/**
+ * Frames [frame0, frame1) of `stft(y, p)` where y is `x` zero-padded to `paddedLength` (≥ x.length),
+ * computed without the whole-file STFT or the padded copy: bit for bit the same values (the same
+ * arithmetic per frame).
+ */
+export function stftFrames(x: Float32Array, paddedLength: number, p: StftParams, frame0: number, frame1: number): Spectrogram {
+  checkParams(p);
+  const { nFft, winLength, hopLength } = p;
+  const n = paddedLength;
+  if (n < x.length || n < 1) throw new Error(`stftFrames: padded length ${n} is shorter than the signal (${x.length})`);
+  const total = frameCount(n, hopLength);
+  if (!(0 <= frame0 && frame0 <= frame1 && frame1 <= total)) throw new Error(`stftFrames: frames ${frame0}..${frame1} outside 0..${total}`);
+  const bins = nFft / 2 + 1;
+  const frames = frame1 - frame0;
+  const half = nFft / 2;
+  const win = hannWindow(winLength, nFft);
+  const fft = getFft(nFft);
+  const buf = new Float64Array(nFft);
+  const out = new Float64Array(2 * nFft);
+  const re = new Float32Array(bins * frames);
+  const im = new Float32Array(bins * frames);
+  const len = x.length;
+  for (let t = 0; t < frames; t++) {
+    const start = (frame0 + t) * hopLength - half;
+    if (start >= 0 && start + nFft <= len) {
+      for (let i = 0; i < nFft; i++) buf[i] = x[start + i] * win[i];
+    } else {
+      for (let i = 0; i < nFft; i++) {
+        const k = reflectIndex(start + i, n);
+        buf[i] = (k < len ? x[k] : 0) * win[i];
+      }
+    }
+    fft.realTransform(out, buf);
+    for (let f = 0; f < bins; f++) {
+      re[f * frames + t] = out[2 * f];
+      im[f * frames + t] = out[2 * f + 1];
+    }
+  }
+  return { bins, frames, re, im };
+}
+
+/** A SpecSource computing frames from the signal on demand (`stftFrames`). */
+export function signalSource(x: Float32Array, paddedLength: number, p: StftParams): SpecSource {
+  return {
+    bins: p.nFft / 2 + 1,
+    frames: frameCount(paddedLength, p.hopLength),
+    block: (t0, t1) => stftFrames(x, paddedLength, p, t0, t1),
+  };
+}
+
+/**
+ * `istft` over a SpecSource, a block of frames at a time (issue 12): the overlap-add buffers hold
+ * one block (not two float64 copies of the whole signal); bit for bit `istft` of the whole
+ * spectrogram (the same additions in the same order). `opts.mask` is over all frames.
+ */
+export function istftFrom(src: SpecSource, p: StftParams, length: number, opts: IstftOptions & { blockFrames?: number } = {}): Float32Array {
+  checkParams(p);
+  const { nFft, winLength, hopLength } = p;
+  const { bins, frames } = src;
+  if (bins !== nFft / 2 + 1) throw new Error(`istft: spectrogram has ${bins} bins, nFft ${nFft} needs ${nFft / 2 + 1}`);
+  const mask = opts.mask;
+  if (mask && mask.length !== bins * frames) throw new Error(`istft: mask has ${mask.length} values, spectrogram has ${bins * frames}`);
+  const invert = !!opts.invert;
+  // frames are inverted in pairs from frame 0, as in istft: blocks of an even number of frames
+  const B = Math.max(2, 2 * Math.floor((opts.blockFrames ?? 1024) / 2));
+  const half = nFft / 2;
+  const win = hannWindow(winLength, nFft);
+  const fft = getFft(nFft);
+  const z = new Float64Array(2 * nFft);
+  const y = new Float64Array(2 * nFft);
+  const res = new Float32Array(length);
+  // ola/env cover positions [base, base + bufLen) of the whole overlap-add signal
+  const bufLen = B * hopLength + nFft;
+  let ola = new Float64Array(bufLen);
+  let env = new Float64Array(bufLen);
+  let nextOla = new Float64Array(bufLen);
+  let nextEnv = new Float64Array(bufLen);
+  const olaLen = nFft + hopLength * (frames - 1);
+  const flush = (from: number, to: number, base: number) => {
+    // positions [from, to) are final; output sample i is position half + i
+    for (let q = Math.max(from, half); q < to; q++) {
+      const i = q - half;
+      if (i >= length) break;
+      const e = env[q - base];
+      res[i] = e > 1e-11 ? ola[q - base] / e : 0;
+    }
+  };
+  for (let t0 = 0; t0 < frames; t0 += B) {
+    const t1 = Math.min(frames, t0 + B);
+    const blk = src.block(t0, t1);
+    const n = t1 - t0;
+    const base = t0 * hopLength;
+    for (let t = t0; t < t1; t += 2) {
+      const hasB = t + 1 < frames;
+      for (let f = 0; f < bins; f++) {
+        const il = f * n + (t - t0);
+        const ig = f * frames + t;
+        const ga = mask ? (invert ? 1 - mask[ig] : mask[ig]) : 1;
+        let ar = blk.re[il] * ga;
+        let ai = blk.im[il] * ga;
+        let br = 0;
+        let bi = 0;
+        if (hasB) {
+          const gb = mask ? (invert ? 1 - mask[ig + 1] : mask[ig + 1]) : 1;
+          br = blk.re[il + 1] * gb;
+          bi = blk.im[il + 1] * gb;
+        }
+        if (f === 0 || f === half) {
+          ai = 0;
+          bi = 0;
+        }
+        z[2 * f] = ar - bi;
+        z[2 * f + 1] = ai + br;
+        if (f > 0 && f < half) {
+          const k = nFft - f;
+          z[2 * k] = ar + bi;
+          z[2 * k + 1] = -ai + br;
+        }
+      }
+      fft.inverseTransform(y, z);
+      const off = t * hopLength - base;
+      for (let i = 0; i < nFft; i++) {
+        ola[off + i] += y[2 * i] * win[i];
+        env[off + i] += win[i] * win[i];
+      }
+      if (hasB) {
+        const offB = off + hopLength;
+        for (let i = 0; i < nFft; i++) {
+          ola[offB + i] += y[2 * i + 1] * win[i];
+          env[offB + i] += win[i] * win[i];
+        }
+      }
+    }
+    if (t1 === frames) flush(base, olaLen, base);
+    else {
+      // positions before the next block's first frame are final; the rest carries over
+      const nb = t1 * hopLength;
+      flush(base, nb, base);
+      nextOla.fill(0);
+      nextEnv.fill(0);
+      nextOla.set(ola.subarray(nb - base));
+      nextEnv.set(env.subarray(nb - base));
+      [ola, nextOla] = [nextOla, ola];
+      [env, nextEnv] = [nextEnv, env];
+    }
+  }
+  return res;
 }

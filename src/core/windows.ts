@@ -76,36 +76,101 @@ export function stitchWeights(plan: WindowPlan): Float64Array[] {
   });
 }
 
-/** Accumulates per-window masks [bins × windowFrames] into one mask [bins × totalFrames]. */
+/**
+ * Stitches per-window masks [bins × windowFrames] into one mask [bins × totalFrames] (float32,
+ * the only full-size buffer: issue 12). The frame axis is cut into segments at every window's
+ * first and last+1 frame, so the windows covering a segment are fixed; a segment is written once
+ * all of them are added, its value the float64 sum of weight × mask in window order, rounded to
+ * float32 — the same value whatever order the windows come in (progressive stitching). A window's
+ * mask is kept (a copy) only until every segment it covers is written.
+ */
 export class MaskStitcher {
   readonly mask: Float32Array;
-  private readonly acc: Float64Array;
   private readonly weights: Float64Array[];
   private readonly added: boolean[];
+  /** Segment boundaries: segment s is frames [bounds[s], bounds[s + 1]). */
+  private readonly bounds: number[];
+  /** Covering windows of segment s: lo[s]..hi[s] (inclusive). */
+  private readonly lo: number[];
+  private readonly hi: number[];
+  /** Segments of window j: segOf[j][0]..segOf[j][1] (inclusive). */
+  private readonly segOf: [number, number][];
+  private readonly waiting: number[];
+  private readonly final: boolean[];
+  private readonly held = new Map<number, Float32Array>();
 
   constructor(
     readonly plan: WindowPlan,
     readonly bins: number,
   ) {
-    this.acc = new Float64Array(bins * plan.totalFrames);
-    this.mask = new Float32Array(bins * plan.totalFrames);
+    const { windowFrames: T, totalFrames: TT, frameOffsets } = plan;
+    this.mask = new Float32Array(bins * TT);
     this.weights = stitchWeights(plan);
     this.added = plan.starts.map(() => false);
+    const cuts = new Set<number>([0, TT]);
+    for (const o of frameOffsets) {
+      cuts.add(o);
+      cuts.add(Math.min(TT, o + T));
+    }
+    this.bounds = [...cuts].sort((a, b) => a - b);
+    const nSeg = this.bounds.length - 1;
+    this.lo = [];
+    this.hi = [];
+    let j0 = 0;
+    for (let s = 0; s < nSeg; s++) {
+      const a = this.bounds[s];
+      // windows start in increasing order: those covering frame a are a contiguous run
+      while (j0 < frameOffsets.length && frameOffsets[j0] + T <= a) j0++;
+      let j1 = j0;
+      while (j1 + 1 < frameOffsets.length && frameOffsets[j1 + 1] <= a) j1++;
+      this.lo.push(j0);
+      this.hi.push(j1);
+    }
+    this.segOf = frameOffsets.map((o) => {
+      const a = this.bounds.indexOf(o);
+      const b = this.bounds.indexOf(Math.min(TT, o + T)) - 1;
+      return [a, b];
+    });
+    this.waiting = this.lo.map((l, s) => this.hi[s] - l + 1);
+    this.final = this.lo.map(() => false);
   }
 
   /** Add window `index`'s mask, read from `src` starting at element `offset` (bin-major). */
   add(index: number, src: Float32Array, offset = 0): void {
-    const { windowFrames: T, totalFrames: TT } = this.plan;
+    const T = this.plan.windowFrames;
     if (this.added[index]) throw new Error(`MaskStitcher: window ${index} added twice`);
     if (src.length < offset + this.bins * T) throw new Error('MaskStitcher: window mask too short');
-    const w = this.weights[index];
-    const o = this.plan.frameOffsets[index];
-    for (let f = 0; f < this.bins; f++) {
-      const s = offset + f * T;
-      const d = f * TT + o;
-      for (let t = 0; t < T; t++) this.acc[d + t] += w[t] * src[s + t];
-    }
     this.added[index] = true;
+    this.held.set(index, src.slice(offset, offset + this.bins * T));
+    const [s0, s1] = this.segOf[index];
+    for (let s = s0; s <= s1; s++) if (--this.waiting[s] === 0) this.write(s);
+    // drop the copies no segment needs any more
+    for (let j = this.lo[s0]; j <= this.hi[s1]; j++) {
+      if (!this.held.has(j)) continue;
+      const [a, b] = this.segOf[j];
+      let done = true;
+      for (let s = a; s <= b && done; s++) done = this.final[s];
+      if (done) this.held.delete(j);
+    }
+  }
+
+  /** Segment s: the weighted sum over its windows in window order (float64), into the mask. */
+  private write(s: number): void {
+    const { windowFrames: T, totalFrames: TT, frameOffsets } = this.plan;
+    const a = this.bounds[s];
+    const b = this.bounds[s + 1];
+    for (let f = 0; f < this.bins; f++) {
+      const d = f * TT;
+      for (let t = a; t < b; t++) {
+        let v = 0;
+        for (let j = this.lo[s]; j <= this.hi[s]; j++) {
+          const k = t - frameOffsets[j];
+          v += this.weights[j][k] * this.held.get(j)![f * T + k];
+        }
+        this.mask[d + t] = v;
+      }
+    }
+    this.final[s] = true;
   }
 
   /** Whether window `index` has been added. */
@@ -121,27 +186,30 @@ export class MaskStitcher {
    */
   partial(covered?: Uint8Array): Float32Array {
     const { windowFrames: T, totalFrames: TT, frameOffsets } = this.plan;
-    const need = new Uint16Array(TT);
-    const have = new Uint16Array(TT);
-    const weight = new Float64Array(TT);
-    frameOffsets.forEach((o, j) => {
-      for (let t = 0; t < T; t++) {
-        need[o + t]++;
-        if (this.added[j]) {
-          have[o + t]++;
-          weight[o + t] += this.weights[j][t];
+    const out = new Float32Array(this.mask.length);
+    for (let s = 0; s + 1 < this.bounds.length; s++) {
+      const a = this.bounds[s];
+      const b = this.bounds[s + 1];
+      if (covered) covered.fill(this.final[s] ? 1 : 0, a, b);
+      if (this.final[s]) {
+        for (let f = 0; f < this.bins; f++) out.set(this.mask.subarray(f * TT + a, f * TT + b), f * TT + a);
+        continue;
+      }
+      const present: number[] = [];
+      for (let j = this.lo[s]; j <= this.hi[s]; j++) if (this.added[j]) present.push(j);
+      if (!present.length) continue;
+      for (let t = a; t < b; t++) {
+        let wsum = 0;
+        for (const j of present) wsum += this.weights[j][t - frameOffsets[j]];
+        for (let f = 0; f < this.bins; f++) {
+          let v = 0;
+          for (const j of present) {
+            const k = t - frameOffsets[j];
+            v += this.weights[j][k] * this.held.get(j)![f * T + k];
+          }
+          out[f * TT + t] = v / wsum;
         }
       }
-    });
-    const scale = new Float64Array(TT);
-    for (let t = 0; t < TT; t++) {
-      scale[t] = have[t] === need[t] ? 1 : have[t] > 0 ? 1 / weight[t] : 0;
-      if (covered) covered[t] = have[t] === need[t] ? 1 : 0;
-    }
-    const out = new Float32Array(this.acc.length);
-    for (let f = 0; f < this.bins; f++) {
-      const b = f * TT;
-      for (let t = 0; t < TT; t++) out[b + t] = scale[t] === 1 ? this.acc[b + t] : this.acc[b + t] * scale[t];
     }
     return out;
   }
@@ -150,7 +218,6 @@ export class MaskStitcher {
   result(): Float32Array {
     const missing = this.added.indexOf(false);
     if (missing >= 0) throw new Error(`MaskStitcher: window ${missing} was not added`);
-    for (let i = 0; i < this.acc.length; i++) this.mask[i] = this.acc[i];
     return this.mask;
   }
 }

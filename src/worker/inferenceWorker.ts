@@ -9,7 +9,7 @@ import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?u
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { analyze, pipelineConfig, releaseAnalysis, renderExplanation, stitchedMask, thresholdMask, type AnalysisState, type FocusMask, type StitchOptions } from '../core/explain';
 import { istftFrames } from '../core/stft';
-import { magnitudeLevels } from '../core/levels';
+import { magnitudeLevels, sourceLevels } from '../core/levels';
 import { explanationMetrics, maskedPromptSimilarity, promptSimilarity } from '../core/faithfulness';
 import { Vocabulary } from '../core/textEncoder';
 import { perturbationExplain, type PerturbationResult } from '../core/perturbation';
@@ -345,7 +345,7 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
   const t0 = performance.now();
   const mask = req.threshold === null ? f.mask : thresholdMask(f.mask, req.threshold);
   const len = st.plan.length;
-  const part = istftFrames(st.spec, st.config.stft, len, f.frame0, f.frame1, { mask });
+  const part = istftFrames(st.source, st.config.stft, len, f.frame0, f.frame1, { mask });
   const maskedIn = new Float32Array(len);
   maskedIn.set(part.samples, part.start);
   const maskedOut = new Float32Array(len);
@@ -354,7 +354,7 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
   let sum = 0;
   let n = 0;
   const TT = st.plan.totalFrames;
-  for (let b = 0; b < st.spec.bins; b++)
+  for (let b = 0; b < st.source.bins; b++)
     for (let t = f.frame0; t < f.frame1; t++) {
       sum += mask[b * TT + t];
       n++;
@@ -437,15 +437,19 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       analyses.set(req.fileId, { name: req.name, state });
       const C = cfg.classes;
       const sr = cfg.sampleRate;
+      const tl = performance.now();
+      // a byte per value for the page; the worker recomputes window inputs from the STFT
+      // (long files: from the samples, a block of frames at a time)
+      const levels = state.magnitude ? magnitudeLevels(state.magnitude) : sourceLevels(state.source, state.maxMagnitude);
+      state.timings.levels = performance.now() - tl;
       const result: AnalysisMsg = {
         fileId: req.fileId,
         sampleRate: sr,
         durationS: req.samples.length / sr,
-        bins: state.spec.bins,
-        frames: state.spec.frames,
+        bins: state.source.bins,
+        frames: state.source.frames,
         hopLength: cfg.stft.hopLength,
-        // a byte per value for the page; the worker recomputes window inputs from the STFT
-        levels: magnitudeLevels(state.magnitude!),
+        levels,
         probs: state.probs.slice(),
         windows: state.plan.starts.map((s, w) => ({
           startS: s / sr,

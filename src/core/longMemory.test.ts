@@ -1,0 +1,187 @@
+// Long files in bounded memory (issue 12): no whole-file STFT, frames computed by range from the
+// samples, the ISTFT a block at a time, float32 stitching. Each new path is checked bit for bit
+// against the whole-file path it replaces, and the real pipeline on a long state must never ask
+// for the whole-file STFT.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../tests/skip';
+import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
+import { analyze, pipelineConfig, renderExplanation, stitchedMask, type PipelineConfig } from './explain';
+import { explanationMetrics } from './faithfulness';
+import { magnitudeLevels, sourceLevels } from './levels';
+import { mulberry32 } from './perturbation';
+import { istft, istftFrames, istftFrom, magnitude, signalSource, specSource, stft, stftFrames } from './stft';
+import { MaskStitcher, padToPlan, planWindows, stitchWeights } from './windows';
+
+const SP = { nFft: 1024, winLength: 1024, hopLength: 256 };
+const W = 80000;
+
+function noiseTone(n: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = 0.5 * Math.sin((2 * Math.PI * 440 * i) / 16000) * (i % 9000 < 4000 ? 1 : 0.2) + 0.2 * (r() - 0.5);
+  return x;
+}
+
+function framesOf(spec: { bins: number; frames: number; re: Float32Array; im: Float32Array }, a: number, b: number) {
+  return specSource(spec).block(a, b);
+}
+
+describe('STFT frames by range', () => {
+  it('stftFrames equals the whole-file STFT of the zero-padded signal, at both edges and in the padding', () => {
+    const len = 16000 * 13 + 77;
+    const x = noiseTone(len, 1);
+    const plan = planWindows(len, W, SP.hopLength);
+    expect(plan.paddedLength).toBeGreaterThan(len);
+    const whole = stft(padToPlan(x, plan), SP);
+    for (const [a, b] of [
+      [0, 5],
+      [0, 313],
+      [100, 413],
+      [whole.frames - 313, whole.frames],
+      [whole.frames - 1, whole.frames],
+    ]) {
+      const part = stftFrames(x, plan.paddedLength, SP, a, b);
+      const ref = framesOf(whole, a, b);
+      expect(part.frames).toBe(b - a);
+      expect(part.re).toEqual(ref.re);
+      expect(part.im).toEqual(ref.im);
+    }
+    expect(() => stftFrames(x, plan.paddedLength, SP, 0, whole.frames + 1)).toThrow(/outside/);
+    expect(() => stftFrames(x, len - 1, SP, 0, 1)).toThrow(/shorter than the signal/);
+  });
+
+  it('the display levels from blocks of frames equal those of the whole-file |X|', () => {
+    const len = 16000 * 9 + 5;
+    const x = noiseTone(len, 2);
+    const plan = planWindows(len, W, SP.hopLength);
+    const mag = magnitude(stft(padToPlan(x, plan), SP));
+    let max = 0;
+    for (const v of mag) max = Math.max(max, v);
+    expect(sourceLevels(signalSource(x, plan.paddedLength, SP), max, 80, 100)).toEqual(magnitudeLevels(mag));
+  });
+});
+
+describe('ISTFT a block at a time', () => {
+  it('istftFrom equals istft bit for bit (mask, inverted mask, no mask; odd and even frame counts; small blocks)', () => {
+    for (const len of [16000 * 7 + 300, 16000 * 3 + 256 * 11]) {
+      const x = noiseTone(len, 3);
+      const spec = stft(x, SP);
+      const r = mulberry32(4);
+      const mask = Float32Array.from({ length: spec.bins * spec.frames }, () => r());
+      const src = signalSource(x, x.length, SP);
+      for (const blockFrames of [2, 7, 64, 100000]) {
+        expect(istftFrom(src, SP, len, { mask, blockFrames })).toEqual(istft(spec, SP, len, { mask }));
+        expect(istftFrom(src, SP, len, { mask, invert: true, blockFrames })).toEqual(istft(spec, SP, len, { mask, invert: true }));
+      }
+      expect(istftFrom(src, SP, len + 999)).toEqual(istft(spec, SP, len + 999));
+    }
+  });
+
+  it('istftFrames over a source equals istftFrames over the whole spectrogram', () => {
+    const len = 16000 * 11;
+    const x = noiseTone(len, 5);
+    const plan = planWindows(len, W, SP.hopLength);
+    const spec = stft(padToPlan(x, plan), SP);
+    const r = mulberry32(6);
+    const mask = Float32Array.from({ length: spec.bins * spec.frames }, () => r());
+    const src = signalSource(x, plan.paddedLength, SP);
+    for (const [a, b] of [
+      [0, 200],
+      [301, 555],
+      [spec.frames - 100, spec.frames],
+    ]) {
+      const p = istftFrames(src, SP, len, a, b, { mask });
+      const q = istftFrames(spec, SP, len, a, b, { mask });
+      expect(p.start).toBe(q.start);
+      expect(p.samples).toEqual(q.samples);
+    }
+  });
+});
+
+describe('float32 stitching', () => {
+  it('equals the float64 accumulation in window order (the stitcher before issue 12) bit for bit, in any order', () => {
+    const bins = 5;
+    for (const len of [16000 * 47 + 999, W, 16000 * 7]) {
+      const plan = planWindows(len, W, SP.hopLength);
+      const T = plan.windowFrames;
+      const TT = plan.totalFrames;
+      const r = mulberry32(len);
+      const masks = plan.starts.map(() => Float32Array.from({ length: bins * T }, () => r()));
+      // reference: one float64 accumulator, windows added in order, rounded once
+      const ws = stitchWeights(plan);
+      const acc = new Float64Array(bins * TT);
+      masks.forEach((m, j) => {
+        for (let f = 0; f < bins; f++) for (let t = 0; t < T; t++) acc[f * TT + plan.frameOffsets[j] + t] += ws[j][t] * m[f * T + t];
+      });
+      const ref = Float32Array.from(acc);
+      const rev = new MaskStitcher(plan, bins);
+      for (let j = masks.length - 1; j >= 0; j--) rev.add(j, masks[j]);
+      expect(rev.result()).toEqual(ref);
+      // odd windows first, then even, with a partial on the way
+      const alt = new MaskStitcher(plan, bins);
+      const order = [...masks.keys()].sort((a, b) => (a % 2) - (b % 2) || b - a);
+      order.forEach((j, k) => {
+        alt.add(j, masks[j]);
+        if (k === Math.floor(order.length / 2)) {
+          const covered = new Uint8Array(TT);
+          const part = alt.partial(covered);
+          for (let t = 0; t < TT; t++) if (covered[t]) for (let f = 0; f < bins; f++) expect(part[f * TT + t]).toBe(ref[f * TT + t]);
+        }
+      });
+      expect(alt.result()).toEqual(ref);
+    }
+  });
+});
+
+const bundleDir = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..'), 'models', 'esc50');
+const hasBundle = existsSync(join(bundleDir, 'manifest.json'));
+
+describe.skipIf(skipUnless(hasBundle, 'long-file pipeline on models/esc50', `no ${join(bundleDir, 'manifest.json')}`))('long-file pipeline on models/esc50 (onnxruntime-web, Node)', () => {
+  let model: NodeModel;
+  let cfg: PipelineConfig;
+  beforeAll(async () => {
+    const files = await loadBundleDir(bundleDir);
+    cfg = pipelineConfig(files.manifest);
+    model = await createNodeModel(files, 'ort-web');
+  });
+  afterAll(async () => model?.release());
+
+  it('frames by window give the whole-file results (probabilities, mask, audio, metrics) without a whole-file STFT', async () => {
+    const x = noiseTone(Math.round(16000 * 23.3), 11);
+    const whole = await analyze(x, cfg, model.runner, { batchSize: 2 });
+    const long = await analyze(x, cfg, model.runner, { batchSize: 2, wholeStftMaxS: 0 });
+    expect(whole.source.whole).toBeDefined();
+    expect(long.source.whole).toBeUndefined();
+    expect(long.magnitude).toBeNull();
+    // the L-MAC path must not compute the whole-file STFT of a long file
+    Object.defineProperty(long, 'spec', {
+      get() {
+        throw new Error('the whole-file STFT was asked for');
+      },
+    });
+    expect(long.logits).toEqual(whole.logits);
+    expect(long.probs).toEqual(whole.probs);
+    let max = 0;
+    for (const v of whole.magnitude!) max = Math.max(max, v);
+    expect(long.maxMagnitude).toBe(max);
+    expect(sourceLevels(long.source, long.maxMagnitude)).toEqual(magnitudeLevels(whole.magnitude!));
+    const target = 7;
+    const mw = await stitchedMask(whole, model.runner, target);
+    const ml = await stitchedMask(long, model.runner, target);
+    expect(ml).toEqual(mw);
+    const ew = renderExplanation(whole, target, mw, null);
+    const el = renderExplanation(long, target, ml, null);
+    expect(el.maskedIn).toEqual(ew.maskedIn);
+    expect(el.maskedOut).toEqual(ew.maskedOut);
+    const bin = renderExplanation(long, target, ml, 0.5);
+    expect(bin.maskedIn).toEqual(renderExplanation(whole, target, mw, 0.5).maskedIn);
+    // the metrics without a whole-file |X|
+    whole.magnitude = null;
+    const qw = await explanationMetrics(whole, model.runner, target, mw);
+    const ql = await explanationMetrics(long, model.runner, target, ml);
+    expect(ql).toEqual(qw);
+  });
+});
