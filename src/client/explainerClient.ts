@@ -1,7 +1,7 @@
 // The main-thread client of the inference Worker: decodes user files with WebAudio (which does
 // not exist in Workers), downmixes and resamples to the bundle rate, checks the audio, and talks
 // to the Worker with typed, transferable messages (src/worker/protocol.ts). API: docs/DESIGN.md.
-import { AudioLoadError, checkDuration, checkFileBytes, checkSamples, decodeFailureReason, sniffAudio } from '../core/audioChecks';
+import { AudioLoadError, checkDecodeEstimate, checkDuration, checkFileBytes, checkSamples, decodeBytesPerSecond, DECODE_BUDGET_BYTES, decodeFailureReason, headerInfo, sniffAudio } from '../core/audioChecks';
 import type {
   AnalysisMsg,
   BackendChoice,
@@ -52,6 +52,8 @@ export interface Explanation {
   metrics: ClipMetrics | null;
   /** Perturbation explainer: segment length, per-segment importance, surrogate R². */
   segments?: SegmentInfo;
+  /** The metrics cover the windows in t0..t1 s only (`ExplainOptions.metricsRange`; long files: what was on screen). */
+  metricsRange?: { t0: number; t1: number; windows: number; windowsTotal: number };
   /** Only on the early part of a progressive explanation (`ExplainOptions.onFocus`): final in t0..t1 s. */
   focus?: { t0: number; t1: number; windowsDone: number; windowsTotal: number };
   /** [bins*frames], soft, or binary when threshold != null. */
@@ -85,6 +87,8 @@ export interface ExplainOptions {
    */
   focus?: { t0: number; t1: number };
   onFocus?: (e: Explanation) => void;
+  /** Metrics of the windows overlapping this range (s) only (long files: what is on screen; issue 12). */
+  metricsRange?: { t0: number; t1: number };
 }
 
 function abortError(): DOMException {
@@ -110,14 +114,68 @@ interface Pending {
   onFocus?: (r: unknown) => void;
 }
 
+/**
+ * The duration an `<audio>` element reads from a file's metadata (a blob: URL, so nothing leaves
+ * the page), or null when it cannot tell (no DOM, an error, no answer within `timeoutMs`).
+ */
+export async function mediaDuration(file: Blob, timeoutMs = 10_000): Promise<number | null> {
+  if (typeof document === 'undefined') return null;
+  const url = URL.createObjectURL(file);
+  const el = document.createElement('audio');
+  el.preload = 'metadata';
+  try {
+    return await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), timeoutMs);
+      el.onloadedmetadata = () => {
+        clearTimeout(timer);
+        resolve(Number.isFinite(el.duration) && el.duration > 0 ? el.duration : null);
+      };
+      el.onerror = () => {
+        clearTimeout(timer);
+        resolve(null);
+      };
+      el.src = url;
+    });
+  } finally {
+    el.removeAttribute('src');
+    el.load();
+    URL.revokeObjectURL(url);
+  }
+}
+
+/**
+ * Before reading and decoding a file (issue 12): its duration, rate and channels from the
+ * container header, or the duration from an `<audio>` element when the header does not say and
+ * the file is big enough to matter (compressed audio of at least 1 kB/s), checked against the
+ * decode budget (checkDecodeEstimate). Throws AudioLoadError naming the file.
+ */
+export async function checkBeforeDecode(file: Blob, name: string, modelRate: number, budget = DECODE_BUDGET_BYTES): Promise<void> {
+  let head: Uint8Array;
+  try {
+    head = new Uint8Array(await file.slice(0, 1 << 16).arrayBuffer());
+  } catch (e) {
+    throw new AudioLoadError(name, `the file could not be read (${(e as Error).name || 'Error'})`);
+  }
+  const info = headerInfo(head, file.size);
+  let durationS = info?.durationS;
+  if (durationS === undefined && (file.size / 1000) * decodeBytesPerSecond(48000, 2, modelRate) > budget) durationS = (await mediaDuration(file)) ?? undefined;
+  if (durationS !== undefined) checkDecodeEstimate(name, { durationS, sampleRate: info?.sampleRate, channels: info?.channels }, modelRate, budget);
+}
+
 /** Decode a user file on the main thread: WebAudio decode at `sampleRate` (resamples), downmix to mono, checks. */
 export async function decodeToMono(
   file: Blob,
   name: string,
   sampleRate: number,
+  budget = DECODE_BUDGET_BYTES,
 ): Promise<{ samples: Float32Array; timings: Record<string, number> }> {
   const timings: Record<string, number> = {};
   let t = performance.now();
+  checkFileBytes(name, file.size);
+  // a file that cannot fit says so before it is read whole or decoded
+  await checkBeforeDecode(file, name, sampleRate, budget);
+  timings.estimate = performance.now() - t;
+  t = performance.now();
   let bytes: ArrayBuffer;
   try {
     bytes = await file.arrayBuffer();
@@ -143,7 +201,8 @@ export async function decodeToMono(
   t = performance.now();
   const n = audio.length;
   let samples: Float32Array;
-  if (audio.numberOfChannels === 1) samples = audio.getChannelData(0).slice();
+  // the decoder's own buffer (no copy: an hour at 16 kHz is 230 MB)
+  if (audio.numberOfChannels === 1) samples = audio.getChannelData(0);
   else {
     samples = new Float32Array(n);
     for (let c = 0; c < audio.numberOfChannels; c++) {
@@ -168,8 +227,12 @@ export class ExplainerClient {
   private info: BundleInfo | null = null;
   private failed: Error | null = null;
 
-  constructor(opts: { backend?: BackendChoice; worker?: Worker } = {}) {
+  /** Memory a file may need to decode (bytes; checkDecodeEstimate). */
+  readonly decodeBudget: number;
+
+  constructor(opts: { backend?: BackendChoice; worker?: Worker; decodeBudgetBytes?: number } = {}) {
     this.backend = opts.backend ?? 'auto';
+    this.decodeBudget = opts.decodeBudgetBytes ?? DECODE_BUDGET_BYTES;
     this.worker = opts.worker ?? new Worker(new URL('../worker/inferenceWorker.ts', import.meta.url), { type: 'module', name: 'inference' });
     this.worker.onmessage = (ev: MessageEvent<Response>) => this.onMessage(ev.data);
     this.worker.onerror = (ev: ErrorEvent) => {
@@ -280,7 +343,7 @@ export class ExplainerClient {
     if (!info) throw new Error(`${name}: no model bundle loaded`);
     const t0 = performance.now();
     onProgress?.({ stage: 'decode', done: 0, total: 1 });
-    const { samples, timings: dt } = await decodeToMono(file, name, info.sampleRate);
+    const { samples, timings: dt } = await decodeToMono(file, name, info.sampleRate, this.decodeBudget);
     if (signal?.aborted) throw abortError();
     onProgress?.({ stage: 'decode', done: 1, total: 1 });
     const copy = samples.slice();

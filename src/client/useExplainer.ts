@@ -69,6 +69,15 @@ function initialBackend(): BackendChoice {
   return q === 'wasm' || q === 'webgpu' || q === 'auto' ? q : 'auto';
 }
 
+/**
+ * The decode budget: `?decodeBudgetMB=<n>` in the page URL (tests use it to reach the "cannot fit"
+ * message with a small file), else DECODE_BUDGET_BYTES (src/core/audioChecks.ts).
+ */
+function initialDecodeBudget(): number | undefined {
+  const q = typeof location !== 'undefined' ? Number(new URLSearchParams(location.search).get('decodeBudgetMB') ?? NaN) : NaN;
+  return q > 0 ? q * 1024 * 1024 : undefined;
+}
+
 let state: ExplainerState = {
   ready: false,
   loading: false,
@@ -95,7 +104,7 @@ let loadStarted = false;
 
 /** The app's single client (created on first use). */
 export function getExplainerClient(): ExplainerClient {
-  client ??= new ExplainerClient({ backend: state.backendChoice });
+  client ??= new ExplainerClient({ backend: state.backendChoice, decodeBudgetBytes: initialDecodeBudget() });
   return client;
 }
 

@@ -140,3 +140,101 @@ export function decodeFailureReason(sniffed: SniffedAudio | null, errorName: str
   if (sniffed.truncated) return `the ${sniffed.container} file is truncated (it ends before the data its header announces) and could not be decoded (${errorName})`;
   return `the ${sniffed.container} data could not be decoded: the file is damaged or uses a codec this browser does not support (${errorName})`;
 }
+
+/** What a file's first bytes say about the decoded audio (any field may be unknown). */
+export interface HeaderInfo {
+  container: string;
+  durationS?: number;
+  sampleRate?: number;
+  channels?: number;
+}
+
+/**
+ * Duration, rate and channels from a container header (issue 12: say a file cannot fit before
+ * decoding it): WAV (fmt and data chunks; the data the file holds, not more than its header
+ * claims), FLAC (STREAMINFO), MP3 (the first frame's rate and channels; no duration). `head` is
+ * the file's first bytes (64 KiB is plenty), `fileSize` its length. Null when not recognised.
+ */
+export function headerInfo(head: Uint8Array, fileSize: number): HeaderInfo | null {
+  const b = head;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WAVE') {
+    const info: HeaderInfo = { container: 'WAV' };
+    let byteRate = 0;
+    let off = 12;
+    while (off + 8 <= b.length) {
+      const id = ascii(b, off, 4);
+      const size = v.getUint32(off + 4, true);
+      if (id === 'fmt ' && off + 24 <= b.length) {
+        info.channels = v.getUint16(off + 10, true);
+        info.sampleRate = v.getUint32(off + 12, true);
+        byteRate = v.getUint32(off + 16, true);
+      } else if (id === 'data') {
+        const held = Math.max(0, fileSize - (off + 8));
+        const bytes = size === 0xffffffff ? held : Math.min(size, held);
+        if (byteRate > 0) info.durationS = bytes / byteRate;
+        break;
+      }
+      off += 8 + size + (size & 1);
+    }
+    return info;
+  }
+  if (b.length >= 26 && ascii(b, 0, 4) === 'fLaC') {
+    const rate = (b[18] << 12) | (b[19] << 4) | (b[20] >> 4);
+    const channels = ((b[20] >> 1) & 7) + 1;
+    const total = (b[21] & 0x0f) * 2 ** 32 + v.getUint32(22);
+    return { container: 'FLAC', sampleRate: rate || undefined, channels, durationS: rate && total ? total / rate : undefined };
+  }
+  let off = 0;
+  if (b.length >= 10 && ascii(b, 0, 3) === 'ID3') off = 10 + ((b[6] & 0x7f) << 21) + ((b[7] & 0x7f) << 14) + ((b[8] & 0x7f) << 7) + (b[9] & 0x7f);
+  if (off + 4 <= b.length && b[off] === 0xff && (b[off + 1] & 0xe0) === 0xe0 && ((b[off + 1] >> 1) & 3) === 1) {
+    const version = (b[off + 1] >> 3) & 3; // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+    const rates = version === 3 ? [44100, 48000, 32000] : version === 2 ? [22050, 24000, 16000] : version === 0 ? [11025, 12000, 8000] : [];
+    const rate = rates[(b[off + 2] >> 2) & 3];
+    return { container: 'MP3', sampleRate: rate, channels: b[off + 3] >> 6 === 3 ? 1 : 2 };
+  }
+  const s = sniffAudio(b);
+  return s ? { container: s.container } : null;
+}
+
+/** Memory the page may use to decode one file (bytes): 3 GiB. */
+export const DECODE_BUDGET_BYTES = 3 * 1024 ** 3;
+/** Rate and channels assumed when the header does not say (the most that is common). */
+const ASSUMED = { sampleRate: 48000, channels: 2 };
+
+/**
+ * Bytes needed per second of audio to decode and analyse it: the browser's decoded buffer at the
+ * file's rate and channels (float32), then four float32 signals at the model rate (the resampled
+ * buffer, the mono signal, the worker's copy, an explanation).
+ */
+export function decodeBytesPerSecond(sampleRate: number, channels: number, modelRate: number): number {
+  return sampleRate * channels * 4 + modelRate * 4 * 4;
+}
+
+/**
+ * Before decoding (issue 12): throws AudioLoadError when the duration is over the limit or the
+ * estimated decoded size (duration × rate × channels, decodeBytesPerSecond) is over `budget`,
+ * naming the duration, the estimate, the budget and the longest such audio that fits.
+ */
+export function checkDecodeEstimate(
+  fileName: string,
+  info: { durationS: number; sampleRate?: number; channels?: number },
+  modelRate: number,
+  budget = DECODE_BUDGET_BYTES,
+  limits: Partial<AudioLimits> = {},
+): void {
+  const lim = { ...DEFAULT_LIMITS, ...limits };
+  if (info.durationS > lim.maxDurationS)
+    throw new AudioLoadError(fileName, `${formatDuration(info.durationS)} is longer than the ${formatDuration(lim.maxDurationS)} limit`);
+  const rate = info.sampleRate ?? ASSUMED.sampleRate;
+  const ch = info.channels ?? ASSUMED.channels;
+  const perS = decodeBytesPerSecond(rate, ch, modelRate);
+  const need = info.durationS * perS;
+  if (need <= budget) return;
+  const fmt = `${+(rate / 1000).toFixed(2)} kHz ${ch === 1 ? 'mono' : ch === 2 ? 'stereo' : `${ch} channels`}${info.sampleRate && info.channels ? '' : ' (assumed)'}`;
+  throw new AudioLoadError(
+    fileName,
+    `${formatDuration(info.durationS)} of ${fmt} audio needs about ${formatBytes(need)} of memory to decode and analyse, ` +
+      `more than the ${formatBytes(budget)} this page allows; at most ${formatDuration(budget / perS)} of it fits: split the file (it was not decoded)`,
+  );
+}

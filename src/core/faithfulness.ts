@@ -26,6 +26,22 @@ export function fileMagnitude(state: Pick<AnalysisState, 'spec' | 'magnitude'>):
 
 type Fill = (item: number, window: number, dst: Float32Array, offset: number) => void;
 
+/** Options of the metrics: `windows` restricts them to these windows (long files: those on screen, issue 12). */
+export type MetricsOptions = RunOptions & { windows?: number[] };
+
+/** The windows of a plan that overlap [t0, t1) seconds (at least the one nearest t0). */
+export function windowsInRange(plan: { starts: number[]; windowSamples: number; length: number }, sampleRate: number, t0: number, t1: number): number[] {
+  const a = t0 * sampleRate;
+  const b = t1 * sampleRate;
+  const out = plan.starts.flatMap((s, w) => (s < b && Math.min(s + plan.windowSamples, plan.length) > a ? [w] : []));
+  if (out.length) return out;
+  let best = 0;
+  plan.starts.forEach((s, w) => {
+    if (Math.abs(s - a) < Math.abs(plan.starts[best] - a)) best = w;
+  });
+  return [best];
+}
+
 /**
  * Run the classifier on every window of `items` modified versions of a file: `fill(item, window,
  * dst, offset)` writes that version's input for one window ([bins × windowFrames], bin-major, at
@@ -38,10 +54,11 @@ async function runModified<H>(
   items: number,
   fill: Fill,
   take: (res: ClassifierResult<H>, row: number, item: number) => void,
-  opts: RunOptions & { stage?: string } = {},
+  opts: MetricsOptions & { stage?: string } = {},
 ): Promise<void> {
   const { plan } = state;
-  const nWin = plan.starts.length;
+  const wins = opts.windows ?? plan.starts.map((_, w) => w);
+  const nWin = wins.length;
   const per = sourceOf(state).bins * plan.windowFrames;
   const batch = Math.max(1, opts.batchSize ?? 8);
   const total = items * nWin;
@@ -70,9 +87,9 @@ async function runModified<H>(
     const phase = windowPhases ? { re: new Float32Array(n * per), im: new Float32Array(n * per) } : undefined;
     for (let b = 0; b < n; b++) {
       const k = start + b;
-      fill(Math.floor(k / nWin), k % nWin, input, b * per);
+      fill(Math.floor(k / nWin), wins[k % nWin], input, b * per);
       if (phase && windowPhases) {
-        const w = windowPhases(k % nWin);
+        const w = windowPhases(wins[k % nWin]);
         phase.re.set(w.re, b * per);
         phase.im.set(w.im, b * per);
       }
@@ -94,10 +111,10 @@ export async function pooledProbsOf<H>(
   runner: ModelRunner<H>,
   items: number,
   fill: Fill,
-  opts: RunOptions & { stage?: string } = {},
+  opts: MetricsOptions & { stage?: string } = {},
 ): Promise<Float32Array> {
   const C = state.config.classes;
-  const nWin = state.plan.starts.length;
+  const nWin = opts.windows?.length ?? state.plan.starts.length;
   const out = new Float32Array(items * C);
   const sm = new Float32Array(C);
   await runModified(
@@ -152,11 +169,11 @@ export async function maskedPromptSimilarity<H>(
   runner: ModelRunner<H>,
   prompt: Float32Array,
   mask: Float32Array,
-  opts: RunOptions = {},
+  opts: MetricsOptions = {},
 ): Promise<PromptSimilarity> {
   if (!state.embeddings) throw new Error('this bundle has no audio embedding: prompt similarity is not available');
   const D = prompt.length;
-  const nWin = state.plan.starts.length;
+  const nWin = opts.windows?.length ?? state.plan.starts.length;
   const acc = [0, 0];
   await runModified(
     state,
@@ -169,7 +186,8 @@ export async function maskedPromptSimilarity<H>(
     },
     { ...opts, stage: 'metrics' },
   );
-  return { original: promptSimilarity(state.embeddings, prompt), maskedIn: acc[0], maskedOut: acc[1] };
+  const emb = opts.windows ? windowRows(state.embeddings, D, opts.windows) : state.embeddings;
+  return { original: promptSimilarity(emb, prompt), maskedIn: acc[0], maskedOut: acc[1] };
 }
 
 /** Audio–prompt cosine similarities of the original and of the explanation's masked-in / masked-out parts. */
@@ -184,7 +202,7 @@ export async function maskedProbs<H>(
   state: Pick<AnalysisState, 'plan' | 'config' | 'magnitude'> & Frames,
   runner: ModelRunner<H>,
   mask: Float32Array,
-  opts: RunOptions = {},
+  opts: MetricsOptions = {},
 ): Promise<{ q: Float32Array; r: Float32Array }> {
   const C = state.config.classes;
   const res = await pooledProbsOf(state, runner, 2, maskedFill(state, mask), { ...opts, stage: 'metrics' });
@@ -197,16 +215,44 @@ export async function maskedProbs<H>(
  * (binary when thresholded). Adds `metrics` (ms) to `timings` when given.
  */
 export async function explanationMetrics<H>(
-  state: Pick<AnalysisState, 'plan' | 'config' | 'magnitude' | 'probs'> & Frames,
+  state: Pick<AnalysisState, 'plan' | 'config' | 'magnitude' | 'probs' | 'windowProbs'> & Frames,
   runner: ModelRunner<H>,
   target: number,
   mask: Float32Array,
-  opts: RunOptions = {},
+  opts: MetricsOptions = {},
   timings?: Record<string, number>,
 ): Promise<ClipMetrics> {
   const t = now();
   const { q, r } = await maskedProbs(state, runner, mask, opts);
-  const m = clipMetrics(state.probs, q, r, target, maskMetrics(mask));
+  const w = opts.windows;
+  // restricted to some windows: p pooled over them, the mask statistics over their frames
+  const p = w ? pooledOver(state.windowProbs, state.config.classes, w) : state.probs;
+  const m = clipMetrics(p, q, r, target, maskMetrics(w ? framesOf(mask, sourceOf(state).bins, state.plan, w) : mask));
   if (timings) timings.metrics = now() - t;
   return m;
+}
+
+/** Rows `windows` of a [rows × D] array. */
+function windowRows(a: Float32Array, D: number, windows: number[]): Float32Array {
+  const out = new Float32Array(windows.length * D);
+  windows.forEach((w, i) => out.set(a.subarray(w * D, (w + 1) * D), i * D));
+  return out;
+}
+
+/** Mean of some rows of per-window probabilities [windows × C]. */
+function pooledOver(windowProbs: Float32Array, C: number, windows: number[]): Float32Array {
+  const out = new Float32Array(C);
+  for (const w of windows) for (let c = 0; c < C; c++) out[c] += windowProbs[w * C + c] / windows.length;
+  return out;
+}
+
+/** The frames a run of windows covers, [bins × frames], cut from a whole-file mask. */
+function framesOf(mask: Float32Array, bins: number, plan: AnalysisState['plan'], windows: number[]): Float32Array {
+  const TT = plan.totalFrames;
+  const a = Math.min(...windows.map((w) => plan.frameOffsets[w]));
+  const b = Math.max(...windows.map((w) => plan.frameOffsets[w] + plan.windowFrames));
+  const n = b - a;
+  const out = new Float32Array(bins * n);
+  for (let f = 0; f < bins; f++) out.set(mask.subarray(f * TT + a, f * TT + b), f * n);
+  return out;
 }

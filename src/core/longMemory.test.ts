@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '../../tests/skip';
 import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
 import { analyze, pipelineConfig, renderExplanation, stitchedMask, type PipelineConfig } from './explain';
-import { explanationMetrics } from './faithfulness';
+import { explanationMetrics, windowsInRange } from './faithfulness';
 import { magnitudeLevels, sourceLevels } from './levels';
 import { mulberry32 } from './perturbation';
 import { istft, istftFrames, istftFrom, magnitude, signalSource, specSource, stft, stftFrames } from './stft';
@@ -101,6 +101,16 @@ describe('ISTFT a block at a time', () => {
   });
 });
 
+describe('windowsInRange', () => {
+  it('the windows overlapping a time range, or the nearest one', () => {
+    const plan = planWindows(16000 * 60, W, SP.hopLength);
+    expect(windowsInRange(plan, 16000, 0, 1)).toEqual([0]);
+    expect(windowsInRange(plan, 16000, 4.9, 5.1)).toEqual([0, 1, 2]);
+    expect(windowsInRange(plan, 16000, 59, 70)).toEqual([plan.starts.length - 2, plan.starts.length - 1]);
+    expect(windowsInRange(plan, 16000, 100, 120)).toEqual([plan.starts.length - 1]);
+  });
+});
+
 describe('float32 stitching', () => {
   it('equals the float64 accumulation in window order (the stitcher before issue 12) bit for bit, in any order', () => {
     const bins = 5;
@@ -183,5 +193,20 @@ describe.skipIf(skipUnless(hasBundle, 'long-file pipeline on models/esc50', `no 
     const qw = await explanationMetrics(whole, model.runner, target, mw);
     const ql = await explanationMetrics(long, model.runner, target, ml);
     expect(ql).toEqual(qw);
+
+    // metrics of the windows on screen only: all windows give the whole-file metrics; a range
+    // runs the classifier on its windows only (masked-in and masked-out: 2 rows each)
+    const all = long.plan.starts.map((_, w) => w);
+    expect(await explanationMetrics(long, model.runner, target, ml, { windows: all })).toEqual(ql);
+    const rows: number[] = [];
+    const counting = { ...model.runner, runClassifier: (m: Float32Array, b: number, ph?: Parameters<typeof model.runner.runClassifier>[2]) => (rows.push(b), model.runner.runClassifier(m, b, ph)) };
+    const some = windowsInRange(long.plan, cfg.sampleRate, 6, 9);
+    expect(some).toEqual([1, 2, 3]); // windows of 5 s every 2.496 s: [2.5, 7.5), [5, 10), [7.5, 12.5)
+    const part = await explanationMetrics(long, counting, target, ml, { windows: some });
+    expect(rows.reduce((a, b) => a + b, 0)).toBe(2 * some.length);
+    const C = cfg.classes;
+    const p = some.reduce((acc, w) => acc + long.windowProbs[w * C + target] / some.length, 0);
+    expect(part.pc).toBeCloseTo(p, 6);
+    expect(part.pc).not.toBeCloseTo(ql.pc, 6);
   });
 });

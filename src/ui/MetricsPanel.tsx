@@ -7,6 +7,7 @@ import { useEffect } from 'react';
 import { create } from 'zustand';
 import type { ClipMetrics, ExplainerKind, Explanation } from '../client/explainerClient';
 import { METRIC_INFO } from '../core/metrics';
+import { formatTime } from './format';
 import type { Controller } from './controller';
 import './metrics.css';
 import { effectiveExplainer, effectiveThreshold, useUi, type FileEntry } from './store';
@@ -164,6 +165,12 @@ export function MetricsPanel({
             ? ' the classifier on the spectrograms of the explanation and residual waveforms (LMAC-TD; the mask is the ratio |STFT(explanation)| / |X| shown on the spectrogram, the threshold binarises only that overlay).'
             : ' the classifier on the masked-in (M⊙|X|) and masked-out ((1−M)⊙|X|) spectrogram.'}{' '}
           Hover a metric for its meaning.
+          {current && e?.metricsRange && (
+            <span data-testid="metrics-range">
+              {' '}
+              Long file: measured on the {e.metricsRange.windows} of {e.metricsRange.windowsTotal} windows that were on screen ({formatTime(e.metricsRange.t0)}–{formatTime(e.metricsRange.t1)}).
+            </span>
+          )}
         </caption>
         <thead>
           <tr>
@@ -202,3 +209,4 @@ export function MetricsPanel({
     </div>
   );
 }
+

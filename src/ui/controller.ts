@@ -289,6 +289,8 @@ export function useController(ex: ExplainerOps) {
         ...(focus
           ? {
               focus,
+              // the metrics' classifier runs only for what is on screen (issue 12)
+              metricsRange: focus,
               onFocus: (explanation: Explanation) => {
                 if (!ac.signal.aborted) patchFile(id, { explanation });
               },

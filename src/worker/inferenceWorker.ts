@@ -10,7 +10,7 @@ import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url
 import { analyze, pipelineConfig, releaseAnalysis, renderExplanation, stitchedMask, thresholdMask, type AnalysisState, type FocusMask, type StitchOptions } from '../core/explain';
 import { istftFrames } from '../core/stft';
 import { magnitudeLevels, sourceLevels } from '../core/levels';
-import { explanationMetrics, maskedPromptSimilarity, promptSimilarity } from '../core/faithfulness';
+import { explanationMetrics, maskedPromptSimilarity, promptSimilarity, windowsInRange } from '../core/faithfulness';
 import { Vocabulary } from '../core/textEncoder';
 import { perturbationExplain, type PerturbationResult } from '../core/perturbation';
 import { timeDomainExplain, timeDomainMetrics, type TimeExplanation } from '../core/lmactd';
@@ -481,6 +481,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       let metrics = null;
       let segments: ExplanationMsg['segments'];
       let sentArrays = false;
+      let metricsRange: ExplanationMsg['metricsRange'];
       try {
         let soft: Float32Array;
         let td: TimeExplanation | undefined;
@@ -537,13 +538,23 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           sentArrays = true;
           const shownMask = req.threshold === null ? soft : thresholdMask(soft, req.threshold);
           onProgress({ stage: 'metrics', done: 0, total: 2 });
+          // long files: the metrics of the windows on screen only (two classifier runs per window)
+          const st = a.state;
+          const windows = req.metricsRange && !td ? windowsInRange(st.plan, st.config.sampleRate, req.metricsRange.t0, req.metricsRange.t1) : undefined;
+          if (windows) {
+            const sr = st.config.sampleRate;
+            const w0 = windows[0];
+            const w1 = windows[windows.length - 1];
+            metricsRange = { t0: st.plan.starts[w0] / sr, t1: Math.min(st.plan.starts[w1] + st.plan.windowSamples, st.plan.length) / sr, windows: windows.length, windowsTotal: st.plan.starts.length };
+          }
+          const mopts = { ...opts, windows };
           if (pe && prompt) {
             const tm = performance.now();
-            const sim = await maskedPromptSimilarity(a.state, runner, pe.embedding, shownMask, opts);
+            const sim = await maskedPromptSimilarity(a.state, runner, pe.embedding, shownMask, mopts);
             prompt.similarity = sim;
             r.timings.metrics = performance.now() - tm;
           } else if (td) metrics = await timeDomainMetrics(a.state, runner, req.target, td.explanation, td.residual, shownMask, opts, r.timings);
-          else metrics = await explanationMetrics(a.state, runner, req.target, shownMask, opts, r.timings);
+          else metrics = await explanationMetrics(a.state, runner, req.target, shownMask, mopts, r.timings);
         }
         r.timings.total = performance.now() - t0;
       } catch (e) {
@@ -552,7 +563,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       // after a partial the arrays are already on the main thread: the result carries the metrics only
       const none = new Float32Array(0);
       const arrays = sentArrays ? { mask: none, maskedIn: none, maskedOut: none, arraysInPartial: true } : {};
-      const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(segments ? { segments } : {}), ...(prompt ? { prompt } : {}), ...r, ...arrays };
+      const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(metricsRange ? { metricsRange } : {}), ...(segments ? { segments } : {}), ...(prompt ? { prompt } : {}), ...r, ...arrays };
       post({ type: 'result', id, result }, sentArrays ? [] : transferablesOf(r.mask, r.maskedIn, r.maskedOut, segments?.importance));
       return;
     }

@@ -122,6 +122,11 @@ export interface ExplanationMsg {
    * is partial and the audio silent. The rest of the file follows as the 'partial' / 'result'.
    */
   focus?: { t0: number; t1: number; windowsDone: number; windowsTotal: number };
+  /**
+   * The metrics cover only the windows overlapping the request's `metricsRange` (long files: what
+   * is on screen, issue 12): those windows span [t0, t1) s; p is pooled over them too.
+   */
+  metricsRange?: { t0: number; t1: number; windows: number; windowsTotal: number };
 }
 
 /**
@@ -174,6 +179,8 @@ export type Request =
       metrics?: boolean;
       /** L-MAC: explain this time range (s) first and post it as a 'focus' message (long files). */
       focus?: { t0: number; t1: number };
+      /** Compute the metrics on the windows overlapping this range (s) only (long files: what is on screen). */
+      metricsRange?: { t0: number; t1: number };
     }
   /** Live window: mono at the bundle's rate, at most windowSamples (transferred); target null = top class. */
   | { type: 'live'; id: number; samples: Float32Array; target: number | null }
