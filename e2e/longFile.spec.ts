@@ -120,6 +120,9 @@ test('a 20-minute file: the part around the play head first, then the whole file
   expect(all.maskMean).toBeGreaterThan(0);
   await expect(page.getByTestId('target')).not.toContainText(/error|failed|cancelled/i);
   await expect(page.getByTestId('fill')).toHaveCount(0, { timeout: 60_000 });
+  // the metrics ran on the windows on screen only (around the play head at 0: 0-30 s), and say so
+  await expect(page.getByTestId('metrics-range')).toContainText(/measured on the \d+ of \d+ windows that were on screen \(0:00\.00–0:3\d\.\d\d\)/, { timeout: 300_000 });
+  await expect(page.getByTestId('metric-lmac-AI')).not.toHaveText('—');
   console.log(
     `${MINUTES}-minute WAV: ready ${((tReady - t0) / 1000).toFixed(1)} s; focused part ${((tFocus - tReady) / 1000).toFixed(1)} s after;` +
       ` another class: its focused part ${((tNewFocus - tSwitch) / 1000).toFixed(1)} s, whole file ${((tNewAll - tSwitch) / 1000).toFixed(1)} s after the click; load average ${loadavg()[0].toFixed(2)}`,
