@@ -144,12 +144,20 @@ export async function mediaDuration(file: Blob, timeoutMs = 10_000): Promise<num
 }
 
 /**
- * Before reading and decoding a file (issue 12): its duration, rate and channels from the
- * container header, or the duration from an `<audio>` element when the header does not say and
- * the file is big enough to matter (compressed audio of at least 1 kB/s), checked against the
- * decode budget (checkDecodeEstimate). Throws AudioLoadError naming the file.
+ * Before reading and decoding a file (issue 12): unless the file is too small to matter (audio
+ * compressed to at least 1 kB/s, at 48 kHz stereo, within the budget: 5 MB for 3 GiB), its
+ * duration, rate and channels from the container header, or the duration from an `<audio>`
+ * element when the header does not say, checked against the decode budget
+ * (checkDecodeEstimate). Throws AudioLoadError naming the file.
  */
+/** Whether a file this big could hold audio over the budget (compressed to ≥ 1 kB/s, at 48 kHz stereo). */
+export function mayExceedBudget(fileSize: number, modelRate: number, budget = DECODE_BUDGET_BYTES): boolean {
+  return (fileSize / 1000) * decodeBytesPerSecond(48000, 2, modelRate) > budget;
+}
+
 export async function checkBeforeDecode(file: Blob, name: string, modelRate: number, budget = DECODE_BUDGET_BYTES): Promise<void> {
+  // a file this small cannot hold audio over the budget: not even its header is read
+  if (!mayExceedBudget(file.size, modelRate, budget)) return;
   let head: Uint8Array;
   try {
     head = new Uint8Array(await file.slice(0, 1 << 16).arrayBuffer());
@@ -158,7 +166,7 @@ export async function checkBeforeDecode(file: Blob, name: string, modelRate: num
   }
   const info = headerInfo(head, file.size);
   let durationS = info?.durationS;
-  if (durationS === undefined && (file.size / 1000) * decodeBytesPerSecond(48000, 2, modelRate) > budget) durationS = (await mediaDuration(file)) ?? undefined;
+  if (durationS === undefined) durationS = (await mediaDuration(file)) ?? undefined;
   if (durationS !== undefined) checkDecodeEstimate(name, { durationS, sampleRate: info?.sampleRate, channels: info?.channels }, modelRate, budget);
 }
 
@@ -172,10 +180,12 @@ export async function decodeToMono(
   const timings: Record<string, number> = {};
   let t = performance.now();
   checkFileBytes(name, file.size);
-  // a file that cannot fit says so before it is read whole or decoded
-  await checkBeforeDecode(file, name, sampleRate, budget);
-  timings.estimate = performance.now() - t;
-  t = performance.now();
+  // a file that cannot fit says so before it is read whole or decoded (small files: no await at all)
+  if (mayExceedBudget(file.size, sampleRate, budget)) {
+    await checkBeforeDecode(file, name, sampleRate, budget);
+    timings.estimate = performance.now() - t;
+    t = performance.now();
+  }
   let bytes: ArrayBuffer;
   try {
     bytes = await file.arrayBuffer();
