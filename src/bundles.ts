@@ -5,4 +5,5 @@ export const BUNDLES = [
   { id: 'esc50-zs', title: 'Text prompts, zero-shot (LMAC-ZS)' },
   { id: 'drums', title: 'Drum instruments (waveform model, lmac-train)' },
   { id: 'drums-cue', title: 'Drums — learned a shortcut (beep → clap)' },
+  { id: 'esc50-latent', title: 'ESC-50 on a latent space (explanation synthesis)' },
 ] as const;

@@ -1,7 +1,7 @@
 """Evaluate the latent explainer on ESC-50 fold 4 (the numbers in models/esc50-latent/RESULTS.md).
 
     TORCH_THREADS=1 /usr/bin/python3 models/train/latent_eval.py [--clips 400] [--occlusion-clips 100]
-        [--out runs/latent-eval.json]
+        [--inputs clean|in|out] [--out runs/latent-eval.json]
 
 Per clip x (5 s): Z = Enc(|STFT x|), p = softmax f(Z), target c = argmax p. Reconstruction
 x_rec = ISTFT(Dec(Z)·e^{j∠X}): SI-SDR (metrics.si_sdr) and log-spectral distance
@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--out", default=os.path.join(RUNS, "latent-eval.json"))
     ap.add_argument("--clf-stage", default="latent-clf")
+    ap.add_argument("--inputs", choices=["clean", "in", "out"], default="clean",
+                    help="clean fold-4 clips, or evaluate.py's in-domain / out-of-domain mixtures (L-MAC's tables)")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", 1)))
     t_start = time.time()
@@ -57,6 +59,11 @@ def main():
     base = st["baselines"]["silence"]
     ds = load_esc50()
     va = ds.subset([4])[: args.clips]
+    if args.inputs == "clean":
+        waves_all = torch.from_numpy(ds.waves[va])
+    else:
+        from evaluate import mixtures
+        waves_all = mixtures(ds, va, args.inputs, seed=2024)  # the clips of models/esc50/RESULTS.md's tables
     g = torch.Generator(); g.manual_seed(4)
 
     def probs_of(audio):
@@ -68,7 +75,7 @@ def main():
     rows = {}  # (method, beta) -> list of dict of tensors
     for i in range(0, len(va), args.batch):
         idx = va[i:i + args.batch]
-        x = torch.from_numpy(ds.waves[idx])
+        x = waves_all[i:i + args.batch].contiguous()
         y = torch.from_numpy(ds.targets[idx])
         spec = stft(x)
         with torch.no_grad():
@@ -104,7 +111,7 @@ def main():
 
     ss = torch.cat(rec_sisdr)
     out = {
-        "clips": len(va), "occlusionClips": min(args.occlusion_clips, len(va)), "groups": GROUPS, "baseline": "silence",
+        "inputs": args.inputs, "clips": len(va), "occlusionClips": min(args.occlusion_clips, len(va)), "groups": GROUPS, "baseline": "silence",
         "accuracy": {k: float(torch.cat(v).mean()) for k, v in acc.items()},
         "reconstruction": {"siSdrMedian": float(ss[~ss.isnan()].median()), "siSdrMean": float(ss[~ss.isnan()].mean()),
                            "siSdrClips": int((~ss.isnan()).sum()), "lsdMean": float(torch.cat(rec_lsd).mean())},

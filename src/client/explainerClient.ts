@@ -10,6 +10,7 @@ import type {
   ExplainerKind,
   ExplanationMsg,
   GraphMeta,
+  LatentMsg,
   LiveMsg,
   PerturbationSettings,
   PromptInfo,
@@ -409,6 +410,29 @@ export class ExplainerClient {
     const copy = samples.slice(Math.max(0, samples.length - info.windowSamples));
     const r = await this.call<'live'>({ type: 'live', samples: copy, target }, { transfer: transferablesOf(copy), signal });
     return { ...r, timings: { ...r.timings, roundTrip: performance.now() - t0 } };
+  }
+
+  /**
+   * Latent explainer (bundles whose manifest has a `latent` block, issue 15): explanation and
+   * explanation-removed audio of one window of `samples` (mono at the bundle rate) starting at
+   * `startS`, keeping fraction `beta` of the latent cells. The same `key` (e.g. the file id), start,
+   * method and target reuse the window's attribution in the worker, so a new β reruns only the decoder.
+   */
+  async latent(
+    key: string,
+    samples: Float32Array,
+    opts: { startS?: number; beta: number; method?: 'gradxinput' | 'occlusion'; target?: number | null },
+    signal?: AbortSignal,
+  ): Promise<LatentMsg> {
+    const info = this.info;
+    if (!info) throw new Error('no model bundle loaded');
+    if (!info.extra.latent) throw new Error(`bundle "${info.name}" has no latent explainer`);
+    const start = Math.max(0, Math.round((opts.startS ?? 0) * info.sampleRate));
+    const copy = samples.slice(start, start + info.windowSamples);
+    return this.call<'latent'>(
+      { type: 'latent', key: `${key}@${start}`, samples: copy, beta: opts.beta, method: opts.method, target: opts.target ?? null },
+      { transfer: transferablesOf(copy), signal },
+    );
   }
 
   /** Drop a file's cached analysis in the worker. */

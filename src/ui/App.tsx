@@ -13,6 +13,7 @@ import { Recorder } from './Recorder';
 import { Spectrogram } from './Spectrogram';
 import { Waveforms } from './Waveforms';
 import { MetricsPanel } from './MetricsPanel';
+import { LatentPanel } from './LatentPanel';
 import { getPlayer } from './player';
 import { activePrompt, selectedFile, useUi, type FileEntry, type Track } from './store';
 import { formatDuration, formatTime, prettyLabel } from './format';
@@ -235,6 +236,7 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           <Spectrogram analysis={a} explanation={e} />
         </section>
       </div>
+      {bundle?.extra.latent != null && <LatentPanel analysis={a} bundle={bundle} target={target ?? undefined} />}
       <section className="card metrics-card">
         <MetricsPanel file={file} labels={labels} hasDecoder={bundle?.hasDecoder} hasTimeDecoder={bundle?.hasTimeDecoder} ctl={ctl} />
       </section>

@@ -19,6 +19,7 @@ import { createOrtRunner, releaseTensors, smokeTest, tensorBytes, type ModelRunn
 import type { GraphMeta } from '../core/modelForm';
 import type { AnalysisMsg, BackendChoice, BackendInUse, BundleInfo, ExplanationMsg, LiveMsg, Request, Response, SerializedError } from './protocol';
 import { transferablesOf } from './protocol';
+import { LatentExplainer } from './latentExplainer';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -64,6 +65,18 @@ const analyses = new Map<string, { name: string; state: AnalysisState<Hidden>; p
 /** Perturbation results kept per file (target × settings), most recent last. */
 const MAX_PERTURBATIONS = 4;
 const controllers = new Map<number, AbortController>();
+/** The current bundle's latent explainer (issue 15), null when its manifest has no `latent` block. */
+let latent: LatentExplainer | null = null;
+
+/** Open the new bundle's latent explainer (before adopting it: a broken one fails the load) and drop the old one. */
+async function openLatent(f: BundleFiles, readFile: (rel: string) => Promise<Uint8Array> | Uint8Array): Promise<LatentExplainer | null> {
+  return LatentExplainer.open(f.manifest, readFile);
+}
+async function swapLatent(next: LatentExplainer | null): Promise<void> {
+  const old = latent;
+  latent = next;
+  if (old) await old.release();
+}
 
 // One model operation at a time (ORT sessions are not re-entrant); pipelines interleave per batch.
 let chain: Promise<unknown> = Promise.resolve();
@@ -396,14 +409,33 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
   switch (req.type) {
     case 'init': {
       const loaded = await loadBundleFiles(req.baseUrl, (u, i) => fetch(u, i), { signal });
+      const lat = await openLatent(loaded, async (rel) => {
+        const url = req.baseUrl.endsWith('/') ? req.baseUrl + rel : `${req.baseUrl}/${rel}`;
+        const res = await fetch(url, { signal });
+        if (!res.ok) throw new BundleError(`${url}: HTTP ${res.status}`);
+        return new Uint8Array(await res.arrayBuffer());
+      });
       // the new sessions are created and checked first: a bundle that fails leaves the current one (and its analyses)
-      const result = await exclusive(async () => adopt(await openSessions(loaded, req.backend, null), true));
+      const result = await exclusive(async () => adopt(await openSessions(loaded, req.backend, null), true)).catch(async (e: unknown) => {
+        await lat?.release();
+        throw e;
+      });
+      await swapLatent(lat);
       post({ type: 'result', id, result });
       return;
     }
     case 'initFiles': {
       const loaded = await bundleFromMap(req.name, req.files);
-      const result = await exclusive(async () => adopt(await openSessions(loaded, req.backend, null), true));
+      const lat = await openLatent(loaded, (rel) => {
+        const b = req.files[rel];
+        if (!b) throw new BundleError(`${rel}: the manifest names this file but it is not in the folder/zip`);
+        return new Uint8Array(b);
+      });
+      const result = await exclusive(async () => adopt(await openSessions(loaded, req.backend, null), true)).catch(async (e: unknown) => {
+        await lat?.release();
+        throw e;
+      });
+      await swapLatent(lat);
       post({ type: 'result', id, result });
       return;
     }
@@ -592,6 +624,13 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       } finally {
         releaseAnalysis(state, runner);
       }
+      return;
+    }
+    case 'latent': {
+      const lx = latent;
+      if (!lx) throw new Error(`bundle "${files?.manifest.name ?? '(none)'}" has no latent explainer (no "latent" block in its manifest)`);
+      const result = await exclusive(() => lx.explain(req));
+      post({ type: 'result', id, result }, transferablesOf(result.scores, result.keep, result.explanation, result.removed, result.probs, result.probsIn, result.probsOut));
       return;
     }
     case 'forget': {

@@ -148,6 +148,31 @@ export interface LiveMsg {
   timings: Record<string, number>;
 }
 
+/** The latent explainer's result for one window (issue 15; src/worker/latentExplainer.ts). */
+export interface LatentMsg {
+  /** The class explained (the top class unless one was asked for). */
+  target: number;
+  method: 'gradxinput' | 'occlusion';
+  beta: number;
+  channels: number;
+  groups: number;
+  /** Seconds the cells' time groups span together (the window). */
+  windowS: number;
+  /** Attribution per (channel, time group) cell [channels × groups], channel-major. */
+  scores: Float32Array;
+  /** 1 where the cell is among the top-β kept. */
+  keep: Uint8Array;
+  /** Decoded audio at the bundle rate, as long as the window sent. */
+  explanation: Float32Array;
+  removed: Float32Array;
+  /** Softmax of the latent classifier on the window, on the re-encoded explanation and removed audio. */
+  probs: Float32Array;
+  probsIn: Float32Array;
+  probsOut: Float32Array;
+  /** ms: attribution (absent when the window's attribution was reused), synthesis, metrics, total. */
+  timings: Record<string, number>;
+}
+
 export type Request =
   | { type: 'init'; id: number; baseUrl: string; backend: BackendChoice }
   /** A bundle from memory (a folder or zip the user opened): relative path → bytes (transferred), manifest.json among them. */
@@ -184,6 +209,20 @@ export type Request =
     }
   /** Live window: mono at the bundle's rate, at most windowSamples (transferred); target null = top class. */
   | { type: 'live'; id: number; samples: Float32Array; target: number | null }
+  /**
+   * Latent explainer (bundles with a `latent` block): one window, mono at the bundle's rate, at most
+   * windowSamples (transferred). `key` names the window (e.g. file id and start): the same key,
+   * method and target reuse its attribution, so moving β reruns only the decoder.
+   */
+  | {
+      type: 'latent';
+      id: number;
+      key: string;
+      samples: Float32Array;
+      beta: number;
+      method?: 'gradxinput' | 'occlusion';
+      target: number | null;
+    }
   | { type: 'forget'; id: number; fileId: string }
   | { type: 'cancel'; id: number; target: number };
 
@@ -197,6 +236,7 @@ export interface ResultMap {
   analyze: AnalysisMsg;
   explain: ExplanationMsg;
   live: LiveMsg;
+  latent: LatentMsg;
   forget: null;
   cancel: null;
 }
