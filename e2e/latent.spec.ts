@@ -23,6 +23,7 @@ async function readResult(p: Page, beta: string) {
   await expect(r).toHaveAttribute('data-beta', beta, { timeout: 120_000 });
   await expect(p.getByTestId('latent-panel')).toHaveAttribute('data-busy', '0', { timeout: 120_000 });
   const num = async (a: string) => Number(await r.getAttribute(a));
+  console.log(`latent β ${beta} worker timings (ms): ${await r.getAttribute('data-timings')}`);
   return { eIn: await num('data-energy-in'), eOut: await num('data-energy-out'), pIn: await num('data-p-in'), pOut: await num('data-p-out') };
 }
 

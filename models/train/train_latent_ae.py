@@ -157,14 +157,15 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         # cosine decay over whichever runs out first, the steps or the time budget (the machine is shared)
         frac = max(step / cfg.steps, (time.time() - t0) / (cfg.minutes * 60))
+        lr_now = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
         for grp in opt.param_groups:
-            grp["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+            grp["lr"] = lr_now
         opt.step(); sched.step(); step += 1
         acc += [total.item(), l1.item(), sc.item(), float(mr)]
         if step % cfg.log_every == 0:
             a = acc / cfg.log_every; acc[:] = 0
             log(step=step, loss=round(a[0], 4), l1=round(a[1], 4), sc=round(a[2], 4), mr=round(a[3], 4),
-                lr=opt.param_groups[0]["lr"], wall=round(time.time() - t0, 1))
+                lr=lr_now, wall=round(time.time() - t0, 1))
         if step % cfg.ckpt_every == 0:
             save_epoch(ckpt, model, opt, sched, g, step, time.time() - t0, cfg)
     save_epoch(ckpt, model, opt, sched, g, step, time.time() - t0, cfg)

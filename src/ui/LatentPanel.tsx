@@ -154,6 +154,7 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
           data-energy-out={eOut}
           data-p-in={res.probsIn[res.target]}
           data-p-out={res.probsOut[res.target]}
+          data-timings={JSON.stringify(res.timings)}
         >
           <p className="small">
             Explaining <b>{prettyLabel(labels[res.target] ?? `class ${res.target}`)}</b> (p = {res.probs[res.target].toFixed(2)}); kept{' '}
@@ -163,6 +164,11 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
           <HeatMap r={res} />
           <Clip label="Explanation" samples={res.explanation} rate={bundle.sampleRate} testId="latent-explanation" name={`${base}_explanation.wav`} />
           <Clip label="Explanation removed" samples={res.removed} rate={bundle.sampleRate} testId="latent-removed" name={`${base}_removed.wav`} />
+          <p className="muted small" data-testid="latent-timings">
+            {Object.entries(res.timings)
+              .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+              .join(' · ')}
+          </p>
           <p className="muted small">
             The decoder is a small magnitude autoencoder trained here (a stand-in for a generative foundation model); the phase is the
             original&apos;s.
