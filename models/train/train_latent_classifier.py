@@ -35,7 +35,7 @@ GROUPS = 8
 @dataclass
 class TrainConfig:
     seed: int = 16
-    epochs: int = 30
+    epochs: int = 20
     batch: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-2
