@@ -155,7 +155,8 @@ def main():
         ("signal", sig.numpy()), ("z", z[0].numpy()), ("magnitudeHat", mag_hat[0].numpy()),
         ("logits", logits[0].numpy()), ("grad", grad[0].numpy()), ("scoresGrad", s_grad[0].numpy()),
         ("scoresOcclusion", s_occ[0].numpy()), ("keep", keep[0].numpy()), ("magnitudeKeep", mag_keep[0].numpy()), ("explanation", x_keep[0].numpy()),
-        ("removed", x_rem[0].numpy()), ("reconstruction", x_rec[0].numpy())],
+        ("removed", x_rem[0].numpy()), ("reconstruction", x_rec[0].numpy()),
+        ("specRe", spec[0].real.numpy()), ("specIm", spec[0].imag.numpy())],
         {"description": "PyTorch reference for models/esc50-latent on models/train/export.py test_signal "
                         "(models/train/latent_export.py; latent_explain.py is the reference explainer)",
          "bundle": os.path.relpath(args.out, ROOT), "target": int(target[0]), "beta": 0.1, "groups": GROUPS,
