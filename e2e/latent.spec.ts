@@ -1,8 +1,8 @@
 /**
  * The latent explainer (issue 15) in real Chromium on the shipped models/esc50-latent: the bundle
  * opens from the model picker, a file is analysed, the latent panel shows the channel × time heat
- * map and the explanation / explanation-removed audio; moving β up changes the explanation: its
- * energy grows and the removed audio's evidence for the class falls.
+ * map and the explanation / explanation-removed audio; moving β up (0.1 → 0.3 → 0.5) changes the
+ * explanation: its energy grows and the removed audio's falls at each step.
  */
 import { test, expect, type Page } from '@playwright/test';
 import { existsSync } from 'node:fs';
@@ -55,14 +55,22 @@ test('the latent bundle opens from the picker, and β changes the explanation', 
   await h.fileItem(page, NAME).locator('.file-main').click();
   await expect(page.getByTestId('latent-panel')).toBeVisible();
   await expect(page.getByTestId('latent-heatmap')).toBeVisible({ timeout: 120_000 });
-  const low = await readResult(page, '0.1');
-  await setBeta(page, 0.5);
-  await expect(page.getByTestId('latent-beta')).toHaveText('0.50');
-  const high = await readResult(page, '0.5');
-  expect(low.eIn).toBeGreaterThan(0);
-  expect(high.eIn).toBeGreaterThan(low.eIn);
-  expect(high.eOut).toBeLessThan(low.eOut);
-  expect(high.pOut).toBeLessThanOrEqual(low.pOut);
+  const steps = [];
+  steps.push(await readResult(page, '0.1'));
+  for (const beta of [0.3, 0.5]) {
+    await setBeta(page, beta);
+    await expect(page.getByTestId('latent-beta')).toHaveText(beta.toFixed(2));
+    steps.push(await readResult(page, String(beta)));
+  }
+  console.log(`latent β 0.1/0.3/0.5: p(class | explanation) ${steps.map((s) => s.pIn.toFixed(3)).join(' ')}, p(class | removed) ${steps.map((s) => s.pOut.toFixed(3)).join(' ')}`);
+  // more kept cells: the explanation gets louder and the removed audio quieter, step by step. (The
+  // class evidence against β is asserted on ESC-50 clips in src/core/latent.test.ts: on this synthetic
+  // siren the latent classifier is unsure, p ≈ 0.05, and p on the removed audio need not fall.)
+  expect(steps[0].eIn).toBeGreaterThan(0);
+  for (let i = 1; i < steps.length; i++) {
+    expect(steps[i].eIn).toBeGreaterThan(steps[i - 1].eIn);
+    expect(steps[i].eOut).toBeLessThan(steps[i - 1].eOut);
+  }
   await expect(page.getByTestId('latent-explanation').locator('audio')).toHaveAttribute('src', /^blob:/);
   await expect(page.getByTestId('latent-removed').locator('a')).toHaveAttribute('download', /_removed\.wav$/);
 });
