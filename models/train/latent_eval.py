@@ -1,7 +1,7 @@
 """Evaluate the latent explainer on ESC-50 fold 4 (the numbers in models/esc50-latent/RESULTS.md).
 
     TORCH_THREADS=1 /usr/bin/python3 models/train/latent_eval.py [--clips 400] [--occlusion-clips 100]
-        [--inputs clean|in|out] [--out runs/latent-eval.json]
+        [--inputs clean|in|out] [--baseline silence|mean] [--out runs/latent-eval.json]
 
 Per clip x (5 s): Z = Enc(|STFT x|), p = softmax f(Z), target c = argmax p. Reconstruction
 x_rec = ISTFT(Dec(Z)·e^{j∠X}): SI-SDR (metrics.si_sdr) and log-spectral distance
@@ -47,6 +47,7 @@ def main():
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--out", default=os.path.join(RUNS, "latent-eval.json"))
     ap.add_argument("--clf-stage", default="latent-clf")
+    ap.add_argument("--baseline", choices=["silence", "mean"], default="silence")
     ap.add_argument("--inputs", choices=["clean", "in", "out"], default="clean",
                     help="clean fold-4 clips, or evaluate.py's in-domain / out-of-domain mixtures (L-MAC's tables)")
     args = ap.parse_args()
@@ -56,7 +57,7 @@ def main():
     st = torch.load(stage_weights(args.clf_stage))
     clf = ZClassifier(ZClassifierConfig(**st["model_config"])); clf.load_state_dict(st["model"]); clf.eval()
     gm = ZClassifierGrad(clf)
-    base = st["baselines"]["silence"]
+    base = st["baselines"][args.baseline]
     ds = load_esc50()
     va = ds.subset([4])[: args.clips]
     if args.inputs == "clean":
@@ -111,7 +112,7 @@ def main():
 
     ss = torch.cat(rec_sisdr)
     out = {
-        "inputs": args.inputs, "clips": len(va), "occlusionClips": min(args.occlusion_clips, len(va)), "groups": GROUPS, "baseline": "silence",
+        "inputs": args.inputs, "clips": len(va), "occlusionClips": min(args.occlusion_clips, len(va)), "groups": GROUPS, "baseline": args.baseline,
         "accuracy": {k: float(torch.cat(v).mean()) for k, v in acc.items()},
         "reconstruction": {"siSdrMedian": float(ss[~ss.isnan()].median()), "siSdrMean": float(ss[~ss.isnan()].mean()),
                            "siSdrClips": int((~ss.isnan()).sum()), "lsdMean": float(torch.cat(rec_lsd).mean())},

@@ -421,7 +421,7 @@ export class ExplainerClient {
   async latent(
     key: string,
     samples: Float32Array,
-    opts: { startS?: number; beta: number; method?: 'gradxinput' | 'occlusion'; target?: number | null },
+    opts: { startS?: number; beta: number; method?: 'gradxinput' | 'occlusion'; baseline?: string; target?: number | null },
     signal?: AbortSignal,
   ): Promise<LatentMsg> {
     const info = this.info;
@@ -430,7 +430,7 @@ export class ExplainerClient {
     const start = Math.max(0, Math.round((opts.startS ?? 0) * info.sampleRate));
     const copy = samples.slice(start, start + info.windowSamples);
     return this.call<'latent'>(
-      { type: 'latent', key: `${key}@${start}`, samples: copy, beta: opts.beta, method: opts.method, target: opts.target ?? null },
+      { type: 'latent', key: `${key}@${start}`, samples: copy, beta: opts.beta, method: opts.method, baseline: opts.baseline, target: opts.target ?? null },
       { transfer: transferablesOf(copy), signal },
     );
   }

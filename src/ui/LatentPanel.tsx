@@ -70,6 +70,9 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
   const [beta, setBeta] = useState(0.1);
   const [method, setMethod] = useState<'gradxinput' | 'occlusion'>('gradxinput');
   const [windowIdx, setWindowIdx] = useState(0);
+  const latentBlock = bundle.extra.latent as { baseline?: string; baselines?: Record<string, unknown> } | undefined;
+  const baselineNames = Object.keys(latentBlock?.baselines ?? {});
+  const [baseline, setBaseline] = useState<string | undefined>(latentBlock?.baseline);
   const [res, setRes] = useState<LatentMsg | null>(null);
   const [err, setErr] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -80,7 +83,7 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
     setBusy(true);
     const t = setTimeout(() => {
       getExplainerClient()
-        .latent(analysis.fileId, analysis.samples, { startS, beta, method, target: target ?? null }, ac.signal)
+        .latent(analysis.fileId, analysis.samples, { startS, beta, method, baseline, target: target ?? null }, ac.signal)
         .then(
           (r) => {
             setRes(r);
@@ -98,7 +101,7 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
       clearTimeout(t);
       ac.abort();
     };
-  }, [analysis, startS, beta, method, target]);
+  }, [analysis, startS, beta, method, baseline, target]);
   const labels = bundle.labels;
   const eIn = res ? energy(res.explanation) : 0;
   const eOut = res ? energy(res.removed) : 0;
@@ -126,6 +129,18 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
             <option value="occlusion">occlusion (per cell)</option>
           </select>
         </label>{' '}
+        {baselineNames.length > 1 && (
+          <label title="what the cells not kept (resp. removed) are set to: the latent of silence, or the mean latent of the training clips">
+            baseline{' '}
+            <select value={baseline} onChange={(e) => setBaseline(e.target.value)} data-testid="latent-baseline">
+              {baselineNames.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}{' '}
         {windows.length > 1 && (
           <label>
             window{' '}

@@ -53,11 +53,12 @@ export class LatentExplainer {
     const x = new Float32Array(m.windowSamples);
     x.set(req.samples.subarray(0, m.windowSamples));
     const method = req.method ?? 'gradxinput';
-    const key = `${req.key}|${method}|${req.target ?? 'top'}`;
+    const baseline = req.baseline ?? this.spec.baseline;
+    const key = `${req.key}|${method}|${baseline}|${req.target ?? 'top'}`;
     let a = this.last?.key === key ? this.last.analysis : null;
     const timings: Record<string, number> = {};
     if (!a) {
-      a = await analyseLatentWindow(this.graphs, this.spec, x, m.stft, { method, target: req.target ?? undefined });
+      a = await analyseLatentWindow(this.graphs, this.spec, x, m.stft, { method, baseline, target: req.target ?? undefined });
       this.last = { key, analysis: a };
       timings.attribution = performance.now() - t0;
     }
@@ -78,6 +79,7 @@ export class LatentExplainer {
     return {
       target: a.target,
       method,
+      baseline,
       beta: req.beta,
       channels: this.spec.channels,
       groups: this.spec.groups,

@@ -153,6 +153,7 @@ export interface LatentMsg {
   /** The class explained (the top class unless one was asked for). */
   target: number;
   method: 'gradxinput' | 'occlusion';
+  baseline: string;
   beta: number;
   channels: number;
   groups: number;
@@ -221,6 +222,8 @@ export type Request =
       samples: Float32Array;
       beta: number;
       method?: 'gradxinput' | 'occlusion';
+      /** A name in the manifest's latent.baselines (default: latent.baseline). */
+      baseline?: string;
       target: number | null;
     }
   | { type: 'forget'; id: number; fileId: string }
