@@ -240,14 +240,14 @@ function windowRows(a: Float32Array, D: number, windows: number[]): Float32Array
 }
 
 /** Mean of some rows of per-window probabilities [windows × C]. */
-function pooledOver(windowProbs: Float32Array, C: number, windows: number[]): Float32Array {
+export function pooledOver(windowProbs: Float32Array, C: number, windows: number[]): Float32Array {
   const out = new Float32Array(C);
   for (const w of windows) for (let c = 0; c < C; c++) out[c] += windowProbs[w * C + c] / windows.length;
   return out;
 }
 
 /** The frames a run of windows covers, [bins × frames], cut from a whole-file mask. */
-function framesOf(mask: Float32Array, bins: number, plan: AnalysisState['plan'], windows: number[]): Float32Array {
+export function framesOf(mask: Float32Array, bins: number, plan: AnalysisState['plan'], windows: number[]): Float32Array {
   const TT = plan.totalFrames;
   const a = Math.min(...windows.map((w) => plan.frameOffsets[w]));
   const b = Math.max(...windows.map((w) => plan.frameOffsets[w] + plan.windowFrames));

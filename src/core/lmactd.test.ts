@@ -158,5 +158,36 @@ describe.skipIf(skipUnless(hasBundle, 'LMAC-TD pipeline', 'models/esc50 with tim
         releaseAnalysis(st, model.runner);
       }
     });
+
+    it('a long file without a whole-file STFT (issue 12): the same explanation, overlay and metrics, no spectrogram built', async () => {
+      const x = signal(16000 * 13 + 123, 16000, 7);
+      const whole = await analyze(x, cfg, model.runner, { batchSize: 2 });
+      const long = await analyze(x, cfg, model.runner, { batchSize: 2, wholeStftMaxS: 0 });
+      try {
+        expect(long.magnitude).toBeNull();
+        expect(long.source.whole).toBeUndefined();
+        // a copy whose whole-file spectrogram must not be asked for
+        const guarded = { ...long } as typeof long;
+        Object.defineProperty(guarded, 'spec', { get: () => { throw new Error('the whole-file STFT was asked for'); } });
+        const target = 3;
+        const a = await timeDomainExplain(whole, model.runner, target);
+        const b = await timeDomainExplain(guarded, model.runner, target);
+        expect(maxAbsDiff(a.explanation, b.explanation)).toBeLessThan(1e-5);
+        expect(maxAbsDiff(b.explanation.map((v, i) => v + b.residual[i]), x)).toBeLessThan(1e-6);
+        expect(b.mask.length).toBe(a.mask.length);
+        expect(maxAbsDiff(a.mask, b.mask)).toBeLessThan(1e-3);
+        const ma = await timeDomainMetrics(whole, model.runner, target, a.explanation, a.residual, a.mask);
+        const mb = await timeDomainMetrics(guarded, model.runner, target, b.explanation, b.residual, b.mask);
+        for (const k of ['pc', 'qc', 'rc', 'MM'] as const) expect(mb[k]).toBeCloseTo(ma[k], 4);
+        // metrics over some windows only (what is on screen): p pooled over them
+        const w = [1, 2];
+        const mw = await timeDomainMetrics(guarded, model.runner, target, b.explanation, b.residual, b.mask, { windows: w });
+        expect(mw.pc).toBeCloseTo((long.windowProbs[1 * cfg.classes + target] + long.windowProbs[2 * cfg.classes + target]) / 2, 6);
+        expect(Number.isFinite(mw.qc) && Number.isFinite(mw.MM)).toBe(true);
+      } finally {
+        releaseAnalysis(whole, model.runner);
+        releaseAnalysis(long, model.runner);
+      }
+    });
   },
 );

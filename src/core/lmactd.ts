@@ -6,11 +6,11 @@
 // min(1, |STFT(explanation)| / |X|), and the faithfulness metrics run the classifier on
 // |STFT(explanation)| and |STFT(residual)|.
 import type { AnalysisState, RunOptions } from './explain';
-import { windowBatch, windowPhase } from './explain';
-import { fileMagnitude, pooledProbsOf } from './faithfulness';
+import { sourceOf, windowBatch, windowMagnitudeInto, windowPhase } from './explain';
+import { framesOf, pooledOver, pooledProbsOf, type MetricsOptions } from './faithfulness';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
 import type { ModelRunner } from './modelRunner';
-import { magnitude as stftMagnitude, stft } from './stft';
+import { magnitude as stftMagnitude, signalSource, specSource, stft, type SpecSource, type Spectrogram } from './stft';
 import { padToPlan, type WindowPlan } from './windows';
 
 const now = (): number => performance.now();
@@ -106,21 +106,55 @@ export interface TimeExplanation {
 export const RATIO_FLOOR_DB = 80;
 
 /**
+ * The STFT of a signal of the file's length on the file's plan, as a SpecSource: the whole-file
+ * STFT when the file's own analysis has one (short files), else frames computed on demand from
+ * the signal (long files, issue 12: no whole-file spectrogram is held).
+ */
+function sourceFor(state: Pick<AnalysisState, 'plan' | 'config'> & { source?: SpecSource; spec?: Spectrogram }, x: Float32Array): SpecSource {
+  const whole = !!sourceOf(state).whole;
+  return whole ? specSource(stft(padToPlan(x, state.plan), state.config.stft)) : signalSource(x, state.plan.paddedLength, state.config.stft);
+}
+
+/** Frames per block when the overlay is computed from SpecSources (long files). */
+const RATIO_BLOCK_FRAMES = 2048;
+
+/**
  * The overlay of a time-domain explanation: min(1, |STFT(e)| / (|X| + ε)) on the whole-file STFT
  * grid (the explanation zero-padded to the plan, the same STFT parameters), ε = max|X| · 10^(−80/20).
+ * Long files (no whole-file STFT): computed a block of frames at a time from both signals.
  */
 export function explanationRatioMask(
-  state: Pick<AnalysisState, 'plan' | 'spec' | 'magnitude' | 'config'>,
+  state: Pick<AnalysisState, 'plan' | 'magnitude' | 'config'> & { source?: SpecSource; spec?: Spectrogram; maxMagnitude?: number },
   explanation: Float32Array,
 ): Float32Array {
-  const mag = fileMagnitude(state);
-  const e = stftMagnitude(stft(padToPlan(explanation, state.plan), state.config.stft));
-  if (e.length !== mag.length) throw new Error(`explanation STFT has ${e.length} values, the file's ${mag.length}`);
-  let max = 0;
-  for (let i = 0; i < mag.length; i++) if (mag[i] > max) max = mag[i];
+  const src = sourceOf(state);
+  const { bins: F, frames: TT } = src;
+  const out = new Float32Array(F * TT);
+  const eSrc = sourceFor(state, explanation);
+  if (src.whole && eSrc.whole) {
+    const mag = state.magnitude ?? stftMagnitude(src.whole);
+    const e = stftMagnitude(eSrc.whole);
+    let max = 0;
+    for (let i = 0; i < mag.length; i++) if (mag[i] > max) max = mag[i];
+    const eps = max * 10 ** (-RATIO_FLOOR_DB / 20) + 1e-12;
+    for (let i = 0; i < mag.length; i++) out[i] = Math.min(1, e[i] / (mag[i] + eps));
+    return out;
+  }
+  const blocks: [number, number][] = [];
+  for (let t0 = 0; t0 < TT; t0 += RATIO_BLOCK_FRAMES) blocks.push([t0, Math.min(TT, t0 + RATIO_BLOCK_FRAMES)]);
+  let max = state.maxMagnitude ?? 0;
+  if (!(max > 0))
+    for (const [t0, t1] of blocks) {
+      const m = stftMagnitude(src.block(t0, t1));
+      for (let i = 0; i < m.length; i++) if (m[i] > max) max = m[i];
+    }
   const eps = max * 10 ** (-RATIO_FLOOR_DB / 20) + 1e-12;
-  const out = new Float32Array(mag.length);
-  for (let i = 0; i < mag.length; i++) out[i] = Math.min(1, e[i] / (mag[i] + eps));
+  for (const [t0, t1] of blocks) {
+    const n = t1 - t0;
+    const x = stftMagnitude(src.block(t0, t1));
+    const e = stftMagnitude(eSrc.block(t0, t1));
+    for (let f = 0; f < F; f++) for (let t = 0; t < n; t++) out[f * TT + t0 + t] = Math.min(1, e[f * n + t] / (x[f * n + t] + eps));
+  }
   return out;
 }
 
@@ -203,34 +237,22 @@ export async function timeDomainExplain<H>(
 
 /**
  * Pooled class probabilities of some signals of the file's length (e.g. explanation and residual):
- * each one's whole-file STFT on the same plan, its windows through the classifier, softmax per
- * window averaged over windows (as the file's own probabilities). Returns [items × classes].
+ * each one's STFT on the same plan (whole, or frames per window for long files), its windows
+ * through the classifier, softmax per window averaged over the windows (all, or `opts.windows`).
+ * Returns [items × classes].
  */
 export async function signalProbs<H>(
-  state: Pick<AnalysisState, 'plan' | 'config'>,
+  state: Pick<AnalysisState, 'plan' | 'config'> & { source?: SpecSource; spec?: Spectrogram },
   runner: ModelRunner<H>,
   signals: Float32Array[],
-  opts: RunOptions = {},
+  opts: MetricsOptions = {},
 ): Promise<Float32Array> {
   const C = state.config.classes;
   const out = new Float32Array(signals.length * C);
   for (let i = 0; i < signals.length; i++) {
-    const spec = stft(padToPlan(signals[i], state.plan), state.config.stft);
-    const mag = stftMagnitude(spec);
-    const F = spec.bins;
-    const TT = spec.frames;
-    const T = state.plan.windowFrames;
-    const one = { plan: state.plan, spec, config: state.config, magnitude: mag };
-    const p = await pooledProbsOf(
-      one,
-      runner,
-      1,
-      (_item, w, dst, off) => {
-        const o = state.plan.frameOffsets[w];
-        for (let f = 0; f < F; f++) dst.set(mag.subarray(f * TT + o, f * TT + o + T), off + f * T);
-      },
-      { ...opts, stage: 'metrics' },
-    );
+    const source = sourceFor(state, signals[i]);
+    const one = { plan: state.plan, config: state.config, source, magnitude: source.whole ? stftMagnitude(source.whole) : null };
+    const p = await pooledProbsOf(one, runner, 1, (_item, w, dst, off) => void windowMagnitudeInto(one, w, dst, off), { ...opts, stage: 'metrics' });
     out.set(p, i * C);
   }
   return out;
@@ -239,22 +261,25 @@ export async function signalProbs<H>(
 /**
  * Faithfulness metrics of a time-domain explanation (methods.md): p = the file's pooled
  * probabilities, q / r = those of the explanation / residual waveforms, SPS/COMP/MM of the
- * overlay mask as shown.
+ * overlay mask as shown. With `opts.windows` (long files: those on screen) all of them over
+ * those windows only, as for L-MAC.
  */
 export async function timeDomainMetrics<H>(
-  state: Pick<AnalysisState, 'plan' | 'config' | 'probs'>,
+  state: Pick<AnalysisState, 'plan' | 'config' | 'probs' | 'windowProbs'> & { source?: SpecSource; spec?: Spectrogram },
   runner: ModelRunner<H>,
   target: number,
   explanation: Float32Array,
   residual: Float32Array,
   shownMask: Float32Array,
-  opts: RunOptions = {},
+  opts: MetricsOptions = {},
   timings?: Record<string, number>,
 ): Promise<ClipMetrics> {
   const t = now();
   const C = state.config.classes;
   const qr = await signalProbs(state, runner, [explanation, residual], opts);
-  const m = clipMetrics(state.probs, qr.slice(0, C), qr.slice(C), target, maskMetrics(shownMask));
+  const w = opts.windows;
+  const p = w ? pooledOver(state.windowProbs, C, w) : state.probs;
+  const m = clipMetrics(p, qr.slice(0, C), qr.slice(C), target, maskMetrics(w ? framesOf(shownMask, sourceOf(state).bins, state.plan, w) : shownMask));
   if (timings) timings.metrics = now() - t;
   return m;
 }

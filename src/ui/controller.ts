@@ -282,6 +282,8 @@ export function useController(ex: ExplainerOps) {
     const progressive = kind === 'lmac' && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS;
     const ui = useUi.getState();
     const focus = progressive ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
+    // LMAC-TD explains a long file in one pass, but its metrics too are for what is on screen
+    const tdRange = kind === 'lmactd' && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
     exRef.current
       .explain(id, sel.target, threshold, ac.signal, {
         explainer: kind,
@@ -296,6 +298,7 @@ export function useController(ex: ExplainerOps) {
               },
             }
           : {}),
+        ...(tdRange ? { metricsRange: tdRange } : {}),
         onProgress,
         // audio and mask first; the metrics panel fills in when the final result arrives
         onPartial: (explanation) => {

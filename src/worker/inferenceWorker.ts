@@ -572,7 +572,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           onProgress({ stage: 'metrics', done: 0, total: 2 });
           // long files: the metrics of the windows on screen only (two classifier runs per window)
           const st = a.state;
-          const windows = req.metricsRange && !td ? windowsInRange(st.plan, st.config.sampleRate, req.metricsRange.t0, req.metricsRange.t1) : undefined;
+          const windows = req.metricsRange ? windowsInRange(st.plan, st.config.sampleRate, req.metricsRange.t0, req.metricsRange.t1) : undefined;
           if (windows) {
             const sr = st.config.sampleRate;
             const w0 = windows[0];
@@ -585,7 +585,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
             const sim = await maskedPromptSimilarity(a.state, runner, pe.embedding, shownMask, mopts);
             prompt.similarity = sim;
             r.timings.metrics = performance.now() - tm;
-          } else if (td) metrics = await timeDomainMetrics(a.state, runner, req.target, td.explanation, td.residual, shownMask, opts, r.timings);
+          } else if (td) metrics = await timeDomainMetrics(a.state, runner, req.target, td.explanation, td.residual, shownMask, mopts, r.timings);
           else metrics = await explanationMetrics(a.state, runner, req.target, shownMask, mopts, r.timings);
         }
         r.timings.total = performance.now() - t0;
