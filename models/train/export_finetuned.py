@@ -68,7 +68,7 @@ def main():
     arrays = [("signal", sig.numpy()), ("magnitude", mag[0].numpy()), ("logits", o_cls["logits"][0]),
               ("mask", mask[0].numpy())]
     dec_sha = sha256(dec_file)
-    write_fixture(args.fixture, arrays, {"description": "PyTorch reference for models/esc50 on a generated test signal "
+    write_fixture(args.fixture, arrays, {"description": f"PyTorch reference for {os.path.relpath(args.out, ROOT)} on a generated test signal "
                               "(models/train/export.py test_signal); float32 little-endian arrays in the .bin. "
                               "Logits from classifier.onnx, mask from the PyTorch decoder "
                               "(models/train/export_finetuned.py)",
