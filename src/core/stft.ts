@@ -132,81 +132,8 @@ export interface IstftOptions {
  * Optionally applies a mask (or 1 - mask) on the fly. Two real frames share one complex IFFT.
  */
 export function istft(spec: Spectrogram, p: StftParams, length: number, opts: IstftOptions = {}): Float32Array {
-  checkParams(p);
-  const { nFft, winLength, hopLength } = p;
-  const { bins, frames, re, im } = spec;
-  if (bins !== nFft / 2 + 1) throw new Error(`istft: spectrogram has ${bins} bins, nFft ${nFft} needs ${nFft / 2 + 1}`);
-  const mask = opts.mask;
-  if (mask && mask.length !== bins * frames)
-    throw new Error(`istft: mask has ${mask.length} values, spectrogram has ${bins * frames}`);
-  const invert = !!opts.invert;
-  const half = nFft / 2;
-  const win = hannWindow(winLength, nFft);
-  const fft = getFft(nFft);
-  const olaLen = nFft + hopLength * (frames - 1);
-  const ola = new Float64Array(olaLen);
-  const env = new Float64Array(olaLen);
-  const z = new Float64Array(2 * nFft);
-  const y = new Float64Array(2 * nFft);
-
-  const gain = (idx: number): number => {
-    if (!mask) return 1;
-    return invert ? 1 - mask[idx] : mask[idx];
-  };
-
-  // Pack frames a and b (b may be absent) as Z = A + jB, where A and B are the Hermitian
-  // full spectra; then ifft(Z) = a + j b for real a, b.
-  for (let t = 0; t < frames; t += 2) {
-    const hasB = t + 1 < frames;
-    for (let f = 0; f < bins; f++) {
-      const ia = f * frames + t;
-      const ga = gain(ia);
-      let ar = re[ia] * ga;
-      let ai = im[ia] * ga;
-      let br = 0;
-      let bi = 0;
-      if (hasB) {
-        const gb = gain(ia + 1);
-        br = re[ia + 1] * gb;
-        bi = im[ia + 1] * gb;
-      }
-      if (f === 0 || f === half) {
-        // irfft ignores the imaginary part of DC and Nyquist
-        ai = 0;
-        bi = 0;
-      }
-      // Z[f] = A[f] + j B[f]
-      z[2 * f] = ar - bi;
-      z[2 * f + 1] = ai + br;
-      if (f > 0 && f < half) {
-        // Z[n-f] = conj(A[f]) + j conj(B[f])
-        const k = nFft - f;
-        z[2 * k] = ar + bi;
-        z[2 * k + 1] = -ai + br;
-      }
-    }
-    fft.inverseTransform(y, z);
-    const off = t * hopLength;
-    for (let i = 0; i < nFft; i++) {
-      ola[off + i] += y[2 * i] * win[i];
-      env[off + i] += win[i] * win[i];
-    }
-    if (hasB) {
-      const offB = off + hopLength;
-      for (let i = 0; i < nFft; i++) {
-        ola[offB + i] += y[2 * i + 1] * win[i];
-        env[offB + i] += win[i] * win[i];
-      }
-    }
-  }
-  const outLen = length;
-  const res = new Float32Array(outLen);
-  const avail = Math.min(outLen, olaLen - half);
-  for (let i = 0; i < avail; i++) {
-    const e = env[half + i];
-    res[i] = e > 1e-11 ? ola[half + i] / e : 0;
-  }
-  return res;
+  // One block holding every frame: the same arithmetic as the block-wise path, without its copies.
+  return istftFrom(specSource(spec), p, length, { ...opts, blockFrames: spec.frames + 1 });
 }
 
 /**
@@ -265,6 +192,7 @@ export function specSource(spec: Spectrogram): SpecSource {
     frames,
     whole: spec,
     block(t0, t1) {
+      if (t0 === 0 && t1 === frames) return spec;
       const n = t1 - t0;
       const re = new Float32Array(bins * n);
       const im = new Float32Array(bins * n);
