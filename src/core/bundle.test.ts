@@ -126,7 +126,9 @@ for (const id of ['esc50', 'esc50-guided']) {
     });
   });
 
-  describe.skipIf(hasBundle)(`bundle models/${id}`, () => {
-    it.skip(`skipped: ${bundleDir}/manifest.json not found`, () => {});
-  });
+  // Only when the bundle is absent: otherwise a skipped placeholder is counted for every present bundle.
+  if (!hasBundle)
+    describe(`bundle models/${id}`, () => {
+      it.skip(`skipped: ${bundleDir}/manifest.json not found`, () => {});
+    });
 }
