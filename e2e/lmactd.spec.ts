@@ -18,9 +18,14 @@ mkdirSync(DOWNLOADS, { recursive: true });
 test.describe.configure({ mode: 'serial' });
 
 let page: Page;
+/** Requests for the time decoder's file: it is fetched on first use of LMAC-TD, not at start-up. */
+const tdRequests: string[] = [];
 
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
+  page.on('request', (r) => {
+    if (r.url().endsWith('/time_decoder.onnx')) tdRequests.push(r.url());
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
   });
@@ -60,6 +65,8 @@ test('L-MAC first; the switch offers LMAC-TD for this bundle', async () => {
   await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
   lmac = await exportedWav('explanation', 'lmac', /_explanation_[a-z_-]+\.wav$/);
   expect(lmac.length).toBeGreaterThan(0);
+  // offered from the manifest, but not downloaded until it is used
+  expect(tdRequests).toEqual([]);
 });
 
 test('LMAC-TD: explanation shown with metrics; its WAVs sum to the original to 16-bit precision and differ from L-MAC', async () => {
@@ -70,7 +77,8 @@ test('LMAC-TD: explanation shown with metrics; its WAVs sum to the original to 1
   const panel = page.getByTestId('metrics-panel');
   await expect(panel).toHaveAttribute('data-explainer', 'lmactd', { timeout: 180_000 });
   await expect(panel).toHaveAttribute('data-current', 'yes');
-  console.log(`LMAC-TD explanation with metrics in ${Date.now() - t0} ms`);
+  console.log(`LMAC-TD explanation with metrics in ${Date.now() - t0} ms (time decoder fetched and created on this first use)`);
+  expect(tdRequests.length).toBe(1);
   await expect(cell('lmactd', 'MM')).toHaveText(/^\d\.\d{3}$/);
   await expect(cell('lmactd', 'qc')).toHaveText(/^\d\.\d{3}$/);
   await expect(cell('lmactd', 'FidIn')).toHaveText(/^[01] (kept|changed)$/);
@@ -131,4 +139,30 @@ test('a 40 s example with LMAC-TD: the cross-faded windows still sum to the orig
   console.log(`40 s, LMAC-TD: |explanation + residual − original| ≤ ${(worst * 32768).toFixed(2)} LSB`);
   expect(worst).toBeLessThanOrEqual(2 / 32768);
   expect(energy(x)).toBeGreaterThan(1e-4 * energy(z));
+});
+
+test('a time decoder file that fails its sha256 check: a specific message on first use of LMAC-TD, L-MAC keeps working, a later try loads it', async ({ browser }) => {
+  test.setTimeout(420_000);
+  const p = await browser.newPage();
+  let corrupt = true;
+  await p.route('**/time_decoder.onnx', (route) => (corrupt ? route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.from('not the time decoder') }) : route.continue()));
+  try {
+    await p.goto('/?backend=wasm');
+    await expect(p.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
+    await expect(p.getByTestId('model-error')).toHaveCount(0);
+    await p.getByTestId('example-siren').click();
+    const panel = p.getByTestId('metrics-panel');
+    await expect(panel).toHaveAttribute('data-explainer', 'lmac', { timeout: 180_000 });
+    await p.getByTestId('explainer-lmactd').check();
+    await expect(p.getByTestId('target')).toContainText(/time_decoder\.onnx: sha256 mismatch/, { timeout: 120_000 });
+    await p.getByTestId('explainer-lmac').check();
+    await expect(panel).toHaveAttribute('data-explainer', 'lmac', { timeout: 180_000 });
+    await expect(panel).toHaveAttribute('data-current', 'yes');
+    corrupt = false;
+    await p.getByTestId('explainer-lmactd').check();
+    await expect(panel).toHaveAttribute('data-explainer', 'lmactd', { timeout: 180_000 });
+    await expect(panel).toHaveAttribute('data-current', 'yes');
+  } finally {
+    await p.close();
+  }
 });

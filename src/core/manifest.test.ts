@@ -194,6 +194,30 @@ describe('bundle loading', () => {
     await expect(loadBundleFromBytes(JSON.stringify(j), read)).rejects.toThrow(/time_decoder.onnx: not found/);
   });
 
+  it('lazyTimeDecoder: the time decoder is read and sha256-checked on the first call only; a failed read is retried', async () => {
+    const j = good();
+    j.timeDecoder = { file: 'time_decoder.onnx', sha256: h('TD'), waveform: 'waveform', hidden: ['h1'], target: 'target', explanation: 'explanation' };
+    const map: Record<string, string> = { 'classifier.onnx': 'C', 'decoder.onnx': 'D', 'time_decoder.onnx': 'XX' };
+    const reads: string[] = [];
+    const read = (rel: string) => {
+      reads.push(rel);
+      if (map[rel] === undefined) throw new Error(`${rel}: not found`);
+      return new TextEncoder().encode(map[rel]);
+    };
+    // a corrupt time decoder does not stop the bundle from loading: it fails when LMAC-TD is first used
+    const b = await loadBundleFromBytes(JSON.stringify(j), read, { lazyTimeDecoder: true });
+    expect(b.timeDecoder).toBeNull();
+    expect(reads).not.toContain('time_decoder.onnx');
+    await expect(b.loadTimeDecoder!()).rejects.toThrow(/time_decoder.onnx: sha256 mismatch/);
+    map['time_decoder.onnx'] = 'TD';
+    const [x, y] = await Promise.all([b.loadTimeDecoder!(), b.loadTimeDecoder!()]);
+    expect(new TextDecoder().decode(x)).toBe('TD');
+    expect(y).toBe(x);
+    expect(await b.loadTimeDecoder!()).toBe(x);
+    expect(reads.filter((r) => r === 'time_decoder.onnx').length).toBe(2);
+    expect((await loadBundleFromBytes(files['manifest.json'], read, { lazyTimeDecoder: true })).loadTimeDecoder).toBeUndefined();
+  });
+
   it('loads from bytes with a reader', async () => {
     const b = await loadBundleFromBytes(files['manifest.json'], (rel) => new TextEncoder().encode(files[rel]));
     expect(b.manifest.labels).toEqual(['a', 'b']);

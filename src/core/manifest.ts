@@ -361,8 +361,13 @@ export interface BundleFiles {
   manifest: Manifest;
   classifier: Uint8Array;
   decoder: Uint8Array | null;
-  /** The LMAC-TD time decoder's model (null without manifest.timeDecoder). */
+  /** The LMAC-TD time decoder's model (null without manifest.timeDecoder, or when it is read lazily). */
   timeDecoder: Uint8Array | null;
+  /**
+   * With `lazyTimeDecoder`: reads and sha256-checks the time decoder's file on the first call
+   * (the bytes are kept; a failed read is retried on the next call).
+   */
+  loadTimeDecoder?: () => Promise<Uint8Array>;
   /** Zero-shot bundles: the text projector model and the vocabulary files. */
   text: { projector: Uint8Array; words: Uint8Array; vectors: Uint8Array } | null;
 }
@@ -384,7 +389,7 @@ function joinUrl(base: string, rel: string): string {
 export async function loadBundleFiles(
   baseUrl: string,
   fetchFn: FetchLike = (u, i) => fetch(u, i),
-  opts: { signal?: AbortSignal; verify?: boolean } = {},
+  opts: { signal?: AbortSignal; verify?: boolean; lazyTimeDecoder?: boolean } = {},
 ): Promise<BundleFiles> {
   const get = async (rel: string): Promise<Uint8Array> => {
     const url = joinUrl(baseUrl, rel);
@@ -405,7 +410,7 @@ export async function loadBundleFiles(
 export async function loadBundleFromBytes(
   manifestJson: Uint8Array | string,
   readFile: (rel: string) => Promise<Uint8Array> | Uint8Array,
-  opts: { verify?: boolean } = {},
+  opts: { verify?: boolean; lazyTimeDecoder?: boolean } = {},
 ): Promise<BundleFiles> {
   const text = typeof manifestJson === 'string' ? manifestJson : new TextDecoder().decode(manifestJson);
   const manifest = parseManifest(text);
@@ -418,9 +423,23 @@ export async function loadBundleFromBytes(
     if (verify) await verifySha256(decoder, manifest.decoder.sha256, manifest.decoder.file);
   }
   let timeDecoder: Uint8Array | null = null;
-  if (manifest.timeDecoder) {
-    timeDecoder = await readFile(manifest.timeDecoder.file);
-    if (verify) await verifySha256(timeDecoder, manifest.timeDecoder.sha256, manifest.timeDecoder.file);
+  let loadTimeDecoder: BundleFiles['loadTimeDecoder'];
+  const tdSpec = manifest.timeDecoder;
+  if (tdSpec) {
+    const read = async (): Promise<Uint8Array> => {
+      const bytes = await readFile(tdSpec.file);
+      if (verify) await verifySha256(bytes, tdSpec.sha256, tdSpec.file);
+      return bytes;
+    };
+    if (opts.lazyTimeDecoder) {
+      let pending: Promise<Uint8Array> | null = null;
+      loadTimeDecoder = () => {
+        pending ??= read();
+        const p = pending;
+        p.catch(() => (pending = null));
+        return p;
+      };
+    } else timeDecoder = await read();
   }
   let textFiles: BundleFiles["text"] = null;
   const te = manifest.textEncoder;
@@ -439,5 +458,5 @@ export async function loadBundleFromBytes(
     );
     textFiles = { projector, words, vectors };
   }
-  return { manifest, classifier, decoder, timeDecoder, text: textFiles };
+  return { manifest, classifier, decoder, timeDecoder, ...(loadTimeDecoder ? { loadTimeDecoder } : {}), text: textFiles };
 }

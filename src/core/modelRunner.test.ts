@@ -107,6 +107,35 @@ describe.skipIf(skipUnless(hasBundle, 'createOrtRunner', `no ${join(bundleDir, '
         await expect(r.runTimeDecoder!(out.hidden, signal.subarray(0, 100), [0])).rejects.toThrow(/got 100 samples for batch 1 × 80000/);
         await smokeTest(r, files.manifest);
       }
+      // lazily created (the app's worker): no session before the first use, one load for concurrent
+      // first uses, the manifest checks then, and a failed load is reported and retried
+      let calls = 0;
+      let fail: Error | null = new Error('time_decoder.onnx: sha256 mismatch (expected 0, got 1)');
+      const lazy = createOrtRunner(files.manifest, ort.Tensor, cls, dec, null, async () => {
+        calls++;
+        if (fail) throw fail;
+        return td!;
+      });
+      expect(lazy.hasTimeDecoder).toBe(true);
+      expect(lazy.timeDecoderLoaded).toBe(false);
+      await smokeTest(lazy, files.manifest);
+      expect(calls).toBe(0);
+      const lo = await lazy.runClassifier(magnitude(stft(signal, { nFft: 1024, winLength: 1024, hopLength: 256 })), 1);
+      await expect(lazy.runTimeDecoder!(lo.hidden, signal, [50])).rejects.toThrow('target class 50 is out of range 0..49');
+      expect(calls).toBe(0);
+      await expect(lazy.runTimeDecoder!(lo.hidden, signal, [fx.meta.target])).rejects.toThrow(/time_decoder.onnx: sha256 mismatch/);
+      expect(lazy.timeDecoderLoaded).toBe(false);
+      fail = null;
+      const [e1, e2] = await Promise.all([0, 1].map(() => lazy.runTimeDecoder!(lo.hidden, signal, [fx.meta.target])));
+      expect(calls).toBe(2);
+      expect(lazy.timeDecoderLoaded).toBe(true);
+      expect(maxAbsDiff(e1, explanation)).toBeLessThan(2e-3);
+      expect(maxAbsDiff(e2, e1)).toBe(0);
+      const raw0 = JSON.parse(readFileSync(join(bundleDir, 'manifest.json'), 'utf8'));
+      raw0.timeDecoder.explanation = 'audio';
+      const wrong = createOrtRunner(parseManifest(raw0), ort.Tensor, cls, dec, null, async () => ort.InferenceSession.create(files.timeDecoder!, { executionProviders: ['wasm'] }));
+      await expect(wrong.runTimeDecoder!(lo.hidden, signal, [0])).rejects.toThrow(/time_decoder.onnx: has no output "audio" \(outputs: explanation\)/);
+      expect(wrong.timeDecoderLoaded).toBe(false);
       const none = createOrtRunner(files.manifest, ort.Tensor, cls, dec, null, null);
       expect(none.hasTimeDecoder).toBe(false);
       expect(none.runTimeDecoder).toBeUndefined();

@@ -52,6 +52,8 @@ export interface ModelRunner<H = unknown> {
   runDecoder(hidden: H, targets: ArrayLike<number>): Promise<Float32Array>;
   /** Whether runTimeDecoder is available (the bundle has an LMAC-TD time decoder). */
   readonly hasTimeDecoder?: boolean;
+  /** Whether the time decoder's session exists yet (false until first use when it is created lazily). */
+  readonly timeDecoderLoaded?: boolean;
   /**
    * LMAC-TD: the explanation waveforms [batch × windowSamples] of one batch, from its hidden
    * outputs, the windows' waveforms [batch × windowSamples] and one target class per item.
@@ -91,7 +93,7 @@ export function createOrtRunner(
   classifier: InferenceSession,
   decoder: InferenceSession | null,
   text: { projector: InferenceSession; vocab: Vocabulary } | null = null,
-  timeDecoder: InferenceSession | null = null,
+  timeDecoder: InferenceSession | (() => Promise<InferenceSession>) | null = null,
 ): ModelRunner<Tensor[]> {
   const c = manifest.classifier;
   const d = manifest.decoder;
@@ -141,19 +143,45 @@ export function createOrtRunner(
   }
   const hasDecoder = !!(d && decoder);
   const td = manifest.timeDecoder;
-  if (td && timeDecoder) {
+  /** The time decoder's names, dtypes and ranks against the manifest (at once for a session, on first use for a loader). */
+  const checkTimeDecoder = (session: InferenceSession): void => {
+    if (!td) return;
     const named = [td.waveform, ...td.hidden, td.target];
     for (const name of named) {
-      if (!timeDecoder.inputNames.includes(name))
-        throw new Error(`${td.file}: has no input "${name}" (inputs: ${timeDecoder.inputNames.join(', ')})`);
+      if (!session.inputNames.includes(name))
+        throw new Error(`${td.file}: has no input "${name}" (inputs: ${session.inputNames.join(', ')})`);
     }
-    const unfed = timeDecoder.inputNames.filter((n) => !named.includes(n));
+    const unfed = session.inputNames.filter((n) => !named.includes(n));
     if (unfed.length) throw new Error(`${td.file}: has inputs the manifest does not feed (${unfed.join(', ')})`);
-    if (!timeDecoder.outputNames.includes(td.explanation))
-      throw new Error(`${td.file}: has no output "${td.explanation}" (outputs: ${timeDecoder.outputNames.join(', ')})`);
-    checkTensor(td.file, 'input', metadataOf(timeDecoder, 'input', td.waveform), 'float32', [0, samples], `[batch, ${samples}] (waveform)`);
-    checkTensor(td.file, 'input', metadataOf(timeDecoder, 'input', td.target), 'int64', [0], '[batch] (class index)');
-    checkTensor(td.file, 'output', metadataOf(timeDecoder, 'output', td.explanation), 'float32', [0, samples], `[batch, ${samples}] (explanation)`);
+    if (!session.outputNames.includes(td.explanation))
+      throw new Error(`${td.file}: has no output "${td.explanation}" (outputs: ${session.outputNames.join(', ')})`);
+    checkTensor(td.file, 'input', metadataOf(session, 'input', td.waveform), 'float32', [0, samples], `[batch, ${samples}] (waveform)`);
+    checkTensor(td.file, 'input', metadataOf(session, 'input', td.target), 'int64', [0], '[batch] (class index)');
+    checkTensor(td.file, 'output', metadataOf(session, 'output', td.explanation), 'float32', [0, samples], `[batch, ${samples}] (explanation)`);
+  };
+  let tdSession: InferenceSession | null = typeof timeDecoder === 'function' ? null : timeDecoder;
+  if (tdSession) checkTimeDecoder(tdSession);
+  const tdLoader = typeof timeDecoder === 'function' ? timeDecoder : null;
+  let tdPending: Promise<InferenceSession> | null = null;
+  /** The time decoder session: a loader (lazy bundles) is called once, on first use; a failed load is retried on the next use. */
+  function timeDecoderSession(): Promise<InferenceSession> {
+    if (tdSession) return Promise.resolve(tdSession);
+    if (!tdLoader) return Promise.reject(new Error(`bundle "${manifest.name}" has no time decoder: LMAC-TD explanations are not available`));
+    tdPending ??= tdLoader().then(
+      async (s) => {
+        try {
+          checkTimeDecoder(s);
+        } catch (e) {
+          await s.release();
+          throw e;
+        }
+        tdSession = s;
+        return s;
+      },
+    );
+    const p = tdPending;
+    p.catch(() => (tdPending = null));
+    return p;
   }
   const hasTimeDecoder = !!(td && timeDecoder);
   /** The classifier's hidden outputs are kept for either decoder. */
@@ -239,9 +267,13 @@ export function createOrtRunner(
       if (!t) throw new Error(`${td.file}: the classifier's hidden output "${name}" is missing`);
       feeds[name] = t;
     }
-    const out = await timeDecoder.run(feeds, [td.explanation]);
+    const session = await timeDecoderSession();
+    const out = await session.run(feeds, [td.explanation]);
     const e = (await out[td.explanation].getData()) as Float32Array;
     if (e.length !== batch * samples) throw new Error(`${td.file}: explanation has ${e.length} values, expected ${batch} × ${samples}`);
+    // (checked on every run: a lazily created time decoder had no smoke test at start-up)
+    const bad = e.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${td.file}: the explanation has ${e[bad]} values; its outputs must be finite numbers`);
     return e;
   }
 
@@ -254,6 +286,9 @@ export function createOrtRunner(
     textDim,
     ...(te && text ? { embedPrompt } : {}),
     hasTimeDecoder,
+    get timeDecoderLoaded() {
+      return tdSession !== null;
+    },
     ...(hasTimeDecoder ? { runTimeDecoder } : {}),
     ...(d?.text ? { runDecoderText: (h: Tensor[], e: Float32Array, batch: number) => runTextDecoder(h, tile(e, batch), batch) } : {}),
     async runClassifier(magnitude, batch, phase) {
@@ -356,7 +391,8 @@ export async function smokeTest<H>(runner: ModelRunner<H>, manifest: Manifest): 
     if (bad >= 0) throw new Error(`${c.file}: the model returns ${res.logits[bad]} (logit ${bad}) on a test input; its outputs must be finite numbers`);
     if (res.embedding && res.embedding.some((v) => !Number.isFinite(v)))
       throw new Error(`${c.file}: the audio embedding has non-finite values on a test input`);
-    if (runner.hasTimeDecoder && runner.runTimeDecoder && manifest.timeDecoder) {
+    // a lazily created time decoder is not loaded for this (its first use checks it instead)
+    if (runner.hasTimeDecoder && runner.runTimeDecoder && manifest.timeDecoder && runner.timeDecoderLoaded !== false) {
       const e = await runner.runTimeDecoder(res.hidden, window.waveform, [0]);
       const bad = e.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) throw new Error(`${manifest.timeDecoder.file}: the explanation has ${e[bad]} values on a test input`);

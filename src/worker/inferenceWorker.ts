@@ -185,8 +185,10 @@ interface SessionSet {
   classifier: ort.InferenceSession;
   decoder: ort.InferenceSession | null;
   projector: ort.InferenceSession | null;
-  /** LMAC-TD time decoder (manifest.timeDecoder). */
+  /** LMAC-TD time decoder (manifest.timeDecoder): created on first use by loadTimeDecoder, null until then. */
   timeDecoder: ort.InferenceSession | null;
+  /** Reads (sha256-checked) and creates the time decoder's session; null without one. */
+  loadTimeDecoder: (() => Promise<ort.InferenceSession>) | null;
 }
 
 async function releaseSessionSet(s: SessionSet): Promise<void> {
@@ -233,19 +235,35 @@ async function openSessions(f: BundleFiles, choice: BackendChoice, knownVocab: V
     const classifier = await createSession(f.classifier, m.classifier.file, so);
     let decoder: ort.InferenceSession | null = null;
     let projector: ort.InferenceSession | null = null;
-    let timeDecoder: ort.InferenceSession | null = null;
     try {
       decoder = f.decoder && m.decoder ? await createSession(f.decoder, m.decoder.file, so) : null;
-      timeDecoder = f.timeDecoder && m.timeDecoder ? await createSession(f.timeDecoder, m.timeDecoder.file, so) : null;
       // the text projector is one tiny matrix product: always on WASM
       projector = f.text && m.textEncoder ? await createSession(f.text.projector, m.textEncoder.projector.file, { ...so, executionProviders: ['wasm'] }) : null;
     } catch (e) {
       await classifier.release();
       if (decoder) await decoder.release();
-      if (timeDecoder) await timeDecoder.release();
       throw e;
     }
-    return { classifier, decoder, projector, timeDecoder };
+    const set: SessionSet = { classifier, decoder, projector, timeDecoder: null, loadTimeDecoder: null };
+    const td = m.timeDecoder;
+    const tdBytes = f.timeDecoder ? async () => f.timeDecoder! : f.loadTimeDecoder;
+    if (td && tdBytes) {
+      // LMAC-TD is created on first use (most sessions never switch to it); the runner calls this
+      // inside exclusive(), as it does every model run, so it never overlaps a bundle swap
+      set.loadTimeDecoder = async () => {
+        const bytes = await tdBytes();
+        let t: ort.InferenceSession;
+        try {
+          t = await createSession(bytes, td.file, so);
+        } catch (e) {
+          if (ep !== 'webgpu') throw e;
+          t = await createSession(bytes, td.file, { ...so, executionProviders: ['wasm'] });
+        }
+        set.timeDecoder = t;
+        return t;
+      };
+    }
+    return set;
   };
   let s: SessionSet;
   try {
@@ -259,7 +277,7 @@ async function openSessions(f: BundleFiles, choice: BackendChoice, knownVocab: V
   try {
     const v = m.textEncoder && f.text ? (knownVocab ?? new Vocabulary(m.textEncoder, f.text.words, f.text.vectors)) : null;
     const text = v && s.projector ? { projector: s.projector, vocab: v } : null;
-    const r = createOrtRunner(m, ort.Tensor, s.classifier, s.decoder, text, s.timeDecoder);
+    const r = createOrtRunner(m, ort.Tensor, s.classifier, s.decoder, text, s.loadTimeDecoder);
     await smokeTest(r, m);
     const bundleInfo: BundleInfo = {
       name: m.name,
@@ -408,7 +426,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
   const onProgress = (progress: { stage: string; done: number; total: number }) => post({ type: 'progress', id, progress });
   switch (req.type) {
     case 'init': {
-      const loaded = await loadBundleFiles(req.baseUrl, (u, i) => fetch(u, i), { signal });
+      const loaded = await loadBundleFiles(req.baseUrl, (u, i) => fetch(u, i), { signal, lazyTimeDecoder: true });
       const lat = await openLatent(loaded, async (rel) => {
         const url = req.baseUrl.endsWith('/') ? req.baseUrl + rel : `${req.baseUrl}/${rel}`;
         const res = await fetch(url, { signal });
