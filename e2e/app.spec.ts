@@ -75,7 +75,14 @@ async function shownMaskMean(): Promise<number> {
 }
 
 /** The exported mask JSON of the shown explanation. */
-async function exportedMask(): Promise<{ threshold: number | null; maskMean: number; mask: number[]; bins: number; frames: number }> {
+/** Mean of an exported mask over its signal frames (the clip, not the zero padding of the 5 s window: issue 13). */
+function signalMean(m: { mask: number[]; bins: number; frames: number; signalFrames: number }): number {
+  let s = 0;
+  for (let f = 0; f < m.bins; f++) for (let t = 0; t < m.signalFrames; t++) s += m.mask[f * m.frames + t];
+  return s / (m.bins * m.signalFrames);
+}
+
+async function exportedMask(): Promise<{ threshold: number | null; maskMean: number; mask: number[]; bins: number; frames: number; signalFrames: number }> {
   const json = await downloadVia('export-json');
   return JSON.parse(readFileSync(json.path, 'utf8'));
 }
@@ -320,8 +327,12 @@ test('exports: both WAVs parse and add up to the original; PNG and JSON download
   expect(body.target.label.replace(/_/g, '-')).toBe(target);
   expect(body.sampleRate).toBe(16000);
   expect(body.mask.length).toBe(body.bins * body.frames);
-  const mean = body.mask.reduce((s: number, v: number) => s + v, 0) / body.mask.length;
-  expect(Math.abs(mean - body.maskMean)).toBeLessThan(1e-3);
+  // a 3 s clip in a 5 s window: the mean covers the clip's frames, not the zero padding (issue 13)
+  expect(body.signalFrames).toBe(Math.floor(Math.round(body.durationS * 16000) / body.hopLength) + 1);
+  expect(body.signalFrames).toBeLessThan(body.frames);
+  let sum = 0;
+  for (let f = 0; f < body.bins; f++) for (let t = 0; t < body.signalFrames; t++) sum += body.mask[f * body.frames + t];
+  expect(Math.abs(sum / (body.bins * body.signalFrames) - body.maskMean)).toBeLessThan(1e-3);
   expect(body.mask.every((v: number) => v >= 0 && v <= 1)).toBe(true);
 });
 
@@ -341,10 +352,10 @@ test('the binary threshold: a 0/1 mask at each setting, the soft mask thresholde
     expect(bin.threshold).toBeCloseTo(Number(th), 6);
     expect(bin.mask.length).toBe(soft.mask.length);
     expect(bin.mask.every((v) => v === 0 || v === 1)).toBe(true);
-    const ones = bin.mask.reduce((s, v) => s + v, 0) / bin.mask.length;
+    const ones = signalMean(bin);
     expect(ones).toBeCloseTo(means[th], 3);
     // the binary mask is the soft one at ≥ threshold (the JSON rounds soft values to 1e-4)
-    const expected = soft.mask.filter((v) => v >= Number(th)).length / soft.mask.length;
+    const expected = signalMean({ ...soft, mask: soft.mask.map((v) => (v >= Number(th) ? 1 : 0)) });
     expect(Math.abs(ones - expected)).toBeLessThan(2e-3);
   }
   console.log(`mask mean: soft ${softMean}, ≥ 0.8 ${means['0.8']}, ≥ 0.2 ${means['0.2']}`);

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '../../tests/skip';
 import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
-import { analyze, explain, pipelineConfig, sliceFrames, softmaxInto, stitchedMask, thresholdMask, type PipelineConfig } from './explain';
+import { analyze, explain, pipelineConfig, renderExplanation, sliceFrames, softmaxInto, stitchedMask, thresholdMask, type PipelineConfig } from './explain';
+import { explanationMetrics } from './faithfulness';
+import { signalFrames } from './windows';
 
 const bundleDir = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..'), 'models', 'esc50');
 const hasBundle = existsSync(join(bundleDir, 'manifest.json'));
@@ -175,6 +177,34 @@ describe.skipIf(skipUnless(hasBundle, 'pipeline on models/esc50', `no ${join(bun
     expect(ex.maskedIn.length).toBe(x.length);
     expect(ex.maskedOut.length).toBe(x.length);
     for (let i = 0; i < x.length; i += 31) expect(ex.maskedIn[i] + ex.maskedOut[i]).toBeCloseTo(x[i], 4);
+  });
+
+  it('a 2 s clip: the mask mean and the mask metrics cover the signal frames, not the zero padding (issue 13)', async () => {
+    const sr = cfg.sampleRate;
+    const x = signal(2 * sr, sr, 5);
+    const a = await analyze(x, cfg, model.runner);
+    const TT = a.plan.totalFrames;
+    const bins = a.spec.bins;
+    const F = signalFrames(a.plan);
+    expect(F).toBe(Math.floor((2 * sr) / cfg.stft.hopLength) + 1);
+    expect(F).toBeLessThan(TT);
+    // hand-made: 0.2 on the clip, 1 on the padding (what a decoder may put there: inaudible)
+    const hand = new Float32Array(bins * TT);
+    for (let f = 0; f < bins; f++) for (let t = 0; t < TT; t++) hand[f * TT + t] = t < F ? 0.2 : 1;
+    const ex = renderExplanation(a, 0, hand, null);
+    expect(ex.maskMean).toBeCloseTo(0.2, 6);
+    expect(ex.mask.length).toBe(bins * TT); // the mask itself is unchanged (drawn over the padded spectrogram)
+    const m = await explanationMetrics(a, model.runner, 0, hand);
+    expect(m.MM).toBeCloseTo(0.2, 6);
+    expect(m.SPS).toBeCloseTo(0, 6); // a constant mask over the clip
+    expect(m.COMP).toBeCloseTo(Math.log(bins * F), 4);
+    const bin = renderExplanation(a, 0, hand, 0.5); // binary: 0 on the clip, 1 on the padding
+    expect(bin.maskMean).toBe(0);
+    // the real decoder's mask: its mean over the clip's frames
+    const real = await explain(a, model.runner, 0, null);
+    let s = 0;
+    for (let f = 0; f < bins; f++) for (let t = 0; t < F; t++) s += real.mask[f * TT + t];
+    expect(real.maskMean).toBeCloseTo(s / (bins * F), 6);
   });
 
   it('cancellation between batches rejects with AbortError and stops running batches', async () => {

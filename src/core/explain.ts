@@ -4,7 +4,7 @@
 import type { Manifest } from './manifest';
 import type { ModelRunner, PromptEmbedding, WindowPhase } from './modelRunner';
 import { istft, istftFrom, magnitude as stftMagnitude, signalSource, specSource, stft, unitPhaseInto, type Spectrogram, type SpecSource, type StftParams } from './stft';
-import { MaskStitcher, padToPlan, planWindows, type WindowPlan } from './windows';
+import { MaskStitcher, padToPlan, planWindows, signalMaskMean, type WindowPlan } from './windows';
 
 export interface Progress {
   stage: string;
@@ -111,6 +111,7 @@ export interface ExplainResult {
   threshold: number | null;
   /** [bins × totalFrames], soft, or 0/1 when threshold != null. */
   mask: Float32Array;
+  /** Mean of `mask` over the frames of the real signal (not the zero padding of a clip shorter than the window). */
   maskMean: number;
   /** Original length, model rate. */
   maskedIn: Float32Array;
@@ -477,8 +478,8 @@ export function renderExplanation(
   opts.signal?.throwIfAborted();
   let t = now();
   const mask = threshold === null ? soft.slice() : thresholdMask(soft, threshold);
-  let sum = 0;
-  for (let i = 0; i < mask.length; i++) sum += mask[i];
+  // over the frames of the real signal: the zero padding of a short clip is inaudible whatever its mask (issue 13)
+  const maskMean = signalMaskMean(mask, state.plan);
   timings.threshold = now() - t;
   opts.onProgress?.({ stage: 'istft', done: 0, total: 2 });
   t = now();
@@ -500,7 +501,7 @@ export function renderExplanation(
   timings.istft = timings.istftIn + timings.istftOut;
   opts.onProgress?.({ stage: 'istft', done: 2, total: 2 });
   timings.total = now() - t0;
-  return { target, threshold, mask, maskMean: sum / mask.length, maskedIn, maskedOut, timings };
+  return { target, threshold, mask, maskMean, maskedIn, maskedOut, timings };
 }
 
 /** original − explanation: the residual without a second ISTFT (ISTFT(X) = original). */

@@ -9,6 +9,7 @@
 import type { AnalysisState, RunOptions } from './explain';
 import { sliceFrames, softmaxInto, sourceOf, windowMagnitudeInto, windowPhaseInto } from './explain';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
+import { signalFrames, signalPart } from './windows';
 import type { ClassifierResult, ModelRunner, WindowPhase } from './modelRunner';
 import { magnitude as stftMagnitude, type Spectrogram, type SpecSource } from './stft';
 import { cosine } from './textEncoder';
@@ -227,7 +228,7 @@ export async function explanationMetrics<H>(
   const w = opts.windows;
   // restricted to some windows: p pooled over them, the mask statistics over their frames
   const p = w ? pooledOver(state.windowProbs, state.config.classes, w) : state.probs;
-  const m = clipMetrics(p, q, r, target, maskMetrics(w ? framesOf(mask, sourceOf(state).bins, state.plan, w) : mask));
+  const m = clipMetrics(p, q, r, target, maskMetrics(w ? framesOf(mask, sourceOf(state).bins, state.plan, w) : signalPart(mask, state.plan)));
   if (timings) timings.metrics = now() - t;
   return m;
 }
@@ -246,11 +247,12 @@ export function pooledOver(windowProbs: Float32Array, C: number, windows: number
   return out;
 }
 
-/** The frames a run of windows covers, [bins × frames], cut from a whole-file mask. */
+/** The signal frames a run of windows covers, [bins × frames], cut from a whole-file mask. */
 export function framesOf(mask: Float32Array, bins: number, plan: AnalysisState['plan'], windows: number[]): Float32Array {
   const TT = plan.totalFrames;
   const a = Math.min(...windows.map((w) => plan.frameOffsets[w]));
-  const b = Math.max(...windows.map((w) => plan.frameOffsets[w] + plan.windowFrames));
+  // not past the real signal: the zero padding of a short clip is inaudible whatever its mask (issue 13)
+  const b = Math.min(signalFrames(plan), Math.max(...windows.map((w) => plan.frameOffsets[w] + plan.windowFrames)));
   const n = b - a;
   const out = new Float32Array(bins * n);
   for (let f = 0; f < bins; f++) out.set(mask.subarray(f * TT + a, f * TT + b), f * n);

@@ -11,7 +11,7 @@ import { framesOf, pooledOver, pooledProbsOf, type MetricsOptions } from './fait
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
 import type { ModelRunner } from './modelRunner';
 import { magnitude as stftMagnitude, signalSource, specSource, stft, type SpecSource, type Spectrogram } from './stft';
-import { padToPlan, type WindowPlan } from './windows';
+import { padToPlan, signalPart, type WindowPlan } from './windows';
 
 const now = (): number => performance.now();
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
@@ -279,7 +279,7 @@ export async function timeDomainMetrics<H>(
   const qr = await signalProbs(state, runner, [explanation, residual], opts);
   const w = opts.windows;
   const p = w ? pooledOver(state.windowProbs, C, w) : state.probs;
-  const m = clipMetrics(p, qr.slice(0, C), qr.slice(C), target, maskMetrics(w ? framesOf(shownMask, sourceOf(state).bins, state.plan, w) : shownMask));
+  const m = clipMetrics(p, qr.slice(0, C), qr.slice(C), target, maskMetrics(w ? framesOf(shownMask, sourceOf(state).bins, state.plan, w) : signalPart(shownMask, state.plan)));
   if (timings) timings.metrics = now() - t;
   return m;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MaskStitcher, padToPlan, planWindows, stitchWeights } from './windows';
+import { MaskStitcher, padToPlan, planWindows, signalFrames, signalMaskMean, signalPart, stitchWeights } from './windows';
 
 const W = 80000;
 const HOP = 256;
@@ -89,5 +89,31 @@ describe('stitching', () => {
     st.add(0, new Float32Array(2 * p.windowFrames));
     expect(() => st.add(0, new Float32Array(2 * p.windowFrames))).toThrow(/twice/);
     expect(() => st.result()).toThrow(/window 1 was not added/);
+  });
+});
+
+describe('signal frames (issue 13)', () => {
+  it('a short clip: the frames of the unpadded STFT; the padding frames are left out of the mean', () => {
+    const plan = planWindows(32000, 80000, 160); // 2 s in a 5 s window
+    expect(plan.totalFrames).toBe(501);
+    expect(signalFrames(plan)).toBe(201);
+    const bins = 3;
+    const m = new Float32Array(bins * 501);
+    for (let f = 0; f < bins; f++) for (let t = 0; t < 501; t++) m[f * 501 + t] = t < 201 ? 0.1 * (f + 1) : 1;
+    expect(signalMaskMean(m, plan)).toBeCloseTo(0.2, 6);
+    const part = signalPart(m, plan);
+    expect(part.length).toBe(bins * 201);
+    expect(part[201]).toBeCloseTo(0.2, 6); // bin 1, frame 0
+    expect(Array.from(part).every((v) => v < 1)).toBe(true);
+  });
+
+  it('a long clip: at most totalFrames; no padding means the whole mask', () => {
+    const exact = planWindows(80000, 80000, 160);
+    expect(signalFrames(exact)).toBe(exact.totalFrames);
+    const m = new Float32Array(2 * exact.totalFrames).fill(0.5);
+    expect(signalPart(m, exact)).toBe(m);
+    expect(signalMaskMean(m, exact)).toBeCloseTo(0.5, 6);
+    const long = planWindows(200050, 80000, 160); // padded by < one hop
+    expect(signalFrames(long)).toBe(Math.min(long.totalFrames, Math.floor(200050 / 160) + 1));
   });
 });

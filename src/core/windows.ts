@@ -49,6 +49,39 @@ export function planWindows(length: number, windowSamples: number, hopLength: nu
   };
 }
 
+/**
+ * Frames of the whole-file STFT that belong to the real signal: as many as the STFT of the
+ * unpadded signal has (center=True: floor(length / hopLength) + 1), at most totalFrames. The
+ * frames after them only see the zero padding of a clip shorter than the window, where any mask
+ * value is inaudible (mask × 0 = 0), so mask statistics leave them out (issue 13).
+ */
+export function signalFrames(plan: Pick<WindowPlan, 'length' | 'hopLength' | 'totalFrames'>): number {
+  return Math.min(plan.totalFrames, Math.floor(plan.length / plan.hopLength) + 1);
+}
+
+/** The signal frames (see signalFrames) of a whole-file mask [bins × totalFrames], as [bins × signalFrames]; the mask itself when there is no padding. */
+export function signalPart(mask: Float32Array, plan: Pick<WindowPlan, 'length' | 'hopLength' | 'totalFrames'>): Float32Array {
+  const TT = plan.totalFrames;
+  const F = signalFrames(plan);
+  if (F === TT) return mask;
+  if (mask.length % TT !== 0) throw new Error(`signalPart: mask length ${mask.length} is not a multiple of ${TT} frames`);
+  const bins = mask.length / TT;
+  const out = new Float32Array(bins * F);
+  for (let b = 0; b < bins; b++) out.set(mask.subarray(b * TT, b * TT + F), b * F);
+  return out;
+}
+
+/** Mean of a whole-file mask [bins × totalFrames] over the signal frames only (not the zero padding of short clips). */
+export function signalMaskMean(mask: ArrayLike<number>, plan: Pick<WindowPlan, 'length' | 'hopLength' | 'totalFrames'>): number {
+  const TT = plan.totalFrames;
+  const F = signalFrames(plan);
+  if (mask.length % TT !== 0) throw new Error(`signalMaskMean: mask length ${mask.length} is not a multiple of ${TT} frames`);
+  const bins = mask.length / TT;
+  let s = 0;
+  for (let b = 0; b < bins; b++) for (let t = 0; t < F; t++) s += mask[b * TT + t];
+  return bins * F ? s / (bins * F) : 0;
+}
+
 /** Zero-pad (or return as is) a signal to plan.paddedLength. */
 export function padToPlan(x: Float32Array, plan: WindowPlan): Float32Array {
   if (x.length === plan.paddedLength) return x;

@@ -140,7 +140,7 @@ export function ThresholdControl({ maskMean, busy }: { maskMean?: number; busy: 
         aria-label="Mask threshold"
       />
       <span className="threshold-value">{on ? `≥ ${value.toFixed(2)}` : 'soft'}</span>
-      <span className="mask-mean" data-testid="mask-mean" data-value={maskMean ?? ""} data-busy={busy ? 'true' : 'false'} title="Mean of the mask over the whole spectrogram">
+      <span className="mask-mean" data-testid="mask-mean" data-value={maskMean ?? ""} data-busy={busy ? 'true' : 'false'} title="Mean of the mask over the whole spectrogram of the clip (not the zero padding of a clip shorter than the window)">
         mask mean {maskMean != null ? maskMean.toFixed(3) : '—'}
         {busy && <span className="spinner" aria-label="updating" />}
       </span>

@@ -1,6 +1,7 @@
 /** Exports: masked WAVs (16-bit PCM at the model rate), the mask as PNG and as JSON. */
 import type { Analysis, Explanation } from '../client/explainerClient';
 import { encodeWav } from '../core/wav';
+import { signalFrames } from '../core/windows';
 import { explanationLabel, exportName, prettyLabel } from './format';
 import { renderImage, type FreqScale, type OverlayMode } from './spectrogramRender';
 import { specData } from './Spectrogram';
@@ -96,6 +97,8 @@ export function jsonExport(a: Analysis, e: Explanation, labels: string[]): { blo
     durationS: a.durationS,
     bins: a.bins,
     frames: a.frames,
+    // frames t ≥ signalFrames only cover the zero padding of a clip shorter than the window (inaudible); maskMean leaves them out
+    signalFrames: signalFrames({ length: Math.round(a.durationS * a.sampleRate), hopLength: a.hopLength, totalFrames: a.frames }),
     layout: 'bin-major: value (f, t) at index f * frames + t',
     probabilities: Object.fromEntries(Array.from(a.probs, (p, i) => [labels[i] ?? `${i}`, Math.round(p * 1e6) / 1e6])),
     mask: values,

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 // Emscripten's threads from loading the app's worker chunk in production builds (web-stack.md).
 import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import { signalFrames, signalMaskMean, type WindowPlan } from '../core/windows';
 import { analyze, pipelineConfig, releaseAnalysis, renderExplanation, stitchedMask, thresholdMask, type AnalysisState, type FocusMask, type StitchOptions } from '../core/explain';
 import { istftFrames } from '../core/stft';
 import { magnitudeLevels, sourceLevels } from '../core/levels';
@@ -385,8 +386,10 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
   let sum = 0;
   let n = 0;
   const TT = st.plan.totalFrames;
+  // over the signal frames only: the zero padding of a short clip is inaudible (issue 13)
+  const f1 = Math.min(f.frame1, signalFrames(st.plan));
   for (let b = 0; b < st.source.bins; b++)
-    for (let t = f.frame0; t < f.frame1; t++) {
+    for (let t = f.frame0; t < f1; t++) {
       sum += mask[b * TT + t];
       n++;
     }
@@ -413,12 +416,11 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
  * two tracks (copied: the kept result serves threshold changes), the overlay ratio as the mask
  * (binarised at `threshold` when given; the audio does not depend on it).
  */
-function timeDomainResult(td: TimeExplanation, threshold: number | null, timings: Record<string, number>, t0: number): ReturnType<typeof renderExplanation> {
+function timeDomainResult(td: TimeExplanation, plan: WindowPlan, threshold: number | null, timings: Record<string, number>, t0: number): ReturnType<typeof renderExplanation> {
   const mask = threshold === null ? td.mask.slice() : thresholdMask(td.mask, threshold);
-  let sum = 0;
-  for (let i = 0; i < mask.length; i++) sum += mask[i];
+  const maskMean = signalMaskMean(mask, plan);
   timings.total = performance.now() - t0;
-  return { target: td.target, threshold, mask, maskMean: sum / mask.length, maskedIn: td.explanation.slice(), maskedOut: td.residual.slice(), timings };
+  return { target: td.target, threshold, mask, maskMean, maskedIn: td.explanation.slice(), maskedOut: td.residual.slice(), timings };
 }
 
 async function handle(req: Request, signal: AbortSignal): Promise<void> {
@@ -574,7 +576,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           segments = { segmentS: pr.segmentS, importance: pr.importance.slice(), r2: pr.r2, samples: pr.evaluated - 1 };
         } else throw new Error(`unknown explainer "${String(kind)}"`);
         // LMAC-TD: the audio is the decoder's waveform (copies: the kept one is reused), the mask its ratio overlay
-        r = td ? timeDomainResult(td, req.threshold, timings, t0) : renderExplanation(a.state, pe ? -1 : req.target, soft, req.threshold, opts, timings, t0);
+        r = td ? timeDomainResult(td, a.state.plan, req.threshold, timings, t0) : renderExplanation(a.state, pe ? -1 : req.target, soft, req.threshold, opts, timings, t0);
         if (req.metrics !== false) {
           // show the explanation now; the metrics (two more classifier runs per window) follow
           const partial: ExplanationMsg = {
@@ -632,9 +634,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         let maskMean: number | null = null;
         if (runner.hasDecoder) {
           mask = await stitchedMask(state, runner, target, { signal }, timings);
-          let sum = 0;
-          for (let i = 0; i < mask.length; i++) sum += mask[i];
-          maskMean = sum / mask.length;
+          // a recording shorter than the window: not over its zero padding (issue 13)
+          maskMean = signalMaskMean(mask, state.plan);
         }
         timings.total = performance.now() - t0;
         const result: LiveMsg = { probs: state.probs, target, mask, maskMean, magnitude: state.magnitude!, bins: state.spec.bins, frames: state.spec.frames, timings };
