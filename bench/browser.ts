@@ -4,7 +4,9 @@
  * the pipeline's own stage timings (`Analysis.timings`, `Explanation.timings`) read from the
  * app's store, plus the wall time from drop to explanation. Then, for a bundle with an LMAC-TD time
  * decoder, the same clips explained by LMAC-TD (its per-stage timings: time decoder, stitch,
- * overlay ratio, metrics). Then one 10-minute file.
+ * overlay ratio, metrics). Then one 10-minute file. For a latent bundle (manifest `latent`, e.g.
+ * --bundle esc50-latent) instead: per clip, the latent panel's worker timings of attribution
+ * (gradient × input and occlusion), synthesis and class evidence, and a β change (no attribution).
  *
  *   npm run bench:browser            (builds first unless --no-build)
  *   options: --clips N (default 10)  --no-long  --no-build  --port P  --prompts (typed prompts on models/esc50-zs)
@@ -35,7 +37,9 @@ npm run bench -- [options]     headless Chromium (WASM) timings of the productio
   --no-build     reuse dist/ (default: vite build first)
   --port P       preview server port (default 4312)
   --prompts      also time typed prompts on models/esc50-zs
-  --bundle ID    time this bundle of the model picker (${BUNDLES.map((b) => b.id).join(', ')}; default ${BUNDLES[0].id})
+  --bundle ID    time this bundle of the model picker (${BUNDLES.map((b) => b.id).join(', ')}; default ${BUNDLES[0].id});
+                 a latent bundle (esc50-latent) times its latent explainer per 5 s window (gradient × input and
+                 occlusion attribution, synthesis, class evidence, a β change) instead of L-MAC and the long file
   --hour         also a generated long MP3 (sox or lame encode it; WAV when neither can): times to classes, to the
                  explanation of the part on screen and of the whole file, to another class (on screen / whole file),
                  and the peak PSS summed over the Chromium processes (/proc/<pid>/smaps_rollup)
@@ -64,7 +68,7 @@ if (!BUNDLES.some((b) => b.id === BUNDLE)) {
   console.error(`--bundle ${BUNDLE}: not a bundle of the app (${BUNDLES.map((b) => b.id).join(', ')})`);
   process.exit(2);
 }
-const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'models', BUNDLE, 'manifest.json'), 'utf8')) as { name: string; labels: string[]; timeDecoder?: unknown };
+const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'models', BUNDLE, 'manifest.json'), 'utf8')) as { name: string; labels: string[]; timeDecoder?: unknown; latent?: unknown; decoder?: unknown };
 const opt = (name: 'no-long' | 'no-lmactd' | 'no-build' | 'prompts' | 'hour' | 'first') => args[name] === true;
 const MINUTES = numberArg('minutes', args.minutes, 60);
 const DIST = typeof args.dist === 'string' ? args.dist : 'dist';
@@ -253,6 +257,88 @@ async function runPrompts(page: Page, clip: Clip, prompts: string[]): Promise<{ 
   return out.slice(1); // the first run warms the prompt path up
 }
 
+interface LatentRun {
+  analysis: Timings;
+  /** Worker timings (ms) per step: 'gradxinput' / 'occlusion' (attribution + synthesis + evidence), 'beta' (a new β: no attribution). */
+  steps: Record<string, Timings>;
+}
+
+/** The latent panel (latent bundles, issue 15) on one clip: drop, select it, then gradient × input, occlusion and a β change, each to its result. */
+async function runLatent(page: Page, c: Clip, timeoutMs: number): Promise<LatentRun> {
+  await page.getByTestId('dropzone').drop({ files: { name: c.name, mimeType: c.mimeType, buffer: c.buffer } });
+  const item = page.locator(`[data-testid="file-item"][data-name="${c.name}"]`).last();
+  await item.and(page.locator('[data-status="ready"], [data-status="error"]')).waitFor({ timeout: timeoutMs });
+  if ((await item.getAttribute('data-status')) !== 'ready') throw new Error(`${c.name}: ${await item.locator('.file-error').textContent()}`);
+  const { fileId, analysis } = await page.evaluate((name) => {
+    const f = [...(window as unknown as AppHandle).__lmac.ui.getState().files].reverse().find((x) => x.name === name)!;
+    return { fileId: f.id, analysis: f.analysis!.timings };
+  }, c.name);
+  await item.locator('.file-main').click();
+  const panel = page.getByTestId('latent-panel');
+  const result = page.getByTestId('latent-result');
+  const steps: LatentRun['steps'] = {};
+  /** Waits for this file's result with `method` (and `beta`), the panel idle; its worker timings. */
+  const settle = async (method: string, beta: string, t0: number | null) => {
+    await page.waitForFunction(
+      ([id, m, b]) => {
+        const r = document.querySelector('[data-testid="latent-result"]');
+        const p = document.querySelector('[data-testid="latent-panel"]');
+        return !!r && !!p && r.getAttribute('data-file') === id && r.getAttribute('data-method') === m && r.getAttribute('data-beta') === b && p.getAttribute('data-busy') === '0';
+      },
+      [fileId, method, beta],
+      { timeout: timeoutMs, polling: 20 },
+    );
+    const t = JSON.parse((await result.getAttribute('data-timings')) ?? '{}') as Timings;
+    return t0 == null ? t : { ...t, wallMs: Date.now() - t0 };
+  };
+  await panel.waitFor({ timeout: timeoutMs });
+  // the panel keeps its method and β from the last clip: time that method first, then the other
+  const first = (await page.getByTestId('latent-method').inputValue()) as 'gradxinput' | 'occlusion';
+  const beta0 = (await page.getByTestId('latent-beta').textContent())!.trim();
+  const betaAttr = (b: string) => String(Number(b));
+  // (no wall time: the panel starts it when the file is selected, before this clock)
+  steps[first] = await settle(first, betaAttr(beta0), null);
+  const second = first === 'gradxinput' ? 'occlusion' : 'gradxinput';
+  let t0 = Date.now();
+  await page.getByTestId('latent-method').selectOption(second);
+  steps[second] = await settle(second, betaAttr(beta0), t0);
+  // a new β on the same window and method: the attribution is reused (synthesis + evidence only)
+  const beta1 = Number(beta0) === 0.1 ? 0.3 : 0.1;
+  t0 = Date.now();
+  await page.getByTestId('latent-beta-slider').evaluate((el, value) => {
+    const input = el as HTMLInputElement;
+    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, String(value));
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }, beta1);
+  steps.beta = await settle(second, String(beta1), t0);
+  return { analysis, steps };
+}
+
+/** Per-clip latent timings and their medians. */
+async function latentBench(page: Page, list: Clip[]): Promise<void> {
+  console.log(`warm-up on ${list[0].name}`);
+  await runLatent(page, { ...list[0], name: `warmup-${list[0].name}` }, 180_000);
+  const runs: LatentRun[] = [];
+  for (const c of list) {
+    const r = await runLatent(page, c, 180_000);
+    runs.push(r);
+    console.log(
+      `${c.name.padEnd(22)} ` +
+        Object.entries(r.steps)
+          .map(([k, t]) => `${k}: ${Object.entries(t).map(([n, v]) => `${n} ${v.toFixed(0)}`).join(' ')}`)
+          .join(' | '),
+    );
+  }
+  const load = (await import('node:os')).loadavg();
+  console.log(`
+Latent explainer, median over ${runs.length} clips of 5 s (one window each; worker ms; wallMs = UI change → result shown, incl. the panel's 120 ms debounce, for the switch to the second method and the β change), WASM, headless Chromium, bundle ${BUNDLE}:`);
+  const row = (label: string, xs: number[]) => console.log(`  ${label.padEnd(34)} ${median(xs).toFixed(1).padStart(8)}`);
+  for (const k of new Set(runs.flatMap((r) => Object.keys(r.analysis)))) row(`analysis.${k}`, runs.map((r) => r.analysis[k] ?? NaN));
+  for (const step of ['gradxinput', 'occlusion', 'beta'])
+    for (const k of new Set(runs.flatMap((r) => Object.keys(r.steps[step] ?? {})))) row(`${step}.${k}`, runs.map((r) => r.steps[step]?.[k] ?? NaN));
+  console.log(`  (load average after: ${load.map((x) => x.toFixed(2)).join(' ')})`);
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
@@ -290,6 +376,11 @@ async function main() {
     console.log(`Chromium: ${/Chrom\w*\/[\d.]+/.exec(info.ua)?.[0]}, crossOriginIsolated=${info.isolated}, hardwareConcurrency=${info.cores}`);
 
     const list = clips();
+    if (MANIFEST.latent && !MANIFEST.decoder) {
+      // a latent bundle has no L-MAC decoder: its latent explainer instead of the L-MAC clips and the long file
+      await latentBench(page, list);
+      return;
+    }
     if (opt('first')) await firstFileRuns(browser, url, list[0]);
     console.log(`warm-up on ${list[0].name}`);
     await runFile(page, list[0], 120_000);

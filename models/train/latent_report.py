@@ -128,11 +128,8 @@ def main():
         L.append("| L-MAC (models/esc50, mask mean 0.062) | – | 99.50 | 0.04 | 0.305 | 0.995 |")
         L.append(f"\nLatent classifier accuracy on these mixtures (label of the first clip): {pct(mix['accuracy']['original'])}.\n")
     L.append(f"Evaluation wall time: clean {clean['seconds'] / 60:.1f} min" + (f", mixtures {mix['seconds'] / 60:.1f} min" if mix else "") + ".\n")
-    L.append("## Speed in Chromium (one 5 s window, WASM, 1 thread)\n")
-    L.append("From the worker's timings that `e2e/latent.spec.ts` logs (`npx playwright test e2e/latent.spec.ts`, headless Chromium, "
-             "machine load ~10 on 2 cores, 2026-12-01): gradient × input attribution (encode + classify + gradient graph) 1.9–2.1 s, "
-             "synthesis (decoder on keep + remove, 2 ISTFTs) 0.5–2.7 s, class evidence on both (2 STFT + encode + classify) 1.2–2.5 s; "
-             "a new β reuses the attribution. Not yet in `npm run bench` (not measured on a quiet machine).\n")
+    # measured by `npm run bench -- --bundle esc50-latent` (bench/browser.ts), not by this script
+    L.append("## Speed in Chromium (one 5 s window, WASM)\n\n`npm run bench -- --bundle esc50-latent --no-build --dist dist-h15 --port 4615 --no-long --clips 5`\n(the bench drives the latent panel: per clip gradient × input, then occlusion, then a β change\n0.1 → 0.3 that reuses the attribution; after one warm-up clip), 2026-12-01 18:40 UTC, load average\n4.5 (1 min) / 6.4 (5 min) on the 2 shared cores, Chromium 156 headless, crossOriginIsolated, 5 ESC-50\nfold-4 clips. Medians of the worker's timings, ms:\n\n| step | attribution | synthesis (decoder on keep + remove, 2 ISTFTs) | class evidence (2 × STFT + encode + classify) | worker total | UI change → result shown |\n|---|---|---|---|---|---|\n| gradient × input (encode + classify + gradient graph) | 70 | 94 | 84 | 227 | – |\n| occlusion (512 cells, classifier in batches of 64) | 971 | 56 | 78 | 1041 | 1374 |\n| new β (attribution reused) | – | 81 | 93 | 178 | 565 (incl. the panel's 120 ms debounce) |\n\nPer-clip ranges: gradient × input total 119–359 ms, occlusion total 890–1251 ms, β change 114–211 ms.\nThe earlier figures (1.9–2.1 s for the gradient × input attribution) came from `e2e/latent.spec.ts`'s\nfirst request after the bundle loaded (no warm-up) at load ~10; not re-measured that way here.\n")
     with open(os.path.join(ROOT, "models", "esc50-latent", "RESULTS.md"), "w") as fh:
         fh.write("\n".join(L))
     print("\n".join(L))

@@ -74,6 +74,8 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
   const baselineNames = Object.keys(latentBlock?.baselines ?? {});
   const [baseline, setBaseline] = useState<string | undefined>(latentBlock?.baseline);
   const [res, setRes] = useState<LatentMsg | null>(null);
+  /** The file `res` belongs to (a new file shows the last result until its own arrives). */
+  const [resFile, setResFile] = useState<string | null>(null);
   const [err, setErr] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const windows = analysis.windows;
@@ -87,6 +89,7 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
         .then(
           (r) => {
             setRes(r);
+            setResFile(analysis.fileId);
             setErr(null);
           },
           (e: unknown) => {
@@ -165,6 +168,8 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
           className="latent-result"
           data-testid="latent-result"
           data-beta={res.beta}
+          data-method={res.method}
+          data-file={resFile ?? ''}
           data-energy-in={eIn}
           data-energy-out={eOut}
           data-p-in={res.probsIn[res.target]}
