@@ -17,7 +17,11 @@ Log-spectral distance (clean clips, target = top class): in the explained region
 explanation energy is within 20 dB of its loudest frame, per frame
 sqrt(mean over bins of (10·log10((|E|² + ε) / (|X|² + ε)))²), ε = 1e-8 · max |X|² of the clip, averaged
 over those frames and then clips; for LMAC-TD (E = STFT(x_in)) and L-MAC's audio (E = STFT(ISTFT(M⊙X))).
-`--only lsd` computes just that and adds it to an existing --json.
+`--only lsd` computes just that and adds it to an existing --json. `--td-only` (to compare time
+decoder checkpoints on the same clips in less time) computes only the LMAC-TD rows, the SI-SDR
+table and the LSD (L-MAC's rows there as well); it skips the rows that do not depend on the time
+decoder (L-MAC, L-MAC (audio), all-ones, random, evaluate.py's placed events) and the belief
+energies (4 time decoder runs per clip).
 """
 import argparse
 import json
@@ -38,8 +42,8 @@ from placed import placed_batch
 
 
 @torch.no_grad()
-def td_faithfulness(c, d, td, ds, idx, kind, batch=25):
-    rows = {"LMAC-TD": [], "L-MAC (audio)": []}
+def td_faithfulness(c, d, td, ds, idx, kind, batch=25, lmac=True):
+    rows = {"LMAC-TD": [], "L-MAC (audio)": []} if lmac else {"LMAC-TD": []}
     x_all = mixtures(ds, idx, kind, seed=2024)
     for i in range(0, len(idx), batch):
         x = x_all[i:i + batch]
@@ -52,6 +56,8 @@ def td_faithfulness(c, d, td, ds, idx, kind, batch=25):
         me = magnitude(e)
         eff = (me / mag.clamp_min(1e-8)).clamp(0, 1)
         rows["LMAC-TD"].append(metrics.per_example(p, probs(c, me), probs(c, magnitude(x - e)), target, eff))
+        if not lmac:
+            continue
         m = d(*h, target)
         xin, xout = istft(m * spec, x.shape[1]), istft((1 - m) * spec, x.shape[1])
         rows["L-MAC (audio)"].append(metrics.per_example(p, probs(c, magnitude(xin)), probs(c, magnitude(xout)), target, m))
@@ -170,6 +176,7 @@ def main():
     ap.add_argument("--json", default=os.path.join(RUNS, "lmactd", "eval.json"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", choices=["lsd"], default=None, help="compute only this part and add it to an existing --json")
+    ap.add_argument("--td-only", action="store_true", help="only the LMAC-TD faithfulness rows, SI-SDR and LSD (to compare checkpoints)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -191,21 +198,26 @@ def main():
         return
     res = {"clips": int(len(va)), "weights": wpath, "decoder": args.decoder or default_decoder(),
            "tdTrainWallS": st.get("wall"), "tdSteps": st.get("steps", st.get("step")), "faithfulness": {}}
+    if args.td_only:
+        res["tdOnly"] = True
     for kind in ("in", "out"):
-        f = faithfulness(c, d, ds, va, kind, saliency_baseline=False)
-        f.update(td_faithfulness(c, d, td, ds, va, kind))
+        f = {} if args.td_only else faithfulness(c, d, ds, va, kind, saliency_baseline=False)
+        f.update(td_faithfulness(c, d, td, ds, va, kind, lmac=not args.td_only))
         res["faithfulness"][kind] = f
         print(kind, json.dumps({k: {m: round(v, 3) for m, v in r.items()} for k, r in f.items()}), flush=True)
     res["separation"] = td_separation(c, d, td, ds, va)
     print(json.dumps(res["separation"]), flush=True)
-    res["beliefEnergyTop"], res["beliefEnergyUnlikely"] = td_belief(c, td, ds, va)
+    if not args.td_only:
+        res["beliefEnergyTop"], res["beliefEnergyUnlikely"] = td_belief(c, td, ds, va)
     res["lsd"] = {**td_lsd(c, d, td, ds, va), "clips": int(len(va))}
-    res["lmacPlaced"] = placed_events(c, d, ds, va)["L-MAC"]
+    print(json.dumps({"lsd": res["lsd"]}), flush=True)
+    if not args.td_only:
+        res["lmacPlaced"] = placed_events(c, d, ds, va)["L-MAC"]
     res["evalWallS"] = round(time.time() - t0, 1)
     res["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, torch threads {args.threads}"
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     json.dump(res, open(args.json, "w"), indent=1)
-    print(json.dumps({k: res[k] for k in ("beliefEnergyTop", "beliefEnergyUnlikely", "evalWallS", "machine")}))
+    print(json.dumps({k: res[k] for k in ("beliefEnergyTop", "beliefEnergyUnlikely", "evalWallS", "machine") if k in res}))
 
 
 if __name__ == "__main__":
