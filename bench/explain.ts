@@ -30,7 +30,7 @@ import { energyShare, siSdr } from '../src/core/listenability';
 import { argmax, averageMetrics, METRIC_KEYS, type ClipMetrics, type MetricAverages } from '../src/core/metrics';
 import { mulberry32, perturbationExplain } from '../src/core/perturbation';
 import { magnitude, stft } from '../src/core/stft';
-import { padToPlan } from '../src/core/windows';
+import { padToPlan, signalMaskMean } from '../src/core/windows';
 import { decodeAudioFileNode } from '../src/node/audioNode';
 import { esc50Clips } from '../src/node/esc50';
 import { createNodeModel, loadBundleDir, type NodeBackend } from '../src/node/ortNode';
@@ -194,8 +194,8 @@ async function main() {
     out.perturbation = pr.mask;
     out['all-ones'] = new Float32Array(size).fill(1);
     const ref = out['L-MAC'] ?? out.perturbation;
-    let mean = 0;
-    for (let i = 0; i < size; i++) mean += ref[i] / size;
+    // the mean over the clip's own frames, as MM is measured (padding frames carry no signal)
+    const mean = signalMaskMean(ref, state.plan);
     const rnd = new Float32Array(size);
     // uniform on [0, 2·mean], or on [1 − 2·(1 − mean), 1] when mean > 0.5: in [0, 1] with the same mean either way
     for (let i = 0; i < size; i++) rnd[i] = mean <= 0.5 ? rand() * 2 * mean : 1 - rand() * 2 * (1 - mean);
