@@ -59,33 +59,9 @@ function checkParams(p: StftParams): void {
 
 /** Complex STFT of a real signal (periodic Hann, centred, reflect padding), bin-major layout. */
 export function stft(x: Float32Array, p: StftParams): Spectrogram {
-  checkParams(p);
-  const { nFft, winLength, hopLength } = p;
   if (x.length === 0) throw new Error('stft: empty signal');
-  const bins = nFft / 2 + 1;
-  const frames = frameCount(x.length, hopLength);
-  const half = nFft / 2;
-  const win = hannWindow(winLength, nFft);
-  const fft = getFft(nFft);
-  const buf = new Float64Array(nFft);
-  const out = new Float64Array(2 * nFft);
-  const re = new Float32Array(bins * frames);
-  const im = new Float32Array(bins * frames);
-  const n = x.length;
-  for (let t = 0; t < frames; t++) {
-    const start = t * hopLength - half; // position in x of buf[0]
-    if (start >= 0 && start + nFft <= n) {
-      for (let i = 0; i < nFft; i++) buf[i] = x[start + i] * win[i];
-    } else {
-      for (let i = 0; i < nFft; i++) buf[i] = x[reflectIndex(start + i, n)] * win[i];
-    }
-    fft.realTransform(out, buf);
-    for (let f = 0; f < bins; f++) {
-      re[f * frames + t] = out[2 * f];
-      im[f * frames + t] = out[2 * f + 1];
-    }
-  }
-  return { bins, frames, re, im };
+  // All frames of the unpadded signal: stftFrames' arithmetic, so both paths agree bit for bit.
+  return stftFrames(x, x.length, p, 0, frameCount(x.length, p.hopLength));
 }
 
 /**
