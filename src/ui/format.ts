@@ -84,17 +84,3 @@ export function topK(values: ArrayLike<number>, k: number): number[] {
   idx.sort((a, b) => values[b] - values[a]);
   return idx.slice(0, k);
 }
-
-/** Mean, min and max of a mask. */
-export function maskStats(mask: Float32Array): { mean: number; min: number; max: number } {
-  let sum = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < mask.length; i++) {
-    const v = mask[i];
-    sum += v;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return { mean: mask.length ? sum / mask.length : 0, min, max };
-}
