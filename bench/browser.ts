@@ -5,8 +5,10 @@
  * app's store, plus the wall time from drop to explanation. Then, for a bundle with an LMAC-TD time
  * decoder, the same clips explained by LMAC-TD (its per-stage timings: time decoder, stitch,
  * overlay ratio, metrics). Then one 10-minute file. For a latent bundle (manifest `latent`, e.g.
- * --bundle esc50-latent) instead: per clip, the latent panel's worker timings of attribution
- * (gradient × input and occlusion), synthesis and class evidence, and a β change (no attribution).
+ * --bundle esc50-latent) instead: per clip, the latent explainer's explanation timings (the
+ * app's 'latent' explainer, read from the latent panel: attribution by gradient × input and by
+ * occlusion, synthesis, stitch, overlay ratio, metrics on the re-encoded audio, total, roundTrip),
+ * and a β change (no attribution).
  *
  *   npm run bench:browser            (builds first unless --no-build)
  *   options: --clips N (default 10)  --no-long  --no-build  --port P  --prompts (typed prompts on models/esc50-zs)
@@ -259,11 +261,14 @@ async function runPrompts(page: Page, clip: Clip, prompts: string[]): Promise<{ 
 
 interface LatentRun {
   analysis: Timings;
-  /** Worker timings (ms) per step: 'gradxinput' / 'occlusion' (attribution + synthesis + evidence), 'beta' (a new β: no attribution). */
+  /** Explanation timings (ms) per step: 'gradxinput' / 'occlusion' (attribution + synthesis + metrics), 'beta' (a new β: no attribution). */
   steps: Record<string, Timings>;
 }
 
-/** The latent panel (latent bundles, issue 15) on one clip: drop, select it, then gradient × input, occlusion and a β change, each to its result. */
+/**
+ * The latent explainer (latent bundles, issue 15) on one clip: drop, select it, then gradient × input, occlusion and a β
+ * change, each to its explanation with metrics (the latent panel's data-* attributes echo the shown explanation).
+ */
 async function runLatent(page: Page, c: Clip, timeoutMs: number): Promise<LatentRun> {
   await page.getByTestId('dropzone').drop({ files: { name: c.name, mimeType: c.mimeType, buffer: c.buffer } });
   const item = page.locator(`[data-testid="file-item"][data-name="${c.name}"]`).last();

@@ -10,7 +10,9 @@ import type {
   ExplainerKind,
   ExplanationMsg,
   GraphMeta,
+  LatentInfo,
   LatentMsg,
+  LatentSettings,
   LiveMsg,
   PerturbationSettings,
   PromptInfo,
@@ -24,7 +26,7 @@ import type {
 } from '../worker/protocol';
 import { transferablesOf } from '../worker/protocol';
 
-export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, GraphMeta, PerturbationSettings, Progress, PromptInfo, SegmentInfo, TensorMeta } from '../worker/protocol';
+export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, GraphMeta, LatentInfo, LatentSettings, PerturbationSettings, Progress, PromptInfo, SegmentInfo, TensorMeta } from '../worker/protocol';
 export { AudioLoadError } from '../core/audioChecks';
 
 /** An analysis as the UI gets it: the worker's result plus the file name and the decoded samples. */
@@ -53,6 +55,8 @@ export interface Explanation {
   metrics: ClipMetrics | null;
   /** Perturbation explainer: segment length, per-segment importance, surrogate R². */
   segments?: SegmentInfo;
+  /** Latent explainer: β, method, baseline, attribution per window (maskedIn / maskedOut then do not sum to the original). */
+  latent?: LatentInfo;
   /** The metrics cover the windows in t0..t1 s only (`ExplainOptions.metricsRange`; long files: what was on screen). */
   metricsRange?: { t0: number; t1: number; windows: number; windowsTotal: number };
   /** Only on the early part of a progressive explanation (`ExplainOptions.onFocus`): final in t0..t1 s. */
@@ -76,6 +80,8 @@ export interface ExplainOptions {
   /** Zero-shot bundles (`BundleInfo.prompts`): explain this typed prompt instead of the target class. */
   prompt?: string;
   perturbation?: PerturbationSettings;
+  /** Explainer 'latent' (BundleInfo.hasLatent): β (default 0.1), attribution method, baseline. */
+  latent?: LatentSettings;
   /** Compute the faithfulness metrics (default true; two classifier runs per window). */
   metrics?: boolean;
   /** Progress of the explanation (stages: decoder | perturbation, istft, metrics). */

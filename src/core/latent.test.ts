@@ -16,6 +16,9 @@ import { maxAbsDiff, readFixture } from '../node/fixtures';
 import {
   analyseLatentWindow,
   applyKeep,
+  attributeLatentFile,
+  latentFileMetrics,
+  synthesiseLatentFile,
   createOrtLatentGraphs,
   gradXInputScores,
   groupEdges,
@@ -33,6 +36,9 @@ import {
 } from './latent';
 import { ManifestError, parseManifest, type Manifest } from './manifest';
 import { magnitude, stft } from './stft';
+import { clipMetrics, maskMetrics } from './metrics';
+import { planWindows } from './windows';
+import { windowWaveformInto } from './lmactd';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const bundleDir = join(repoRoot, 'models', 'esc50-latent');
@@ -51,6 +57,11 @@ interface Ort {
   InferenceSession: { create(m: Uint8Array, o?: InferenceSession.SessionOptions): Promise<InferenceSession> };
 }
 
+const logSoftmaxOf = (l: ArrayLike<number>) => {
+  const m = Math.max(...Array.from(l));
+  const s = Math.log(Array.from(l).reduce((a, v) => a + Math.exp(v - m), 0)) + m;
+  return Array.from(l, (v) => v - s);
+};
 const energy = (x: ArrayLike<number>) => {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
@@ -239,6 +250,107 @@ describe.skipIf(skipUnless(present, 'latent explainer model tests', 'models/esc5
         const abs = Array.from(a.scores, Math.abs);
         expect(Math.floor(abs.indexOf(Math.max(...abs)) / spec.groups), method).toBe(ONE_CHANNEL);
       }
+    });
+
+    /** The real graphs, counting the gradient-graph and decoder runs (to see what a new β reruns). */
+    const counting = () => {
+      const n = { gradient: 0, decode: 0 };
+      const g: LatentGraphs = {
+        ...graphs,
+        encode: (m, f) => graphs.encode(m, f),
+        classify: (z, b, f) => graphs.classify(z, b, f),
+        decode: (z, b, f) => (n.decode++, graphs.decode(z, b, f)),
+        gradient: (z, t, f) => (n.gradient++, graphs.gradient(z, t, f)),
+      };
+      return { g, n };
+    };
+
+    it('the whole-file explainer on a 5 s clip is the one-window explainer, and its metrics re-encode the decoded audio (latent_eval.py)', async () => {
+      const { signal } = fx.arrays;
+      const x = signal.slice(0, manifest.windowSamples);
+      const plan = planWindows(x.length, manifest.windowSamples, manifest.stft.hopLength);
+      expect(plan.starts.length).toBe(1);
+      const state = { plan, original: x };
+      const t = fx.meta.target;
+      const attr = await attributeLatentFile(graphs, spec, state, p(), t);
+      const one = await analyseLatentWindow(graphs, spec, x, p(), { target: t });
+      expect(maxAbsDiff(attr.windows[0].scores, one.scores)).toBe(0);
+      const syn = await synthesiseLatentFile(graphs, attr, state, p(), 0.1);
+      const ref = await synthesiseLatent(graphs, one, 0.1, p());
+      // one window alone has cross-fade weight 1: the same audio
+      expect(syn.explanation.length).toBe(x.length);
+      expect(maxAbsDiff(syn.explanation, ref.explanation)).toBeLessThan(1e-7);
+      expect(maxAbsDiff(syn.removed, ref.removed)).toBeLessThan(1e-7);
+      expect(Array.from(syn.keep)).toEqual(Array.from(ref.keep));
+      // not L-MAC's in + out = original: both are decoder outputs
+      expect(relL2(Float32Array.from(x, (_v, i) => syn.explanation[i] + syn.removed[i]), x)).toBeGreaterThan(0.05);
+      const m = await latentFileMetrics(graphs, attr, syn, state, p());
+      // p from the window's latent classifier; q, r = the latent classifier on Enc(|STFT|) of the decoded audio
+      const pw = Float64Array.from(one.logits).map((v, _i, a) => Math.exp(v - Math.max(...a)));
+      const ps = pw.reduce((a, b) => a + b, 0);
+      const q = await latentProbabilities(graphs, ref.explanation, p());
+      const r = await latentProbabilities(graphs, ref.removed, p());
+      expect(m.pc).toBeCloseTo(pw[t] / ps, 6);
+      expect(m.qc).toBeCloseTo(q[t], 6);
+      expect(m.rc).toBeCloseTo(r[t], 6);
+      const want = clipMetrics(Float64Array.from(pw, (v) => v / ps), q, r, t, maskMetrics(ref.keep));
+      for (const k of ['AI', 'AD', 'AG', 'FF', 'FidIn', 'SPS', 'COMP', 'MM'] as const) expect(m[k], k).toBeCloseTo(want[k], 5);
+      // the kept-cell mask (latent_eval.py's M): MM = kept / cells
+      expect(m.MM).toBeCloseTo(keptCount(0.1, spec.channels * spec.groups) / (spec.channels * spec.groups), 9);
+      // p is also what the app's classifier (encoder + latent classifier in one graph) gives the clip
+      const composed = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(bundleDir, manifest.classifier.file))), so);
+      sessions.push(composed);
+      const s = stft(x, p());
+      const out = await composed.run({ [manifest.classifier.input]: new ort.Tensor('float32', magnitude(s), [1, s.bins, s.frames]) });
+      const lc = out[manifest.classifier.logits].data as Float32Array;
+      expect(maxAbsDiff(lc, one.logits)).toBeLessThan(1e-3);
+    });
+
+    it('over a 12 s file: per-window attribution, cross-faded audio, a new β decodes again without attributing again', async () => {
+      const { signal } = fx.arrays;
+      const W = manifest.windowSamples;
+      // 12 s: the fixture signal, then its reverse (three 50 %-overlapping windows)
+      const x = new Float32Array(12 * manifest.sampleRate);
+      for (let i = 0; i < x.length; i++) x[i] = i < W ? signal[i] : signal[W - 1 - (i % W)] * 0.5;
+      const plan = planWindows(x.length, W, manifest.stft.hopLength);
+      const n = plan.starts.length;
+      expect(n).toBeGreaterThan(1);
+      const state = { plan, original: x };
+      const t = fx.meta.target;
+      const { g, n: calls } = counting();
+      const attr = await attributeLatentFile(g, spec, state, p(), t);
+      expect(calls.gradient).toBe(n);
+      expect(attr.windows.length).toBe(n);
+      // each window attributed on its own samples (the last one zero-padded past the end)
+      const buf = new Float32Array(W);
+      windowWaveformInto(x, plan, n - 1, buf, 0);
+      expect(maxAbsDiff(attr.windows[n - 1].scores, (await analyseLatentWindow(graphs, spec, buf, p(), { target: t })).scores)).toBe(0);
+      const energies: number[] = [];
+      for (const beta of [0.05, 0.2, 0.5]) {
+        const before = { ...calls };
+        const syn = await synthesiseLatentFile(g, attr, state, p(), beta);
+        expect(calls.gradient).toBe(before.gradient); // the attribution is reused
+        expect(calls.decode - before.decode).toBe(n); // one batched decoder run (keep + remove) per window
+        expect(syn.explanation.length).toBe(x.length);
+        expect(syn.removed.length).toBe(x.length);
+        expect(syn.keep.length).toBe(n * spec.channels * spec.groups);
+        expect(syn.explanation.every(Number.isFinite) && syn.removed.every(Number.isFinite)).toBe(true);
+        if (beta === 0.2) {
+          // where window 0 alone covers the signal its weight is 1: its own explanation there
+          windowWaveformInto(x, plan, 0, buf, 0);
+          const a0 = await analyseLatentWindow(graphs, spec, buf, p(), { target: t });
+          const s0 = await synthesiseLatent(graphs, a0, beta, p());
+          expect(maxAbsDiff(syn.explanation.subarray(0, plan.starts[1]), s0.explanation.subarray(0, plan.starts[1]))).toBeLessThan(1e-6);
+          // the metrics of window 0 only (a long file's range on screen) are that window's
+          const m0 = await latentFileMetrics(graphs, attr, syn, state, p(), { windows: [0] });
+          const all = await latentFileMetrics(graphs, attr, syn, state, p());
+          expect(m0.pc).toBeCloseTo(Math.exp(logSoftmaxOf(a0.logits)[t]), 6);
+          expect(all.MM).toBeCloseTo(keptCount(beta, spec.channels * spec.groups) / (spec.channels * spec.groups), 9);
+        }
+        energies.push(energy(syn.explanation));
+      }
+      console.log(`12 s fixture file: explanation energy at β 0.05/0.2/0.5: ${energies.map((e) => e.toExponential(3)).join(' ')}`);
+      for (let i = 1; i < energies.length; i++) expect(energies[i]).toBeGreaterThan(energies[i - 1]);
     });
 
     const dir = esc50Dir(repoRoot);

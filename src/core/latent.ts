@@ -9,6 +9,9 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { BundleError, ManifestError, verifySha256, type Manifest } from './manifest';
 import { istft, magnitude, stft, type Spectrogram, type StftParams } from './stft';
+import { WaveStitcher, windowWaveformInto } from './lmactd';
+import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
+import type { WindowPlan } from './windows';
 
 export interface LatentGraphSpec {
   file: string;
@@ -384,4 +387,202 @@ export async function latentProbabilities(graphs: LatentGraphs, audio: Float32Ar
   const s = stft(audio, p);
   const z = await graphs.encode(magnitude(s), s.frames);
   return logSoftmax(await graphs.classify(z, 1, s.frames)).map(Math.exp);
+}
+
+// ---- The latent explainer over a whole file (the app's 'latent' explainer kind) ----
+// Per analysis window (the file's WindowPlan, as L-MAC and LMAC-TD): the window's samples of the
+// zero-padded signal are encoded and attributed on their own (its own STFT, as latent_explain.py
+// does on a 5 s clip); the attribution is kept per file (target × method × baseline), so a new β
+// only decodes again. The window explanations (and the explanation-removed audio) are cross-faded
+// with LMAC-TD's weights (they sum to 1 per sample; one window alone has weight 1), so a single
+// 5 s clip gives exactly synthesiseLatent's audio. Unlike L-MAC and LMAC-TD, explanation + removed
+// is not the original: both are decoder outputs.
+
+/** What the whole-file latent explainer needs of an analysis (src/core/explain.ts AnalysisState). */
+export interface LatentFileInput {
+  plan: WindowPlan;
+  /** The analysed signal (original length, model rate). */
+  original: Float32Array | null;
+}
+
+export interface LatentFileOptions {
+  method?: LatentMethod;
+  baseline?: string;
+  occlusionBatch?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { stage: string; done: number; total: number }) => void;
+}
+
+/** A file's latent attribution for one target: per window its z, logits and cell scores. */
+export interface LatentFileAttribution {
+  target: number;
+  method: LatentMethod;
+  baseline: string;
+  baselineVec: Float32Array;
+  channels: number;
+  groups: number;
+  /** Frames per window (the window STFT's). */
+  frames: number;
+  windows: { z: Float32Array; logits: Float32Array; scores: Float32Array }[];
+  timings: Record<string, number>;
+}
+
+const yieldNow = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+function fileSignal(state: LatentFileInput): Float32Array {
+  const x = state.original;
+  if (!x || x.length !== state.plan.length) throw new Error('the latent explainer needs the analysed signal (the analysis did not keep it)');
+  return x;
+}
+
+/** Attribute `target` on the latent cells of every window of the file (one gradient-graph run, or C·G classifier runs, per window). */
+export async function attributeLatentFile(
+  graphs: LatentGraphs,
+  spec: LatentSpec,
+  state: LatentFileInput,
+  p: StftParams,
+  target: number,
+  opts: LatentFileOptions = {},
+): Promise<LatentFileAttribution> {
+  const t0 = performance.now();
+  const x = fileSignal(state);
+  const { plan } = state;
+  if (!Number.isInteger(target) || target < 0 || target >= graphs.classes) throw new Error(`target class ${target} is out of range 0..${graphs.classes - 1}`);
+  const method = opts.method ?? 'gradxinput';
+  const baseline = opts.baseline ?? spec.baseline;
+  const baselineVec = spec.baselines[baseline];
+  if (!baselineVec) throw new Error(`no latent baseline "${baseline}" (has ${Object.keys(spec.baselines).join(', ')})`);
+  const n = plan.starts.length;
+  const buf = new Float32Array(plan.windowSamples);
+  const windows: LatentFileAttribution['windows'] = [];
+  let frames = 0;
+  opts.onProgress?.({ stage: 'latent attribution', done: 0, total: n });
+  for (let w = 0; w < n; w++) {
+    opts.signal?.throwIfAborted();
+    windowWaveformInto(x, plan, w, buf, 0);
+    const a = await analyseLatentWindow(graphs, spec, buf, p, { method, baseline, target, occlusionBatch: opts.occlusionBatch });
+    frames = a.frames;
+    windows.push({ z: a.z, logits: a.logits, scores: a.scores });
+    opts.onProgress?.({ stage: 'latent attribution', done: w + 1, total: n });
+    await yieldNow();
+  }
+  return { target, method, baseline, baselineVec, channels: graphs.channels, groups: spec.groups, frames, windows, timings: { attribution: performance.now() - t0 } };
+}
+
+export interface LatentFileSynthesis {
+  target: number;
+  beta: number;
+  /** Original length, model rate: the decoded top-β cells (the rest at the baseline), cross-faded over windows. */
+  explanation: Float32Array;
+  /** The decoded audio with the top-β cells set to the baseline. Not original − explanation. */
+  removed: Float32Array;
+  /** 1 where a cell is kept, [windows × channels × groups]. */
+  keep: Uint8Array;
+  timings: Record<string, number>;
+}
+
+/** Explanation and explanation-removed audio of the whole file at fraction β (two decoder runs per window, batched). */
+export async function synthesiseLatentFile(
+  graphs: LatentGraphs,
+  attr: LatentFileAttribution,
+  state: LatentFileInput,
+  p: StftParams,
+  beta: number,
+  opts: Pick<LatentFileOptions, 'signal' | 'onProgress'> = {},
+): Promise<LatentFileSynthesis> {
+  const x = fileSignal(state);
+  const { plan } = state;
+  const W = plan.windowSamples;
+  const n = plan.starts.length;
+  if (attr.windows.length !== n) throw new Error(`latent attribution of ${attr.windows.length} windows for a file of ${n}`);
+  keptCount(beta, 1); // the β check, before any work
+  const cells = attr.channels * attr.groups;
+  const keep = new Uint8Array(n * cells);
+  const inSt = new WaveStitcher(plan);
+  const outSt = new WaveStitcher(plan);
+  const buf = new Float32Array(W);
+  let tSyn = 0;
+  let tStitch = 0;
+  opts.onProgress?.({ stage: 'latent synthesis', done: 0, total: n });
+  for (let w = 0; w < n; w++) {
+    opts.signal?.throwIfAborted();
+    let t = performance.now();
+    windowWaveformInto(x, plan, w, buf, 0);
+    const a = attr.windows[w];
+    const analysis: LatentAnalysis = {
+      frames: attr.frames,
+      groups: attr.groups,
+      baseline: attr.baselineVec,
+      spec: stft(buf, p),
+      length: W,
+      z: a.z,
+      logits: a.logits,
+      target: attr.target,
+      method: attr.method,
+      scores: a.scores,
+    };
+    const s = await synthesiseLatent(graphs, analysis, beta, p);
+    tSyn += performance.now() - t;
+    t = performance.now();
+    keep.set(s.keep, w * cells);
+    inSt.add(w, s.explanation);
+    outSt.add(w, s.removed);
+    tStitch += performance.now() - t;
+    opts.onProgress?.({ stage: 'latent synthesis', done: w + 1, total: n });
+    await yieldNow();
+  }
+  const t = performance.now();
+  const explanation = inSt.result();
+  const removed = outSt.result();
+  tStitch += performance.now() - t;
+  return { target: attr.target, beta, explanation, removed, keep, timings: { synthesis: tSyn, stitch: tStitch } };
+}
+
+/** Softmax of a logits vector (float64). */
+function softmaxOf(logits: Float32Array): Float64Array {
+  return logSoftmax(logits).map(Math.exp);
+}
+
+/**
+ * Faithfulness metrics of a latent explanation, as latent_eval.py measures them: p = softmax of the
+ * latent classifier on each window's Enc(|X|), q / r = the same on each window of the explanation /
+ * removed audio re-encoded (Enc(|STFT x_in|)), each averaged over the windows (all, or `windows`:
+ * the long-file range on screen) like the analysis' pooled probabilities; SPS / COMP / MM of the
+ * kept-cell mask (0/1 per cell) of those windows, latent_eval.py's M (so MM ≈ β).
+ */
+export async function latentFileMetrics(
+  graphs: LatentGraphs,
+  attr: LatentFileAttribution,
+  syn: LatentFileSynthesis,
+  state: Pick<LatentFileInput, 'plan'>,
+  p: StftParams,
+  opts: { windows?: number[]; signal?: AbortSignal; onProgress?: LatentFileOptions['onProgress'] } = {},
+): Promise<ClipMetrics> {
+  const { plan } = state;
+  const C = graphs.classes;
+  const ws = opts.windows ?? plan.starts.map((_, w) => w);
+  const P = new Float64Array(C);
+  const Q = new Float64Array(C);
+  const R = new Float64Array(C);
+  const buf = new Float32Array(plan.windowSamples);
+  const cells = attr.channels * attr.groups;
+  const keep = new Uint8Array(ws.length * cells);
+  let done = 0;
+  opts.onProgress?.({ stage: 'metrics', done: 0, total: ws.length });
+  for (const [i, w] of ws.entries()) {
+    opts.signal?.throwIfAborted();
+    const pw = softmaxOf(attr.windows[w].logits);
+    windowWaveformInto(syn.explanation, plan, w, buf, 0);
+    const qw = await latentProbabilities(graphs, buf, p);
+    windowWaveformInto(syn.removed, plan, w, buf, 0);
+    const rw = await latentProbabilities(graphs, buf, p);
+    for (let c = 0; c < C; c++) {
+      P[c] += pw[c] / ws.length;
+      Q[c] += qw[c] / ws.length;
+      R[c] += rw[c] / ws.length;
+    }
+    keep.set(syn.keep.subarray(w * cells, (w + 1) * cells), i * cells);
+    opts.onProgress?.({ stage: 'metrics', done: ++done, total: ws.length });
+  }
+  return clipMetrics(P, Q, R, attr.target, maskMetrics(keep));
 }

@@ -71,7 +71,11 @@ function usePlayerSources(f: FileEntry | undefined) {
   useEffect(() => {
     if (!analysis) return;
     const p = getPlayer();
-    const key = ex ? `${ex.fileId}|${ex.prompt ? `prompt:${ex.prompt.text}` : ex.target}|${ex.threshold}|${ex.focus ? `focus:${ex.focus.t0}` : 'all'}` : 'none';
+    // the explainer (and the latent explainer's settings) too: another explainer's audio is another track
+    const lat = ex?.latent ? `|${ex.latent.beta}|${ex.latent.method}|${ex.latent.baseline}` : '';
+    const key = ex
+      ? `${ex.fileId}|${ex.prompt ? `prompt:${ex.prompt.text}` : ex.target}|${ex.threshold}|${ex.focus ? `focus:${ex.focus.t0}` : 'all'}|${ex.explainer ?? 'lmac'}${lat}`
+      : 'none';
     p.setTrack('in', key, ex?.maskedIn ?? null, analysis.sampleRate);
     p.setTrack('out', key, ex?.maskedOut ?? null, analysis.sampleRate);
   }, [analysis, ex]);
@@ -218,6 +222,13 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
       {/* the transport and the three tracks first: in view on a laptop screen once explained */}
       <section className="card tracks-card" data-testid="tracks">
         <Waveforms original={a.samples} maskedIn={e?.maskedIn ?? null} maskedOut={e?.maskedOut ?? null} duration={a.durationS} />
+        {e?.explainer === 'latent' && e.latent && (
+          <p className="muted small" data-testid="latent-tracks-note">
+            Latent explainer (β = {e.latent.beta.toFixed(2)}): <b>Explanation</b> is the audio decoded from the top-β latent features (the rest set to
+            the “{e.latent.baseline}” baseline), <b>Residual</b> the audio decoded with those features removed. Both come out of the decoder, so
+            unlike L-MAC and LMAC-TD they do not add up to the original.
+          </p>
+        )}
       </section>
       <div className="grid">
         <section className="card classes-card">
@@ -236,9 +247,9 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           <Spectrogram analysis={a} explanation={e} />
         </section>
       </div>
-      {bundle?.extra.latent != null && <LatentPanel analysis={a} bundle={bundle} target={target ?? undefined} />}
+      {bundle?.hasLatent && <LatentPanel file={file} explanation={e} bundle={bundle} />}
       <section className="card metrics-card">
-        <MetricsPanel file={file} labels={labels} hasDecoder={bundle?.hasDecoder} hasTimeDecoder={bundle?.hasTimeDecoder} ctl={ctl} />
+        <MetricsPanel file={file} labels={labels} hasDecoder={bundle?.hasDecoder} hasTimeDecoder={bundle?.hasTimeDecoder} hasLatent={bundle?.hasLatent} ctl={ctl} />
       </section>
       <section className="card footer-card">
         <ExportPanel analysis={a} explanation={e} labels={labels} />

@@ -1,15 +1,16 @@
-// The latent explainer's panel (issue 15; bundles whose manifest has a `latent` block): a β slider,
-// the attribution as a channel × time-group heat map (kept cells outlined), and the explanation and
-// explanation-removed audio of one 5 s window, to play and to download. It has its own <audio>
-// element: the three shared tracks (original / explanation / residual) stay the mask explainers'.
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { getExplainerClient } from '../client/useExplainer';
-import type { Analysis, BundleInfo } from '../client/explainerClient';
-import type { LatentMsg } from '../worker/protocol';
-import { encodeWav } from '../core/wav';
+// The latent explainer's panel (issue 15; bundles whose manifest has a `latent` block): the β slider,
+// the attribution method and baseline (the store's `latent` settings, which the explanation request
+// carries: the shared tracks, transport, exports and metrics panel then show the latent explanation),
+// and the attribution of the shown explanation as a channel × time-group heat map per window (kept
+// cells outlined). The audio is the shared tracks'; this panel plays nothing itself.
+import { useEffect, useRef, useState } from 'react';
+import type { BundleInfo, Explanation, LatentInfo } from '../client/explainerClient';
 import { prettyLabel } from './format';
+import { useUi, type FileEntry } from './store';
 
 const BETAS = { min: 0.02, max: 0.5, step: 0.01 };
+/** The slider writes the store (and so asks for a new explanation) this long after the last move. */
+const BETA_DEBOUNCE_MS = 120;
 
 function energy(x: Float32Array): number {
   let s = 0;
@@ -17,14 +18,17 @@ function energy(x: Float32Array): number {
   return s;
 }
 
-function HeatMap({ r }: { r: LatentMsg }) {
+function HeatMap({ r, window: w }: { r: LatentInfo; window: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
   const cell = { w: 28, h: 4 };
   useEffect(() => {
     const c = ref.current;
     const ctx = c?.getContext('2d');
     if (!c || !ctx) return;
-    const { channels: C, groups: G, scores, keep } = r;
+    const { channels: C, groups: G } = r;
+    const off = w * C * G;
+    const scores = r.scores.subarray(off, off + C * G);
+    const keep = r.keep.subarray(off, off + C * G);
     let m = 1e-12;
     for (const v of scores) m = Math.max(m, Math.abs(v));
     ctx.clearRect(0, 0, c.width, c.height);
@@ -40,7 +44,7 @@ function HeatMap({ r }: { r: LatentMsg }) {
           ctx.strokeRect(g * cell.w + 0.5, ch * cell.h + 0.5, cell.w - 1, cell.h - 1);
         }
       }
-  }, [r, cell.w, cell.h]);
+  }, [r, w, cell.w, cell.h]);
   return (
     <canvas
       ref={ref}
@@ -53,62 +57,32 @@ function HeatMap({ r }: { r: LatentMsg }) {
   );
 }
 
-function Clip({ label, samples, rate, testId, name }: { label: string; samples: Float32Array; rate: number; testId: string; name: string }) {
-  const url = useMemo(() => URL.createObjectURL(new Blob([encodeWav(samples, rate, 'pcm16')], { type: 'audio/wav' })), [samples, rate]);
-  useEffect(() => () => URL.revokeObjectURL(url), [url]);
-  return (
-    <div className="latent-clip" data-testid={testId}>
-      <span className="small">{label}</span> <audio controls src={url} preload="auto" />{' '}
-      <a href={url} download={name} className="small">
-        WAV
-      </a>
-    </div>
-  );
-}
-
-export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; bundle: BundleInfo; target: number | undefined }) {
-  const [beta, setBeta] = useState(0.1);
-  const [method, setMethod] = useState<'gradxinput' | 'occlusion'>('gradxinput');
+export function LatentPanel({ file, explanation, bundle }: { file: FileEntry; explanation: Explanation | undefined; bundle: BundleInfo }) {
+  const settings = useUi((s) => s.latent);
+  const setLatent = useUi((s) => s.setLatent);
+  const explainer = useUi((s) => s.explainer);
+  const setExplainer = useUi((s) => s.setExplainer);
+  // the slider moves at once; the store (and the request) follows after a short pause
+  const [beta, setBeta] = useState(settings.beta);
+  useEffect(() => setBeta(settings.beta), [settings.beta]);
+  useEffect(() => {
+    if (beta === settings.beta) return;
+    const t = setTimeout(() => setLatent({ beta }), BETA_DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [beta, settings.beta, setLatent]);
   const [windowIdx, setWindowIdx] = useState(0);
   const latentBlock = bundle.extra.latent as { baseline?: string; baselines?: Record<string, unknown> } | undefined;
   const baselineNames = Object.keys(latentBlock?.baselines ?? {});
-  const [baseline, setBaseline] = useState<string | undefined>(latentBlock?.baseline);
-  const [res, setRes] = useState<LatentMsg | null>(null);
-  /** The file `res` belongs to (a new file shows the last result until its own arrives). */
-  const [resFile, setResFile] = useState<string | null>(null);
-  const [err, setErr] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const windows = analysis.windows;
-  const startS = windows[Math.min(windowIdx, windows.length - 1)]?.startS ?? 0;
-  useEffect(() => {
-    const ac = new AbortController();
-    setBusy(true);
-    const t = setTimeout(() => {
-      getExplainerClient()
-        .latent(analysis.fileId, analysis.samples, { startS, beta, method, baseline, target: target ?? null }, ac.signal)
-        .then(
-          (r) => {
-            setRes(r);
-            setResFile(analysis.fileId);
-            setErr(null);
-          },
-          (e: unknown) => {
-            if ((e as Error).name !== 'AbortError') setErr((e as Error).message);
-          },
-        )
-        .finally(() => {
-          if (!ac.signal.aborted) setBusy(false);
-        });
-    }, 120);
-    return () => {
-      clearTimeout(t);
-      ac.abort();
-    };
-  }, [analysis, startS, beta, method, baseline, target]);
+  const baseline = settings.baseline ?? latentBlock?.baseline ?? '';
+  const e = explanation?.explainer === 'latent' && explanation.latent ? explanation : undefined;
+  const info = e?.latent;
+  const windows = file.analysis?.windows ?? [];
+  const w = info ? Math.min(windowIdx, info.windows - 1) : 0;
+  const busy = !!file.explaining;
   const labels = bundle.labels;
-  const eIn = res ? energy(res.explanation) : 0;
-  const eOut = res ? energy(res.removed) : 0;
-  const base = `${analysis.name.replace(/\.[^.]+$/, '')}_${startS.toFixed(0)}s_beta${beta.toFixed(2)}`;
+  const cells = info ? info.channels * info.groups : 0;
+  let kept = 0;
+  if (info) for (let i = w * cells; i < (w + 1) * cells; i++) kept += info.keep[i];
   return (
     <section className="card latent-card" data-testid="latent-panel" data-busy={busy ? '1' : '0'}>
       <h3>Latent explanation (decoded from the top-β latent features)</h3>
@@ -122,12 +96,12 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
             step={BETAS.step}
             value={beta}
             data-testid="latent-beta-slider"
-            onChange={(e) => setBeta(Number(e.target.value))}
+            onChange={(ev) => setBeta(Number(ev.target.value))}
           />
         </label>{' '}
         <label>
           attribution{' '}
-          <select value={method} onChange={(e) => setMethod(e.target.value as 'gradxinput' | 'occlusion')} data-testid="latent-method">
+          <select value={settings.method} onChange={(ev) => setLatent({ method: ev.target.value as 'gradxinput' | 'occlusion' })} data-testid="latent-method">
             <option value="gradxinput">gradient × input</option>
             <option value="occlusion">occlusion (per cell)</option>
           </select>
@@ -135,7 +109,7 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
         {baselineNames.length > 1 && (
           <label title="what the cells not kept (resp. removed) are set to: the latent of silence, or the mean latent of the training clips">
             baseline{' '}
-            <select value={baseline} onChange={(e) => setBaseline(e.target.value)} data-testid="latent-baseline">
+            <select value={baseline} onChange={(ev) => setLatent({ baseline: ev.target.value })} data-testid="latent-baseline">
               {baselineNames.map((n) => (
                 <option key={n} value={n}>
                   {n}
@@ -145,12 +119,12 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
           </label>
         )}{' '}
         {windows.length > 1 && (
-          <label>
-            window{' '}
-            <select value={windowIdx} onChange={(e) => setWindowIdx(Number(e.target.value))} data-testid="latent-window">
-              {windows.map((w, i) => (
+          <label title="the window whose latent attribution the heat map shows (each window is attributed on its own; the tracks cross-fade them)">
+            heat map of window{' '}
+            <select value={windowIdx} onChange={(ev) => setWindowIdx(Number(ev.target.value))} data-testid="latent-window">
+              {windows.map((x, i) => (
                 <option key={i} value={i}>
-                  {w.startS.toFixed(1)}–{w.endS.toFixed(1)} s
+                  {x.startS.toFixed(1)}–{x.endS.toFixed(1)} s
                 </option>
               ))}
             </select>
@@ -158,37 +132,33 @@ export function LatentPanel({ analysis, bundle, target }: { analysis: Analysis; 
         )}
         {busy && <span className="muted small"> computing…</span>}
       </div>
-      {err && (
-        <p className="error small" role="alert" data-testid="latent-error">
-          {err}
+      {explainer === 'perturbation' && (
+        <p className="muted small" data-testid="latent-off">
+          The perturbation explainer is selected; the tracks show its explanation.{' '}
+          <button className="small" onClick={() => setExplainer('latent')} data-testid="latent-use">
+            Use the latent explainer
+          </button>
         </p>
       )}
-      {res && (
+      {e && info && (
         <div
           className="latent-result"
           data-testid="latent-result"
-          data-beta={res.beta}
-          data-method={res.method}
-          data-file={resFile ?? ''}
-          data-energy-in={eIn}
-          data-energy-out={eOut}
-          data-p-in={res.probsIn[res.target]}
-          data-p-out={res.probsOut[res.target]}
-          data-timings={JSON.stringify(res.timings)}
+          data-beta={info.beta}
+          data-method={info.method}
+          data-file={e.fileId}
+          data-energy-in={energy(e.maskedIn)}
+          data-energy-out={energy(e.maskedOut)}
+          data-p-in={e.metrics?.qc ?? ''}
+          data-p-out={e.metrics?.rc ?? ''}
+          data-timings={JSON.stringify(e.timings)}
         >
           <p className="small">
-            Explaining <b>{prettyLabel(labels[res.target] ?? `class ${res.target}`)}</b> (p = {res.probs[res.target].toFixed(2)}); kept{' '}
-            {res.keep.reduce((a, b) => a + b, 0)} of {res.channels * res.groups} cells. Classifier on the explanation: p ={' '}
-            {res.probsIn[res.target].toFixed(2)}; on the removed audio: p = {res.probsOut[res.target].toFixed(2)}.
+            Explaining <b>{prettyLabel(labels[e.target] ?? `class ${e.target}`)}</b>; kept {kept} of {cells} cells of this window (β ={' '}
+            {info.beta.toFixed(2)}, {info.method === 'occlusion' ? 'occlusion' : 'gradient × input'}, “{info.baseline}” baseline). Listen on the
+            Explanation and Residual tracks above; the metrics below re-encode them.
           </p>
-          <HeatMap r={res} />
-          <Clip label="Explanation" samples={res.explanation} rate={bundle.sampleRate} testId="latent-explanation" name={`${base}_explanation.wav`} />
-          <Clip label="Explanation removed" samples={res.removed} rate={bundle.sampleRate} testId="latent-removed" name={`${base}_removed.wav`} />
-          <p className="muted small" data-testid="latent-timings">
-            {Object.entries(res.timings)
-              .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
-              .join(' · ')}
-          </p>
+          <HeatMap r={info} window={w} />
           <p className="muted small">
             The decoder is a small magnitude autoencoder trained here (a stand-in for a generative foundation model); the phase is the
             original&apos;s.

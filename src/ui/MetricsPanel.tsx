@@ -1,5 +1,6 @@
 /**
- * Explainer switch (L-MAC / LMAC-TD / perturbation; LMAC-TD only for bundles with a time decoder), progress + cancel of a running explanation, and the
+ * Explainer switch (L-MAC / LMAC-TD / latent / perturbation; LMAC-TD only for bundles with a time decoder, latent only for
+ * bundles with a `latent` block), progress + cancel of a running explanation, and the
  * faithfulness metrics of the shown explanation next to those of the other explainer for the
  * same file, class and threshold (remembered as each arrives).
  */
@@ -18,6 +19,11 @@ const EXPLAINERS: { kind: ExplainerKind; label: string; help: string }[] = [
     kind: 'lmactd',
     label: 'LMAC-TD',
     help: 'The LMAC-TD time decoder: the explanation is produced directly as a waveform (residual = original − explanation); the overlay is the ratio of their spectrogram magnitudes.',
+  },
+  {
+    kind: 'latent',
+    label: 'Latent',
+    help: 'The latent explainer: the top-β latent features of the autoencoder (by attribution) decoded to audio; the residual is the audio decoded with them removed (the two do not add up to the original). β and the attribution are set in the latent panel.',
   },
   {
     kind: 'perturbation',
@@ -39,8 +45,13 @@ export const useMetricsMemory = create<MetricsMemory>()((set) => ({
   record: (key, m) => set((s) => (s.seen[key] === m ? {} : { seen: { ...s.seen, [key]: m } })),
 }));
 
-export function metricsKey(fileId: string, target: number, threshold: number | null, explainer: ExplainerKind): string {
+export function metricsKey(fileId: string, target: number, threshold: number | null, explainer: ExplainerKind | string): string {
   return `${fileId}|${target}|${threshold}|${explainer}`;
+}
+
+/** The latent explainer's metrics are remembered per β and method (its column shows the current slider's). */
+function latentKind(l: { beta: number; method: string }): string {
+  return `latent@${l.beta}|${l.method}`;
 }
 
 function fmt(row: Row, v: number): string {
@@ -56,19 +67,22 @@ function arrow(row: Row): string {
   return b === 'higher' ? '↑' : b === 'lower' ? '↓' : '';
 }
 
-/** The explainers a bundle offers in the switch: LMAC-TD only with a time decoder (L-MAC is shown, disabled, without a decoder). */
-function offered(hasTimeDecoder: boolean | undefined) {
-  return EXPLAINERS.filter((e) => e.kind !== 'lmactd' || hasTimeDecoder === true);
+/**
+ * The explainers a bundle offers in the switch: LMAC-TD only with a time decoder, latent only with a
+ * `latent` block (L-MAC is shown, disabled, without a decoder).
+ */
+function offered(hasTimeDecoder: boolean | undefined, hasLatent: boolean | undefined) {
+  return EXPLAINERS.filter((e) => (e.kind !== 'lmactd' || hasTimeDecoder === true) && (e.kind !== 'latent' || hasLatent === true));
 }
 
-export function ExplainerSwitch({ hasDecoder, hasTimeDecoder }: { hasDecoder: boolean | undefined; hasTimeDecoder?: boolean }) {
+export function ExplainerSwitch({ hasDecoder, hasTimeDecoder, hasLatent }: { hasDecoder: boolean | undefined; hasTimeDecoder?: boolean; hasLatent?: boolean }) {
   const chosen = useUi((s) => s.explainer);
   const setExplainer = useUi((s) => s.setExplainer);
-  const current = effectiveExplainer({ explainer: chosen }, hasDecoder, hasTimeDecoder);
+  const current = effectiveExplainer({ explainer: chosen }, hasDecoder, hasTimeDecoder, hasLatent);
   return (
     <div className="explainer-switch" role="radiogroup" aria-label="Explainer" data-testid="explainer-switch">
       <span className="muted">Explainer:</span>
-      {offered(hasTimeDecoder).map((e) => {
+      {offered(hasTimeDecoder, hasLatent).map((e) => {
         const disabled = e.kind === 'lmac' && hasDecoder === false;
         return (
           <label key={e.kind} title={disabled ? 'This model bundle has no L-MAC decoder' : e.help} className={disabled ? 'disabled' : ''}>
@@ -94,22 +108,25 @@ export function MetricsPanel({
   labels,
   hasDecoder,
   hasTimeDecoder,
+  hasLatent,
   ctl,
 }: {
   file: FileEntry;
   labels: string[];
   hasDecoder: boolean | undefined;
   hasTimeDecoder?: boolean;
+  hasLatent?: boolean;
   ctl: Controller;
 }) {
   const threshold = useUi((s) => effectiveThreshold(s));
-  const explainer = useUi((s) => effectiveExplainer(s, hasDecoder, hasTimeDecoder));
+  const explainer = useUi((s) => effectiveExplainer(s, hasDecoder, hasTimeDecoder, hasLatent));
+  const latentSet = useUi((s) => s.latent);
   const record = useMetricsMemory((s) => s.record);
   const seen = useMetricsMemory((s) => s.seen);
   const e: Explanation | undefined = file.explanation && file.explanation.fileId === file.id ? file.explanation : undefined;
 
   useEffect(() => {
-    if (e?.metrics) record(metricsKey(e.fileId, e.target, e.threshold, e.explainer ?? 'lmac'), e.metrics);
+    if (e?.metrics) record(metricsKey(e.fileId, e.target, e.threshold, e.explainer === 'latent' && e.latent ? latentKind(e.latent) : (e.explainer ?? 'lmac')), e.metrics);
   }, [e, record]);
 
   if (e?.prompt) {
@@ -126,16 +143,22 @@ export function MetricsPanel({
     );
   }
   const target = file.target;
-  const current = e && !e.focus && e.target === target && e.threshold === threshold && (e.explainer ?? 'lmac') === explainer;
-  const cols = offered(hasTimeDecoder).filter((x) => x.kind !== 'lmac' || hasDecoder !== false);
-  const colMetrics = cols.map((c) => (target != null ? seen[metricsKey(file.id, target, threshold, c.kind)] : undefined));
+  const current =
+    e &&
+    !e.focus &&
+    e.target === target &&
+    e.threshold === threshold &&
+    (e.explainer ?? 'lmac') === explainer &&
+    (explainer !== 'latent' || (e.latent?.beta === latentSet.beta && e.latent.method === latentSet.method));
+  const cols = offered(hasTimeDecoder, hasLatent).filter((x) => x.kind !== 'lmac' || hasDecoder !== false);
+  const colMetrics = cols.map((c) => (target != null ? seen[metricsKey(file.id, target, threshold, c.kind === 'latent' ? latentKind(latentSet) : c.kind)] : undefined));
   const p = file.explainProgress;
   const cancelled = !file.explaining && !current && /cancelled/.test(file.explainError ?? '');
 
   return (
     <div className="metrics-panel" data-testid="metrics-panel" data-explainer={e?.explainer ?? ''} data-current={current ? 'yes' : 'no'}>
       <div className="metrics-head">
-        <ExplainerSwitch hasDecoder={hasDecoder} hasTimeDecoder={hasTimeDecoder} />
+        <ExplainerSwitch hasDecoder={hasDecoder} hasTimeDecoder={hasTimeDecoder} hasLatent={hasLatent} />
         {file.explaining && (
           <span className="explain-progress" data-testid="explain-progress">
             <span className="muted small">
@@ -163,7 +186,9 @@ export function MetricsPanel({
           Faithfulness of the explanation of “{target != null ? (labels[target] ?? target).toString().replace(/_/g, ' ') : '—'}” ({threshold == null ? 'soft mask' : `binary ≥ ${threshold.toFixed(2)}`}):
           {explainer === 'lmactd'
             ? ' the classifier on the spectrograms of the explanation and residual waveforms (LMAC-TD; the mask is the ratio |STFT(explanation)| / |X| shown on the spectrogram, the threshold binarises only that overlay).'
-            : ' the classifier on the masked-in (M⊙|X|) and masked-out ((1−M)⊙|X|) spectrogram.'}{' '}
+            : explainer === 'latent'
+              ? ` the latent classifier on the decoded explanation and explanation-removed audio, re-encoded (Enc(|STFT|), as the seed measures), at β = ${latentSet.beta.toFixed(2)}; SPS/COMP/MM are of the kept latent cells (MM ≈ β). The overlay is the ratio |STFT(explanation)| / |X|.`
+              : ' the classifier on the masked-in (M⊙|X|) and masked-out ((1−M)⊙|X|) spectrogram.'}{' '}
           Hover a metric for its meaning.
           {current && e?.metricsRange && (
             <span data-testid="metrics-range">

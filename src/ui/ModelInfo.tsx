@@ -23,7 +23,7 @@ export function ModelInfo({ bundle }: { bundle: BundleInfo | null }) {
       {bundle.description && <p className="small">{bundle.description}</p>}
       <p className="muted small">
         {bundle.sampleRate / 1000} kHz · window {(bundle.windowSamples / bundle.sampleRate).toFixed(2)} s · {bundle.inputKind ?? 'magnitude'} input · STFT {bundle.nFft}/
-        {bundle.hopLength} · {bundle.labels.length} classes · {bundle.hasDecoder ? 'L-MAC decoder' : 'no decoder (perturbation explainer)'}
+        {bundle.hopLength} · {bundle.labels.length} classes · {bundle.hasDecoder ? 'L-MAC decoder' : bundle.hasLatent ? 'no L-MAC decoder (latent explainer: autoencoder + latent classifier)' : 'no decoder (perturbation explainer)'}
         {bundle.hasTimeDecoder ? ' · LMAC-TD time decoder' : ''}
         {bundle.license ? ` · ${bundle.license}` : ''}
       </p>

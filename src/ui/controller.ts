@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
 import type { Analysis, ExplainOptions, Explanation, Progress } from '../client/explainerClient';
-import { activePrompt, effectiveExplainer, effectiveThreshold, useUi, type FileEntry } from './store';
+import { activePrompt, effectiveExplainer, effectiveThreshold, latentRequest, useUi, type FileEntry } from './store';
 import { topK } from './format';
 import { usePlayback } from './player';
 
@@ -16,7 +16,7 @@ export interface ExplainerOps {
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
   /** When given and without a decoder, explanations use the perturbation explainer; `prompts`: typed prompts are explained. */
-  bundle?: { hasDecoder: boolean; hasTimeDecoder?: boolean; prompts?: boolean } | null;
+  bundle?: { hasDecoder: boolean; hasTimeDecoder?: boolean; hasLatent?: boolean; prompts?: boolean } | null;
   /** Load another bundle (the files are then analysed again with it). */
   loadBundle?(url: string): Promise<unknown>;
 }
@@ -77,7 +77,7 @@ export function useController(ex: ExplainerOps) {
       !entry ||
       ui.selectedId !== id ||
       analysis.windows.length > PRE_EXPLAIN_MAX_WINDOWS ||
-      effectiveExplainer(ui, exRef.current.bundle?.hasDecoder, exRef.current.bundle?.hasTimeDecoder) !== 'lmac' ||
+      effectiveExplainer(ui, exRef.current.bundle?.hasDecoder, exRef.current.bundle?.hasTimeDecoder, exRef.current.bundle?.hasLatent) !== 'lmac' ||
       activePrompt(entry, exRef.current.bundle?.prompts) !== null
     ) {
       ui.patchFile(id, ready);
@@ -248,9 +248,15 @@ export function useController(ex: ExplainerOps) {
   // Explanation of the selected file follows its target and the threshold.
   const selected = useUi((s) => s.files.find((f) => f.id === s.selectedId));
   const threshold = useUi((s) => effectiveThreshold(s));
-  const explainer = useUi((s) => effectiveExplainer(s, ex.bundle?.hasDecoder, ex.bundle?.hasTimeDecoder));
+  const explainer = useUi((s) => effectiveExplainer(s, ex.bundle?.hasDecoder, ex.bundle?.hasTimeDecoder, ex.bundle?.hasLatent));
+  const latentSet = useUi((s) => s.latent);
   const prompt = activePrompt(selected, ex.bundle?.prompts);
   const sel = selected as FileEntry | undefined;
+  const sl = sel?.explanation?.latent;
+  // the latent explainer's audio follows its β / method / baseline (a new β re-synthesises only)
+  const latentStale =
+    explainer === 'latent' && (!sl || sl.beta !== latentSet.beta || sl.method !== latentSet.method || (latentSet.baseline !== null && sl.baseline !== latentSet.baseline));
+  const latentKey = explainer === 'latent' ? `|${latentSet.beta}|${latentSet.method}|${latentSet.baseline ?? ''}` : '';
   const needs =
     sel?.status === 'ready' &&
     sel.target != null &&
@@ -258,9 +264,10 @@ export function useController(ex: ExplainerOps) {
       (prompt !== null ? sel.explanation.prompt?.text !== prompt : sel.explanation.prompt !== undefined || sel.explanation.target !== sel.target) ||
       sel.explanation.threshold !== threshold ||
       (sel.explanation.explainer ?? 'lmac') !== explainer ||
+      latentStale ||
       // only the focused part of a progressive explanation: the rest is still to come (unless cancelled)
       (!!sel.explanation.focus && !/cancelled/.test(sel.explainError ?? '')));
-  const reqKey = needs && sel ? `${sel.id}|${prompt !== null ? `prompt:${prompt}` : sel.target}|${threshold}|${explainer}|${sel.explainRun ?? 0}` : null;
+  const reqKey = needs && sel ? `${sel.id}|${prompt !== null ? `prompt:${prompt}` : sel.target}|${threshold}|${explainer}${latentKey}|${sel.explainRun ?? 0}` : null;
 
   // a layout effect: the request goes to the worker right after React commits, not after the
   // browser has painted the new file view (measured ~30 ms earlier for a 5 s clip)
@@ -282,8 +289,8 @@ export function useController(ex: ExplainerOps) {
     const progressive = kind === 'lmac' && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS;
     const ui = useUi.getState();
     const focus = progressive ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
-    // LMAC-TD explains a long file in one pass, but its metrics too are for what is on screen
-    const tdRange = kind === 'lmactd' && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
+    // LMAC-TD and the latent explainer explain a long file in one pass, but their metrics too are for what is on screen
+    const tdRange = (kind === 'lmactd' || kind === 'latent') && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
     exRef.current
       .explain(id, sel.target, threshold, ac.signal, {
         explainer: kind,
@@ -299,6 +306,7 @@ export function useController(ex: ExplainerOps) {
             }
           : {}),
         ...(tdRange ? { metricsRange: tdRange } : {}),
+        ...(kind === 'latent' ? { latent: latentRequest(ui.latent) } : {}),
         onProgress,
         // audio and mask first; the metrics panel fills in when the final result arrives
         onPartial: (explanation) => {

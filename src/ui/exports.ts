@@ -17,8 +17,9 @@ export function download(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** The label in export names: LMAC-TD's files are marked so they do not overwrite the L-MAC ones. */
+/** The label in export names: LMAC-TD's and the latent explainer's (with β) files are marked so they do not overwrite the L-MAC ones. */
 function named(e: Explanation, label: string): string {
+  if (e.explainer === 'latent') return `${label}-latent${e.latent ? `-b${e.latent.beta.toFixed(2)}` : ''}`;
   return e.explainer === 'lmactd' ? `${label}-lmactd` : label;
 }
 
@@ -88,7 +89,11 @@ export function jsonExport(a: Analysis, e: Explanation, labels: string[]): { blo
       : { index: e.target, label },
     explainer: e.explainer,
     // LMAC-TD: the mask is the overlay min(1, |STFT(explanation)| / |X|), not what made the audio
-    ...(e.explainer === 'lmactd' ? { maskKind: 'ratio: min(1, |STFT(explanation)| / |X|)' } : {}),
+    ...(e.explainer === 'lmactd' || e.explainer === 'latent' ? { maskKind: 'ratio: min(1, |STFT(explanation)| / |X|)' } : {}),
+    // the latent explainer: its settings and the kept cells per window (window-, then channel-major)
+    ...(e.explainer === 'latent' && e.latent
+      ? { latent: { beta: e.latent.beta, method: e.latent.method, baseline: e.latent.baseline, channels: e.latent.channels, groups: e.latent.groups, windows: e.latent.windows, keep: Array.from(e.latent.keep) } }
+      : {}),
     threshold: e.threshold,
     maskMean: e.maskMean,
     sampleRate: a.sampleRate,

@@ -14,4 +14,16 @@ describe('effectiveExplainer', () => {
     expect(effectiveExplainer({ explainer: 'lmac' }, false, true)).toBe('perturbation');
     expect(effectiveExplainer({ explainer: 'perturbation' }, true, true)).toBe('perturbation');
   });
+
+  it('uses the latent explainer for a latent bundle (no decoder) unless perturbation is picked, and only there', () => {
+    // a latent bundle: no decoder, no time decoder, a latent block
+    expect(effectiveExplainer({ explainer: 'lmac' }, false, false, true)).toBe('latent');
+    expect(effectiveExplainer({ explainer: 'lmactd' }, false, false, true)).toBe('latent');
+    expect(effectiveExplainer({ explainer: 'latent' }, false, false, true)).toBe('latent');
+    expect(effectiveExplainer({ explainer: 'perturbation' }, false, false, true)).toBe('perturbation');
+    // 'latent' chosen, then a bundle without a latent block
+    expect(effectiveExplainer({ explainer: 'latent' }, true, true, false)).toBe('lmac');
+    expect(effectiveExplainer({ explainer: 'latent' }, false, false, false)).toBe('perturbation');
+    expect(effectiveExplainer({ explainer: 'latent' }, undefined, undefined, undefined)).toBe('latent');
+  });
 });

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { Analysis, ExplainerKind, Explanation, Progress } from '../client/explainerClient';
+import type { Analysis, ExplainerKind, Explanation, LatentSettings, Progress } from '../client/explainerClient';
 
 export type Track = 'original' | 'in' | 'out';
 export type FileStatus = 'queued' | 'analyzing' | 'ready' | 'error' | 'cancelled';
@@ -46,6 +46,8 @@ export interface UiState {
   overlay: 'dim' | 'tint' | 'mask';
   /** Explainer for the shown explanation (see effectiveExplainer for what a bundle without a decoder / time decoder uses). */
   explainer: ExplainerKind;
+  /** The latent explainer's settings (β slider, attribution method, baseline; null = the bundle's default baseline). */
+  latent: { beta: number; method: NonNullable<LatentSettings['method']>; baseline: string | null };
 
   addFile(entry: Pick<FileEntry, 'id' | 'name' | 'size' | 'blob'>): void;
   patchFile(id: string, patch: Partial<FileEntry>): void;
@@ -58,6 +60,7 @@ export interface UiState {
   setFreqScale(s: 'linear' | 'log'): void;
   setOverlay(o: 'dim' | 'tint' | 'mask'): void;
   setExplainer(e: ExplainerKind): void;
+  setLatent(patch: Partial<UiState['latent']>): void;
 }
 
 export const useUi = create<UiState>()((set) => ({
@@ -70,6 +73,7 @@ export const useUi = create<UiState>()((set) => ({
   freqScale: 'linear',
   overlay: 'dim',
   explainer: 'lmac',
+  latent: { beta: 0.1, method: 'gradxinput', baseline: null },
 
   addFile: (e) =>
     set((s) => ({
@@ -92,6 +96,7 @@ export const useUi = create<UiState>()((set) => ({
   setFreqScale: (freqScale) => set({ freqScale }),
   setOverlay: (overlay) => set({ overlay }),
   setExplainer: (explainer) => set({ explainer }),
+  setLatent: (patch) => set((s) => ({ latent: { ...s.latent, ...patch } })),
 }));
 
 export function selectedFile(s: UiState): FileEntry | undefined {
@@ -99,13 +104,22 @@ export function selectedFile(s: UiState): FileEntry | undefined {
 }
 
 /**
- * The explainer actually used: LMAC-TD only when the bundle has a time decoder, L-MAC only when it
- * has a decoder; otherwise L-MAC, else perturbation. (undefined = not known yet: the choice stands.)
+ * The explainer actually used: LMAC-TD only when the bundle has a time decoder, the latent
+ * explainer only when it has a `latent` block, L-MAC only when it has a decoder; otherwise L-MAC,
+ * else the latent explainer (a latent bundle has no L-MAC decoder), else perturbation.
+ * (undefined = not known yet: the choice stands.)
  */
-export function effectiveExplainer(s: Pick<UiState, 'explainer'>, hasDecoder: boolean | undefined, hasTimeDecoder?: boolean): ExplainerKind {
+export function effectiveExplainer(s: Pick<UiState, 'explainer'>, hasDecoder: boolean | undefined, hasTimeDecoder?: boolean, hasLatent?: boolean): ExplainerKind {
   if (s.explainer === 'lmactd' && hasTimeDecoder !== false) return 'lmactd';
+  if (s.explainer === 'latent' && hasLatent !== false) return 'latent';
   if (s.explainer === 'perturbation') return 'perturbation';
-  return hasDecoder === false ? 'perturbation' : 'lmac';
+  if (hasDecoder === false) return hasLatent ? 'latent' : 'perturbation';
+  return 'lmac';
+}
+
+/** The latent settings a request sends (the baseline only when chosen). */
+export function latentRequest(l: UiState['latent']): LatentSettings {
+  return { beta: l.beta, method: l.method, ...(l.baseline ? { baseline: l.baseline } : {}) };
 }
 
 /** The threshold passed to `explain()`: null = soft mask. */

@@ -20,7 +20,7 @@ import { createOrtRunner, releaseTensors, smokeTest, tensorBytes, type ModelRunn
 import type { GraphMeta } from '../core/modelForm';
 import type { AnalysisMsg, BackendChoice, BackendInUse, BundleInfo, ExplanationMsg, LiveMsg, Request, Response, SerializedError } from './protocol';
 import { transferablesOf } from './protocol';
-import { LatentExplainer } from './latentExplainer';
+import { LatentExplainer, type LatentFileCache } from './latentExplainer';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -62,7 +62,10 @@ let sessions: SessionSet | null = null;
 let vocab: Vocabulary | null = null;
 let inner: ModelRunner<ort.Tensor[]> | null = null;
 /** Per file: its analysis, perturbation results, and the last LMAC-TD explanation (a threshold change reuses it). */
-const analyses = new Map<string, { name: string; state: AnalysisState<Hidden>; perturbations?: Map<string, PerturbationResult>; timeDomain?: TimeExplanation }>();
+const analyses = new Map<
+  string,
+  { name: string; state: AnalysisState<Hidden>; perturbations?: Map<string, PerturbationResult>; timeDomain?: TimeExplanation; latent?: LatentFileCache }
+>();
 /** Perturbation results kept per file (target × settings), most recent last. */
 const MAX_PERTURBATIONS = 4;
 const controllers = new Map<number, AbortController>();
@@ -71,12 +74,12 @@ let latent: LatentExplainer | null = null;
 
 /** Open the new bundle's latent explainer (before adopting it: a broken one fails the load) and drop the old one. */
 async function openLatent(f: BundleFiles, readFile: (rel: string) => Promise<Uint8Array> | Uint8Array): Promise<LatentExplainer | null> {
-  return LatentExplainer.open(f.manifest, readFile);
+  return LatentExplainer.open(f.manifest, readFile, exclusive);
 }
 async function swapLatent(next: LatentExplainer | null): Promise<void> {
   const old = latent;
   latent = next;
-  if (old) await old.release();
+  if (old) await exclusive(() => old.release());
 }
 
 // One model operation at a time (ORT sessions are not re-entrant); pipelines interleave per batch.
@@ -292,6 +295,7 @@ async function openSessions(f: BundleFiles, choice: BackendChoice, knownVocab: V
       inputKind: m.classifier.inputKind,
       hasDecoder: m.hasDecoder,
       hasTimeDecoder: r.hasTimeDecoder === true,
+      hasLatent: m.extra.latent != null,
       prompts: !!(text && m.decoder?.text),
       backend,
       backendNote: note,
@@ -534,6 +538,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       let segments: ExplanationMsg['segments'];
       let sentArrays = false;
       let metricsRange: ExplanationMsg['metricsRange'];
+      let lat: LatentFileCache & { last: NonNullable<LatentFileCache['last']> } | undefined;
+      let latentInfo: ExplanationMsg['latent'];
       try {
         let soft: Float32Array;
         let td: TimeExplanation | undefined;
@@ -559,8 +565,16 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
             Object.assign(timings, td.timings);
           }
           soft = td.mask;
-        }
-        else if (kind === 'perturbation') {
+        } else if (kind === 'latent') {
+          const lx = latent;
+          if (!lx) throw new Error(`bundle "${manifest().name}" has no latent explainer (no "latent" block in its manifest)`);
+          lat = await lx.explainFile(a.state, a.latent, req.target, req.latent ?? {}, opts, timings);
+          a.latent = lat;
+          latentInfo = lx.info(lat);
+          // the audio tracks are the decoded explanation and the decoded explanation-removed audio (not original − explanation)
+          td = { target: req.target, explanation: lat.last.syn.explanation, residual: lat.last.syn.removed, mask: lat.last.mask, timings: {} };
+          soft = td.mask;
+        } else if (kind === 'perturbation') {
           const ps = req.perturbation ?? {};
           const key = `${req.target}|${ps.samples ?? 300}|${ps.segmentMs ?? 100}|${ps.seed ?? 1}`;
           a.perturbations ??= new Map();
@@ -581,12 +595,13 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           // show the explanation now; the metrics (two more classifier runs per window) follow
           const partial: ExplanationMsg = {
             fileId: req.fileId, explainer: kind, metrics: null, ...(segments ? { segments: { ...segments, importance: segments.importance.slice() } } : {}),
+            ...(latentInfo ? { latent: { ...latentInfo, scores: latentInfo.scores.slice(), keep: latentInfo.keep.slice() } } : {}),
             ...(prompt ? { prompt: { ...prompt, similarity: { ...prompt.similarity } } } : {}),
             // the mask and the audio move without a copy (a full-length mask is 462 MB for an
             // hour); the metrics below take the mask again from the soft one the worker keeps
             ...r, timings: { ...r.timings },
           };
-          post({ type: 'partial', id, result: partial }, transferablesOf(partial.mask, partial.maskedIn, partial.maskedOut, partial.segments?.importance));
+          post({ type: 'partial', id, result: partial }, transferablesOf(partial.mask, partial.maskedIn, partial.maskedOut, partial.segments?.importance, partial.latent?.scores, partial.latent?.keep));
           sentArrays = true;
           const shownMask = req.threshold === null ? soft : thresholdMask(soft, req.threshold);
           onProgress({ stage: 'metrics', done: 0, total: 2 });
@@ -605,7 +620,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
             const sim = await maskedPromptSimilarity(a.state, runner, pe.embedding, shownMask, mopts);
             prompt.similarity = sim;
             r.timings.metrics = performance.now() - tm;
-          } else if (td) metrics = await timeDomainMetrics(a.state, runner, req.target, td.explanation, td.residual, shownMask, mopts, r.timings);
+          } else if (lat && latent) metrics = await latent.metrics(lat, a.state, { ...mopts, onProgress }, r.timings);
+          else if (td) metrics = await timeDomainMetrics(a.state, runner, req.target, td.explanation, td.residual, shownMask, mopts, r.timings);
           else metrics = await explanationMetrics(a.state, runner, req.target, shownMask, mopts, r.timings);
         }
         r.timings.total = performance.now() - t0;
@@ -615,8 +631,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       // after a partial the arrays are already on the main thread: the result carries the metrics only
       const none = new Float32Array(0);
       const arrays = sentArrays ? { mask: none, maskedIn: none, maskedOut: none, arraysInPartial: true } : {};
-      const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(metricsRange ? { metricsRange } : {}), ...(segments ? { segments } : {}), ...(prompt ? { prompt } : {}), ...r, ...arrays };
-      post({ type: 'result', id, result }, sentArrays ? [] : transferablesOf(r.mask, r.maskedIn, r.maskedOut, segments?.importance));
+      const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(metricsRange ? { metricsRange } : {}), ...(segments ? { segments } : {}), ...(latentInfo ? { latent: latentInfo } : {}), ...(prompt ? { prompt } : {}), ...r, ...arrays };
+      post({ type: 'result', id, result }, sentArrays ? [] : transferablesOf(r.mask, r.maskedIn, r.maskedOut, segments?.importance, latentInfo?.scores, latentInfo?.keep));
       return;
     }
     case 'live': {
@@ -648,7 +664,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
     case 'latent': {
       const lx = latent;
       if (!lx) throw new Error(`bundle "${files?.manifest.name ?? '(none)'}" has no latent explainer (no "latent" block in its manifest)`);
-      const result = await exclusive(() => lx.explain(req));
+      // (its graph runs queue in exclusive() one by one)
+      const result = await lx.explain(req);
       post({ type: 'result', id, result }, transferablesOf(result.scores, result.keep, result.explanation, result.removed, result.probs, result.probsIn, result.probsOut));
       return;
     }

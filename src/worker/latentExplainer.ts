@@ -1,20 +1,42 @@
 // The latent explainer in the Worker (issue 15): owns the four WASM sessions of a bundle's
-// `latent` block (src/core/latent.ts) and the last window's analysis, so that moving β reruns only
-// the decoder and the ISTFT. Kept apart from inferenceWorker.ts, which only routes 'latent' here.
+// `latent` block (src/core/latent.ts). Two uses: the app's 'latent' explainer kind over a whole
+// file (explainFile / metrics: the per-file attribution is kept by the caller, so moving β reruns
+// only the decoder, the ISTFTs and the metrics), and the one-window 'latent' request (its last
+// window's analysis kept here). Every graph run goes through the worker's one-model-run-at-a-time
+// queue (`exclusive`, passed to open), so the two never overlap the other sessions.
 import * as ort from 'onnxruntime-web/webgpu';
 import {
   analyseLatentWindow,
+  attributeLatentFile,
   createOrtLatentGraphs,
+  latentFileMetrics,
   latentProbabilities,
   latentSpec,
   loadLatentFiles,
   synthesiseLatent,
+  synthesiseLatentFile,
   type LatentAnalysis,
+  type LatentFileAttribution,
+  type LatentFileInput,
+  type LatentFileSynthesis,
   type LatentGraphs,
   type LatentSpec,
 } from '../core/latent';
+import { explanationRatioMask } from '../core/lmactd';
+import type { AnalysisState } from '../core/explain';
+import type { ClipMetrics } from '../core/metrics';
 import type { Manifest } from '../core/manifest';
-import type { LatentMsg, Request } from './protocol';
+import type { LatentInfo, LatentMsg, LatentSettings, Request } from './protocol';
+
+/** β when a request does not give one. */
+export const DEFAULT_BETA = 0.1;
+
+/** A file's latent explanation kept in the worker: the attribution (per target × method × baseline) and the last β's audio and overlay. */
+export interface LatentFileCache {
+  key: string;
+  attr: LatentFileAttribution;
+  last?: { beta: number; syn: LatentFileSynthesis; mask: Float32Array };
+}
 
 type LatentRequest = Extract<Request, { type: 'latent' }>;
 
@@ -28,8 +50,15 @@ export class LatentExplainer {
     private readonly sessions: ort.InferenceSession[],
   ) {}
 
-  /** The explainer of a bundle with a `latent` block (null without one); reads and verifies its four graphs. */
-  static async open(manifest: Manifest, readFile: (rel: string) => Promise<Uint8Array> | Uint8Array): Promise<LatentExplainer | null> {
+  /**
+   * The explainer of a bundle with a `latent` block (null without one); reads and verifies its four
+   * graphs. `exclusive` runs each graph call in the worker's model queue.
+   */
+  static async open(
+    manifest: Manifest,
+    readFile: (rel: string) => Promise<Uint8Array> | Uint8Array,
+    exclusive: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
+  ): Promise<LatentExplainer | null> {
     const spec = latentSpec(manifest);
     if (!spec) return null;
     const f = await loadLatentFiles(spec, readFile);
@@ -42,8 +71,86 @@ export class LatentExplainer {
       throw e;
     }
     const [encoder, decoder, classifier, gradient] = sessions;
-    const graphs = createOrtLatentGraphs(spec, manifest.freqBins, manifest.labels.length, ort.Tensor, { encoder, decoder, classifier, gradient });
+    const g = createOrtLatentGraphs(spec, manifest.freqBins, manifest.labels.length, ort.Tensor, { encoder, decoder, classifier, gradient });
+    const graphs: LatentGraphs = {
+      channels: g.channels,
+      classes: g.classes,
+      encode: (m, f) => exclusive(() => g.encode(m, f)),
+      decode: (z, b, f) => exclusive(() => g.decode(z, b, f)),
+      classify: (z, b, f) => exclusive(() => g.classify(z, b, f)),
+      gradient: (z, t, f) => exclusive(() => g.gradient(z, t, f)),
+    };
     return new LatentExplainer(manifest, spec, graphs, sessions);
+  }
+
+  /**
+   * The whole file's latent explanation of `target` at `settings.beta`: the attribution from `cache`
+   * when it is for the same target, method and baseline (else computed, one window at a time), the
+   * audio and the overlay from it when β is the same too. Returns the cache to keep. The overlay
+   * ("mask") is LMAC-TD's: min(1, |STFT(explanation)| / (|X| + ε)) on the file's STFT grid.
+   */
+  async explainFile(
+    state: AnalysisState<unknown>,
+    cache: LatentFileCache | undefined,
+    target: number,
+    settings: LatentSettings,
+    opts: { signal?: AbortSignal; onProgress?: (p: { stage: string; done: number; total: number }) => void },
+    timings: Record<string, number>,
+  ): Promise<LatentFileCache & { last: NonNullable<LatentFileCache['last']> }> {
+    const method = settings.method ?? 'gradxinput';
+    const baseline = settings.baseline ?? this.spec.baseline;
+    const beta = settings.beta ?? DEFAULT_BETA;
+    if (!(beta > 0 && beta <= 1)) throw new Error(`latent explainer: β must be in (0, 1] (got ${beta})`);
+    if (!(baseline in this.spec.baselines)) throw new Error(`latent explainer: no baseline "${baseline}" (the bundle has ${Object.keys(this.spec.baselines).join(', ')})`);
+    const key = `${target}|${method}|${baseline}`;
+    const input: LatentFileInput = state;
+    let c: LatentFileCache;
+    if (cache?.key === key) c = cache;
+    else {
+      const attr = await attributeLatentFile(this.graphs, this.spec, input, this.manifest.stft, target, { method, baseline, ...opts });
+      timings.attribution = attr.timings.attribution;
+      c = { key, attr };
+    }
+    if (c.last?.beta !== beta) {
+      const syn = await synthesiseLatentFile(this.graphs, c.attr, input, this.manifest.stft, beta, opts);
+      Object.assign(timings, syn.timings);
+      const t = performance.now();
+      const mask = explanationRatioMask(state, syn.explanation);
+      timings.ratio = performance.now() - t;
+      c = { ...c, last: { beta, syn, mask } };
+    }
+    return c as LatentFileCache & { last: NonNullable<LatentFileCache['last']> };
+  }
+
+  /** Faithfulness of the cached explanation (latent_eval.py's: the latent classifier on the re-encoded decoded audio, per window, pooled). */
+  async metrics(
+    c: LatentFileCache & { last: NonNullable<LatentFileCache['last']> },
+    state: Pick<AnalysisState<unknown>, 'plan'>,
+    opts: { windows?: number[]; signal?: AbortSignal; onProgress?: (p: { stage: string; done: number; total: number }) => void },
+    timings: Record<string, number>,
+  ): Promise<ClipMetrics> {
+    const t = performance.now();
+    const m = await latentFileMetrics(this.graphs, c.attr, c.last.syn, state, this.manifest.stft, opts);
+    timings.metrics = performance.now() - t;
+    return m;
+  }
+
+  /** The settings and per-window attribution of a cached explanation, for the page (copies). */
+  info(c: LatentFileCache & { last: NonNullable<LatentFileCache['last']> }): LatentInfo {
+    const { attr } = c;
+    const cells = attr.channels * attr.groups;
+    const scores = new Float32Array(attr.windows.length * cells);
+    attr.windows.forEach((w, i) => scores.set(w.scores, i * cells));
+    return {
+      beta: c.last.beta,
+      method: attr.method,
+      baseline: attr.baseline,
+      channels: attr.channels,
+      groups: attr.groups,
+      windows: attr.windows.length,
+      scores,
+      keep: c.last.syn.keep.slice(),
+    };
   }
 
   async explain(req: LatentRequest): Promise<LatentMsg> {

@@ -11,10 +11,36 @@ export type { GraphMeta, TensorMeta } from '../core/modelForm';
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
 /**
  * Which explainer makes the explanation: the L-MAC mask decoder, the LMAC-TD time decoder (its
- * explanation is a waveform; only for bundles with one, `BundleInfo.hasTimeDecoder`), or the
- * model-agnostic perturbation explainer.
+ * explanation is a waveform; only for bundles with one, `BundleInfo.hasTimeDecoder`), the
+ * model-agnostic perturbation explainer, or the latent explainer (bundles with a `latent` block,
+ * `BundleInfo.hasLatent`: the explanation is decoded from the top-β latent features).
  */
-export type ExplainerKind = 'lmac' | 'lmactd' | 'perturbation';
+export type ExplainerKind = 'lmac' | 'lmactd' | 'perturbation' | 'latent';
+
+/** Settings of the latent explainer (explainer 'latent'; src/core/latent.ts). */
+export interface LatentSettings {
+  /** Fraction of the latent (channel, time group) cells kept, 0..1 (default 0.1). */
+  beta?: number;
+  /** Attribution (default 'gradxinput'). */
+  method?: 'gradxinput' | 'occlusion';
+  /** A name in the manifest's latent.baselines (default: latent.baseline). */
+  baseline?: string;
+}
+
+/** What the latent explainer made (ExplanationMsg.latent): its settings and the attribution per window. */
+export interface LatentInfo {
+  beta: number;
+  method: 'gradxinput' | 'occlusion';
+  baseline: string;
+  channels: number;
+  groups: number;
+  /** Analysis windows of the file (each attributed on its own). */
+  windows: number;
+  /** Attribution per cell [windows × channels × groups] (window-, then channel-major). */
+  scores: Float32Array;
+  /** 1 where the cell is among the window's top-β kept, same layout. */
+  keep: Uint8Array;
+}
 
 /** Options of the perturbation explainer (src/core/perturbation.ts). */
 export interface PerturbationSettings {
@@ -57,6 +83,8 @@ export interface BundleInfo {
   hasDecoder: boolean;
   /** The bundle has an LMAC-TD time decoder: the 'lmactd' explainer is offered. */
   hasTimeDecoder: boolean;
+  /** The bundle has a `latent` block (encoder, decoder, latent classifier): the 'latent' explainer is offered. */
+  hasLatent: boolean;
   /** Zero-shot bundle: typed prompts can be explained (text encoder + prompt-conditioned decoder). */
   prompts: boolean;
   /** Backend in use. */
@@ -113,6 +141,8 @@ export interface ExplanationMsg {
   metrics: ClipMetrics | null;
   /** Perturbation explainer only. */
   segments?: SegmentInfo;
+  /** Latent explainer only: its settings and attribution (maskedIn / maskedOut are decoder outputs and do not sum to the original). */
+  latent?: LatentInfo;
   timings: Record<string, number>;
   /** Set on a final result after a 'partial': its mask / maskedIn / maskedOut are empty, the partial's stand. */
   arraysInPartial?: boolean;
@@ -201,6 +231,8 @@ export type Request =
       /** Default 'lmac'. */
       explainer?: ExplainerKind;
       perturbation?: PerturbationSettings;
+      /** Explainer 'latent': β, attribution method, baseline. */
+      latent?: LatentSettings;
       /** Compute the faithfulness metrics (default true). */
       metrics?: boolean;
       /** L-MAC: explain this time range (s) first and post it as a 'focus' message (long files). */
