@@ -17,9 +17,10 @@ export function download(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** The label in export names: LMAC-TD's and the latent explainer's (with β) files are marked so they do not overwrite the L-MAC ones. */
+/** The label in export names: LMAC-TD's and the latent explainer's (with β × 100) files are marked so they do not overwrite the L-MAC ones. */
 function named(e: Explanation, label: string): string {
-  if (e.explainer === 'latent') return `${label}-latent${e.latent ? `-b${e.latent.beta.toFixed(2)}` : ''}`;
+  // β in hundredths (the slider's step): β 0.1 → "-latent-beta10"
+  if (e.explainer === 'latent') return `${label}-latent${e.latent ? `-beta${Math.round(e.latent.beta * 100)}` : ''}`;
   return e.explainer === 'lmactd' ? `${label}-lmactd` : label;
 }
 
