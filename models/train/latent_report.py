@@ -21,6 +21,41 @@ def pct(v):
     return f"{100 * v:.1f} %"
 
 
+# measured by `npm run bench -- --bundle esc50-latent` (bench/browser.ts), not by this script
+SPEED = """## In the app
+
+The app's **Latent** explainer (the default for this bundle; docs/DESIGN.md) plays and exports
+x_in and x_out on its shared Explanation / Residual tracks (they do not add up to the clip) and
+its metrics panel computes the faithfulness numbers above with the same definitions on the
+explained file (`src/core/latent.ts` `latentFileMetrics`: the latent classifier on each window's
+decoded audio re-encoded, pooled over windows; SPS/COMP/MM of the kept cells).
+
+## Speed in Chromium (the app's latent explainer, 5 s clips, WASM)
+
+`npm run bench -- --bundle esc50-latent --clips 3 --no-build --dist dist-h15 --port 4615`
+(bench/browser.ts drives the app's `latent` explainer through the latent panel: per clip the
+explanation with its metrics for the panel's current attribution method, a switch to the other
+method, then a β change 0.1 → 0.3 that reuses the attribution; after one warm-up clip),
+2026-12-01 20:48 UTC, load average 8.0 → 8.9 (1 min, before → after; two training runs and
+another engineer's benchmark on the 2 shared cores), Chromium 156 headless, crossOriginIsolated,
+3 ESC-50 fold-4 clips of 5 s (one window each). Medians per column of the explanation's worker
+timings, ms:
+
+| step | attribution | synthesis (decoder on keep + remove, 2 ISTFTs) | stitch | overlay ratio | metrics (per window 2 × STFT + encode + latent classifier) | worker total | UI change → metrics shown |
+|---|---|---|---|---|---|---|---|
+| gradient × input (encode + classify + gradient graph) | 202 | 156 | 2 | 16 | 193 | 636 | – |
+| occlusion (512 cells, classifier in batches of 64) | 1808 | 175 | 1 | 60 | 139 | 2248 | 2216 |
+| new β (attribution reused) | – | 145 | 2 | 11 | 313 | 409 | 577 (incl. the panel's 120 ms debounce) |
+
+The audio and the overlay are shown before the metrics (the worker's partial result); "worker total"
+includes the metrics. Per-clip ranges: gradient × input total 530–653 ms, occlusion 2157–2440 ms,
+β change 268–822 ms. For comparison, the earlier one-window panel path (no overlay, no stitching;
+18:40 UTC, load 4.5): gradient × input 227 ms, occlusion 1041 ms, β change 178 ms in the worker;
+the load here was twice that, so the two runs do not isolate the cost of the whole-file path.
+Longer files (not timed here) run the same steps per analysis window (5 s, 50 % overlap), in one pass.
+"""
+
+
 def main():
     cli_help(__doc__)
     ap = argparse.ArgumentParser()
@@ -129,7 +164,7 @@ def main():
         L.append(f"\nLatent classifier accuracy on these mixtures (label of the first clip): {pct(mix['accuracy']['original'])}.\n")
     L.append(f"Evaluation wall time: clean {clean['seconds'] / 60:.1f} min" + (f", mixtures {mix['seconds'] / 60:.1f} min" if mix else "") + ".\n")
     # measured by `npm run bench -- --bundle esc50-latent` (bench/browser.ts), not by this script
-    L.append("## Speed in Chromium (one 5 s window, WASM)\n\n`npm run bench -- --bundle esc50-latent --no-build --dist dist-h15 --port 4615 --no-long --clips 5`\n(the bench drives the latent panel: per clip gradient × input, then occlusion, then a β change\n0.1 → 0.3 that reuses the attribution; after one warm-up clip), 2026-12-01 18:40 UTC, load average\n4.5 (1 min) / 6.4 (5 min) on the 2 shared cores, Chromium 156 headless, crossOriginIsolated, 5 ESC-50\nfold-4 clips. Medians of the worker's timings, ms:\n\n| step | attribution | synthesis (decoder on keep + remove, 2 ISTFTs) | class evidence (2 × STFT + encode + classify) | worker total | UI change → result shown |\n|---|---|---|---|---|---|\n| gradient × input (encode + classify + gradient graph) | 70 | 94 | 84 | 227 | – |\n| occlusion (512 cells, classifier in batches of 64) | 971 | 56 | 78 | 1041 | 1374 |\n| new β (attribution reused) | – | 81 | 93 | 178 | 565 (incl. the panel's 120 ms debounce) |\n\nPer-clip ranges: gradient × input total 119–359 ms, occlusion total 890–1251 ms, β change 114–211 ms.\nThe earlier figures (1.9–2.1 s for the gradient × input attribution) came from `e2e/latent.spec.ts`'s\nfirst request after the bundle loaded (no warm-up) at load ~10; not re-measured that way here.\n")
+    L.append(SPEED)
     with open(os.path.join(ROOT, "models", "esc50-latent", "RESULTS.md"), "w") as fh:
         fh.write("\n".join(L))
     print("\n".join(L))
