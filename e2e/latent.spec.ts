@@ -173,3 +173,28 @@ test('the perturbation explainer runs only when picked; the latent one comes bac
   await settled(0.5);
   await expect(page.getByTestId('latent-tracks-note')).toBeVisible();
 });
+
+test('a 40 s example: every window explained, the tracks as long as the file, the metrics of the windows on screen', async () => {
+  test.setTimeout(300_000);
+  await page.getByTestId('example-long').click();
+  await h.expectReady(page, 'mixed-40s.wav', 240_000);
+  await h.fileItem(page, 'mixed-40s.wav').locator('.file-main').click();
+  await expect(page.getByTestId('file-view')).toContainText('16 windows');
+  const panel = page.getByTestId('metrics-panel');
+  await expect(panel).toHaveAttribute('data-explainer', 'latent', { timeout: 240_000 });
+  await expect(panel).toHaveAttribute('data-current', 'yes', { timeout: 240_000 });
+  await expect(page.getByTestId('latent-panel')).toHaveAttribute('data-busy', '0', { timeout: 120_000 });
+  // more than 12 windows: the metrics cover the windows on screen (as LMAC-TD)
+  await expect(page.getByTestId('metrics-range')).toBeVisible();
+  await expect(cell('latent', 'qc')).toHaveText(/^\d\.\d{3}$/);
+  // the heat map can show any of the 16 windows' attributions
+  await expect(page.getByTestId('latent-window').locator('option')).toHaveCount(16);
+  await page.getByTestId('latent-window').selectOption('15');
+  await expect(page.getByTestId('latent-heatmap')).toBeVisible();
+  const [x, y, z] = [await exportedWav('explanation', 'long'), await exportedWav('residual', 'long'), await exportedWav('original', 'long')];
+  expect(Math.abs(z.length - 40 * 16000)).toBeLessThanOrEqual(2);
+  expect(x.length).toBe(z.length);
+  expect(y.length).toBe(z.length);
+  console.log(`40 s, latent β 0.5: energy / original: explanation ${(energy(x) / energy(z)).toExponential(3)}, residual ${(energy(y) / energy(z)).toExponential(3)}; timings ${await page.getByTestId('latent-result').getAttribute('data-timings')}`);
+  expect(energy(y)).toBeGreaterThan(0);
+});

@@ -35,7 +35,8 @@ export const DEFAULT_BETA = 0.1;
 export interface LatentFileCache {
   key: string;
   attr: LatentFileAttribution;
-  last?: { beta: number; syn: LatentFileSynthesis; mask: Float32Array };
+  /** The last β's audio, overlay and metrics (per set of windows: they do not depend on the threshold). */
+  last?: { beta: number; syn: LatentFileSynthesis; mask: Float32Array; metrics?: { windows: string; m: ClipMetrics } };
 }
 
 type LatentRequest = Extract<Request, { type: 'latent' }>;
@@ -130,8 +131,11 @@ export class LatentExplainer {
     timings: Record<string, number>,
   ): Promise<ClipMetrics> {
     const t = performance.now();
+    const windows = opts.windows?.join(',') ?? 'all';
+    if (c.last.metrics?.windows === windows) return c.last.metrics.m;
     const m = await latentFileMetrics(this.graphs, c.attr, c.last.syn, state, this.manifest.stft, opts);
     timings.metrics = performance.now() - t;
+    c.last.metrics = { windows, m };
     return m;
   }
 
