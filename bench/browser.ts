@@ -463,8 +463,8 @@ async function main() {
   }
 }
 
-/** PSS (kB) summed over the Chromium processes this bench started (descendants of this process). */
-function chromiumPssKb(): number {
+/** PSS (kB) of the Chromium processes this bench started (descendants of this process): the sum and per process type. */
+function chromiumPss(): { kb: number; byType: Record<string, number> } {
   const parent = new Map<number, number>();
   const names = new Map<number, string>();
   for (const d of readdirSync('/proc')) {
@@ -484,16 +484,23 @@ function chromiumPssKb(): number {
     return false;
   };
   let kb = 0;
+  const byType: Record<string, number> = {};
   for (const [pid, cmd] of names) {
     if (!cmd.includes('chromium') || !mine(pid)) continue;
     try {
       const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      if (m) kb += Number(m[1]);
+      if (!m) continue;
+      kb += Number(m[1]);
+      // --type=renderer (the page and its workers), gpu-process, utility (network, storage, audio…); none: the browser process
+      const type = /--type=([\w-]+)/.exec(cmd)?.[1] ?? 'browser';
+      const sub = type === 'utility' ? /--utility-sub-type=([\w-]+)/.exec(cmd)?.[1] : undefined;
+      const key = sub ? `utility:${sub}` : type;
+      byType[key] = (byType[key] ?? 0) + Number(m[1]);
     } catch {
       /* gone */
     }
   }
-  return kb;
+  return { kb, byType };
 }
 
 /** A generated long file (mixedLong repeated, 22.05 kHz mono) as MP3 (sox, else lame), cached in .bench/. */
@@ -530,9 +537,29 @@ function longMp3(minutes: number): { path: string; name: string; mimeType: strin
 async function hourRun(page: Page) {
   const f = longMp3(MINUTES);
   const load0 = (await import('node:os')).loadavg();
-  let peak = chromiumPssKb();
+  const first = chromiumPss();
+  let peak = first.kb;
   const base = peak;
-  const sampler = setInterval(() => (peak = Math.max(peak, chromiumPssKb())), 500);
+  // per process type: at the moment of the peak of the sum, and each type's own maximum
+  let atPeak = first.byType;
+  let peakPhase = 'before the file';
+  const typeMax: Record<string, number> = { ...first.byType };
+  let phase = 'decode + classifier';
+  const sampler = setInterval(() => {
+    const p = chromiumPss();
+    for (const [k, v] of Object.entries(p.byType)) typeMax[k] = Math.max(typeMax[k] ?? 0, v);
+    if (p.kb > peak) {
+      peak = p.kb;
+      atPeak = p.byType;
+      peakPhase = phase;
+    }
+  }, 500);
+  const mib = (kb: number) => `${(kb / 1024).toFixed(0)}`;
+  const types = (t: Record<string, number>) =>
+    Object.entries(t)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${k} ${mib(v)}`)
+      .join(', ');
   try {
     await page.evaluate((name) => {
       type E = { target: number; focus?: unknown };
@@ -561,26 +588,36 @@ async function hourRun(page: Page) {
     }, f.name);
     await page.getByTestId('file-input').setInputFiles(f.path);
     const get = () => page.evaluate(() => (window as unknown as { __hour: Record<string, number | string> }).__hour);
-    const until = async (key: string, ms: number) => {
+    /** Waits for `key` (or, when given, `orKey`) in the page's record. */
+    const until = async (key: string, ms: number, orKey?: string) => {
       const t0 = Date.now();
       for (;;) {
         const h = await get();
         if (h.error) throw new Error(String(h.error));
-        if (h[key] !== undefined) return h;
+        if (h[key] !== undefined || (orKey && h[orKey] !== undefined)) return h;
         if (Date.now() - t0 > ms) throw new Error(`${f.name}: no ${key} within ${ms / 1000} s`);
         await new Promise((r) => setTimeout(r, 250));
       }
     };
+    await until('ready', 1_800_000);
+    phase = 'first class, part on screen';
+    await until('firstFocus', 1_800_000, 'firstWhole');
+    phase = 'first class, whole file';
     await until('firstWhole', 1_800_000);
+    phase = 'first class metrics / another class';
     await page.evaluate(() => ((window as unknown as { __hour: Record<string, number> }).__hour.switched = performance.now()));
     await page.getByTestId('class-row').nth(1).click();
     const h = (await until('otherWhole', 1_800_000)) as Record<string, number>;
+    phase = 'after';
+    await new Promise((r) => setTimeout(r, 1000));
     const s = (a: number, b: number) => ((a - b) / 1000).toFixed(1);
     const load1 = (await import('node:os')).loadavg();
     console.log(`\n${MINUTES}-minute ${f.name.endsWith('.mp3') ? 'MP3' : 'WAV'} (${(readFileSync(f.path).length / 1e6).toFixed(1)} MB, 22.05 kHz mono), in the app from the file's arrival:`);
     console.log(`  classes ${s(h.ready, h.added)} s; explanation of the part on screen audible ${s(h.firstFocus ?? h.firstShown, h.added)} s; whole file ${s(h.firstWhole, h.added)} s`);
     console.log(`  another class: part on screen ${h.otherFocus ? s(h.otherFocus, h.switched) : '—'} s, whole file ${s(h.otherWhole, h.switched)} s after the click`);
-    console.log(`  peak PSS of the Chromium processes ${(peak / 1024).toFixed(0)} MiB (${(base / 1024).toFixed(0)} MiB before the file)`);
+    console.log(`  peak PSS of the Chromium processes ${(peak / 1024).toFixed(0)} MiB (${(base / 1024).toFixed(0)} MiB before the file), during: ${peakPhase}`);
+    console.log(`    at the peak, MiB by process type: ${types(atPeak)}`);
+    console.log(`    each type's own maximum, MiB: ${types(typeMax)}; before the file: ${types(first.byType)}`);
     console.log(`  load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')}`);
   } finally {
     clearInterval(sampler);
