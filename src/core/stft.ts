@@ -96,8 +96,11 @@ export function magnitude(spec: Spectrogram): Float32Array {
 }
 
 export interface IstftOptions {
-  /** Real mask [bins*frames] multiplied into re and im before the inverse (M ⊙ X). */
-  mask?: Float32Array;
+  /**
+   * Real mask [bins*frames] multiplied into re and im before the inverse (M ⊙ X): float values,
+   * or 8-bit levels (value = level / 255, src/core/maskLevels.ts; issue 12).
+   */
+  mask?: Float32Array | Uint8Array;
   /** Use (1 - mask) instead of mask (the residual / masked-out signal). */
   invert?: boolean;
 }
@@ -132,8 +135,13 @@ export function istftFrames(
   if (b - a < 2) return { start: 0, samples: new Float32Array(0) };
   const n = b - a;
   const { re, im } = 'block' in spec ? spec.block(a, b) : specSource(spec).block(a, b);
-  const mask = opts.mask ? new Float32Array(bins * n) : undefined;
-  if (mask) for (let f = 0; f < bins; f++) mask.set(opts.mask!.subarray(f * frames + a, f * frames + b), f * n);
+  // the same kind of mask (float values or 8-bit levels) over the frames [a, b)
+  const cut = <A extends Float32Array | Uint8Array>(m: A, out: A): A => {
+    for (let f = 0; f < bins; f++) out.set(m.subarray(f * frames + a, f * frames + b) as ArrayLike<number>, f * n);
+    return out;
+  };
+  const m = opts.mask;
+  const mask = !m ? undefined : m instanceof Uint8Array ? cut(m, new Uint8Array(bins * n)) : cut(m, new Float32Array(bins * n));
   const half = p.nFft / 2;
   const hop = p.hopLength;
   // sub-ISTFT sample j is signal sample a·hop + j; complete where every overlapping frame is in range
@@ -231,18 +239,43 @@ export function signalSource(x: Float32Array, paddedLength: number, p: StftParam
   };
 }
 
+/** Mask level → value (level / 255), as istftStream applies 8-bit masks. */
+const LEVEL_VALUES = Float64Array.from({ length: 256 }, (_, q) => q / 255);
+
 /**
  * `istft` over a SpecSource, a block of frames at a time (issue 12): the overlap-add buffers hold
  * one block (not two float64 copies of the whole signal); bit for bit `istft` of the whole
  * spectrogram (the same additions in the same order). `opts.mask` is over all frames.
  */
 export function istftFrom(src: SpecSource, p: StftParams, length: number, opts: IstftOptions & { blockFrames?: number } = {}): Float32Array {
+  const res = new Float32Array(length);
+  istftStream(src, p, length, opts, (start, samples) => res.set(samples, start));
+  return res;
+}
+
+/**
+ * `istftFrom` handing the signal out a block at a time instead of returning it (issue 12: a long
+ * file's explanation is written to its WAV as it is computed): `emit(start, samples)` gets
+ * samples [start, start + samples.length), in order, covering [0, length) once; `samples` is a
+ * scratch buffer reused for the next call. Bit for bit the values `istftFrom` returns.
+ */
+export function istftStream(
+  src: SpecSource,
+  p: StftParams,
+  length: number,
+  opts: IstftOptions & { blockFrames?: number },
+  emit: (start: number, samples: Float32Array) => void,
+): void {
   checkParams(p);
   const { nFft, winLength, hopLength } = p;
   const { bins, frames } = src;
   if (bins !== nFft / 2 + 1) throw new Error(`istft: spectrogram has ${bins} bins, nFft ${nFft} needs ${nFft / 2 + 1}`);
   const mask = opts.mask;
   if (mask && mask.length !== bins * frames) throw new Error(`istft: mask has ${mask.length} values, spectrogram has ${bins * frames}`);
+  // 8-bit levels: value = level / 255 (a table: 0 and 255 give exactly 0 and 1); a float mask as is
+  const m8 = mask instanceof Uint8Array ? mask : null;
+  const mf = m8 ? null : (mask as Float32Array | undefined);
+  const gain = (i: number): number => (m8 ? LEVEL_VALUES[m8[i]] : mf ? mf[i] : 1);
   const invert = !!opts.invert;
   // frames are inverted in pairs from frame 0, as in istft: blocks of an even number of frames
   const B = Math.max(2, 2 * Math.floor((opts.blockFrames ?? 1024) / 2));
@@ -251,9 +284,10 @@ export function istftFrom(src: SpecSource, p: StftParams, length: number, opts: 
   const fft = getFft(nFft);
   const z = new Float64Array(2 * nFft);
   const y = new Float64Array(2 * nFft);
-  const res = new Float32Array(length);
   // ola/env cover positions [base, base + bufLen) of the whole overlap-add signal
   const bufLen = B * hopLength + nFft;
+  const out = new Float32Array(bufLen);
+  let emitted = 0;
   let ola = new Float64Array(bufLen);
   let env = new Float64Array(bufLen);
   let nextOla = new Float64Array(bufLen);
@@ -261,12 +295,15 @@ export function istftFrom(src: SpecSource, p: StftParams, length: number, opts: 
   const olaLen = nFft + hopLength * (frames - 1);
   const flush = (from: number, to: number, base: number) => {
     // positions [from, to) are final; output sample i is position half + i
-    for (let q = Math.max(from, half); q < to; q++) {
-      const i = q - half;
-      if (i >= length) break;
+    const q0 = Math.max(from, half);
+    const q1 = Math.min(to, half + length);
+    if (q1 <= q0) return;
+    for (let q = q0; q < q1; q++) {
       const e = env[q - base];
-      res[i] = e > 1e-11 ? ola[q - base] / e : 0;
+      out[q - q0] = e > 1e-11 ? ola[q - base] / e : 0;
     }
+    emit(q0 - half, out.subarray(0, q1 - q0));
+    emitted = q1 - half;
   };
   for (let t0 = 0; t0 < frames; t0 += B) {
     const t1 = Math.min(frames, t0 + B);
@@ -278,13 +315,13 @@ export function istftFrom(src: SpecSource, p: StftParams, length: number, opts: 
       for (let f = 0; f < bins; f++) {
         const il = f * n + (t - t0);
         const ig = f * frames + t;
-        const ga = mask ? (invert ? 1 - mask[ig] : mask[ig]) : 1;
+        const ga = mask ? (invert ? 1 - gain(ig) : gain(ig)) : 1;
         let ar = blk.re[il] * ga;
         let ai = blk.im[il] * ga;
         let br = 0;
         let bi = 0;
         if (hasB) {
-          const gb = mask ? (invert ? 1 - mask[ig + 1] : mask[ig + 1]) : 1;
+          const gb = mask ? (invert ? 1 - gain(ig + 1) : gain(ig + 1)) : 1;
           br = blk.re[il + 1] * gb;
           bi = blk.im[il + 1] * gb;
         }
@@ -327,5 +364,9 @@ export function istftFrom(src: SpecSource, p: StftParams, length: number, opts: 
       [env, nextEnv] = [nextEnv, env];
     }
   }
-  return res;
+  // torch.istft zero-pads to `length` past the last frame
+  if (emitted < length) {
+    const zeros = new Float32Array(Math.min(bufLen, length - emitted));
+    for (let a = emitted; a < length; a += zeros.length) emit(a, zeros.subarray(0, Math.min(zeros.length, length - a)));
+  }
 }

@@ -11,12 +11,12 @@ export interface DecodedWav {
   format: 'pcm' | 'float';
 }
 
-/** Encode mono samples as a WAV file: 16-bit PCM (clipped, rounded) or 32-bit IEEE float. */
-export function encodeWav(samples: Float32Array, sampleRate: number, format: WavFormat = 'pcm16'): ArrayBuffer {
+/** The 44-byte header of a mono WAV file of `numSamples` samples (16-bit PCM or 32-bit float). */
+export function wavHeader(numSamples: number, sampleRate: number, format: WavFormat = 'pcm16'): ArrayBuffer {
   if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw new Error(`encodeWav: bad sample rate ${sampleRate}`);
   const bytesPerSample = format === 'pcm16' ? 2 : 4;
-  const dataBytes = samples.length * bytesPerSample;
-  const buf = new ArrayBuffer(44 + dataBytes);
+  const dataBytes = numSamples * bytesPerSample;
+  const buf = new ArrayBuffer(44);
   const v = new DataView(buf);
   const writeStr = (off: number, s: string) => {
     for (let i = 0; i < s.length; i++) v.setUint8(off + i, s.charCodeAt(i));
@@ -34,15 +34,96 @@ export function encodeWav(samples: Float32Array, sampleRate: number, format: Wav
   v.setUint16(34, bytesPerSample * 8, true);
   writeStr(36, 'data');
   v.setUint32(40, dataBytes, true);
+  return buf;
+}
+
+/** One sample as 16-bit PCM: clipped to [-1, 1], ·32768 rounded, at most 32767. */
+function pcm16(x: number): number {
+  const s = Math.max(-1, Math.min(1, x));
+  return Math.min(32767, Math.round(s * 32768));
+}
+
+/** Encode mono samples as a WAV file: 16-bit PCM (clipped, rounded) or 32-bit IEEE float. */
+export function encodeWav(samples: Float32Array, sampleRate: number, format: WavFormat = 'pcm16'): ArrayBuffer {
+  const header = wavHeader(samples.length, sampleRate, format);
+  const bytesPerSample = format === 'pcm16' ? 2 : 4;
+  const buf = new ArrayBuffer(44 + samples.length * bytesPerSample);
+  new Uint8Array(buf).set(new Uint8Array(header));
+  const v = new DataView(buf);
   if (format === 'pcm16') {
-    for (let i = 0; i < samples.length; i++) {
-      const s = Math.max(-1, Math.min(1, samples[i]));
-      v.setInt16(44 + 2 * i, Math.min(32767, Math.round(s * 32768)), true);
-    }
+    for (let i = 0; i < samples.length; i++) v.setInt16(44 + 2 * i, pcm16(samples[i]), true);
   } else {
     for (let i = 0; i < samples.length; i++) v.setFloat32(44 + 4 * i, samples[i], true);
   }
   return buf;
+}
+
+/** Samples per part of a WavBlobWriter (1 MiB of 16-bit PCM). */
+const PART_SAMPLES = 1 << 19;
+let silencePart: Blob | null = null;
+
+/**
+ * A 16-bit PCM mono WAV file written a block at a time into a Blob (issue 12: a long file's
+ * explanation audio is never held whole as float32 or as one ArrayBuffer). Each block becomes a
+ * Blob part at once (browsers keep large blob data outside the JS heap), silence is one shared
+ * zero part referenced again; `finish()` gives the same bytes as `encodeWav(all, rate, 'pcm16')`.
+ * Hand-written: the RIFF header and sample conversion are the ones of encodeWav above.
+ */
+export class WavBlobWriter {
+  readonly sampleRate: number;
+  readonly totalSamples: number;
+  private written = 0;
+  private readonly parts: Blob[] = [];
+
+  constructor(sampleRate: number, totalSamples: number) {
+    if (!Number.isInteger(totalSamples) || totalSamples < 0) throw new Error(`WavBlobWriter: bad length ${totalSamples}`);
+    this.sampleRate = sampleRate;
+    this.totalSamples = totalSamples;
+    this.parts.push(new Blob([wavHeader(totalSamples, sampleRate, 'pcm16')]));
+  }
+
+  /** Samples written so far. */
+  get length(): number {
+    return this.written;
+  }
+
+  /** Append samples (float, converted as encodeWav does). */
+  write(block: ArrayLike<number>): void {
+    if (this.written + block.length > this.totalSamples) throw new Error(`WavBlobWriter: ${this.written + block.length} samples written, the header says ${this.totalSamples}`);
+    for (let o = 0; o < block.length; o += PART_SAMPLES) {
+      const n = Math.min(PART_SAMPLES, block.length - o);
+      const buf = new ArrayBuffer(2 * n);
+      const v = new DataView(buf);
+      for (let i = 0; i < n; i++) v.setInt16(2 * i, pcm16(block[o + i]), true);
+      this.parts.push(new Blob([buf]));
+    }
+    this.written += block.length;
+  }
+
+  /** Append `n` zero samples (one shared part, referenced, not copied). */
+  silence(n: number): void {
+    if (n <= 0) return;
+    if (this.written + n > this.totalSamples) throw new Error(`WavBlobWriter: ${this.written + n} samples written, the header says ${this.totalSamples}`);
+    silencePart ??= new Blob([new ArrayBuffer(2 * PART_SAMPLES)]);
+    for (let o = 0; o < n; o += PART_SAMPLES) {
+      const k = Math.min(PART_SAMPLES, n - o);
+      this.parts.push(k === PART_SAMPLES ? silencePart : silencePart.slice(0, 2 * k));
+    }
+    this.written += n;
+  }
+
+  /** The WAV file; throws when fewer samples were written than the header says. */
+  finish(): Blob {
+    if (this.written !== this.totalSamples) throw new Error(`WavBlobWriter: ${this.written} samples written, the header says ${this.totalSamples}`);
+    return new Blob(this.parts, { type: 'audio/wav' });
+  }
+}
+
+/** `encodeWav(samples, sampleRate, 'pcm16')` as a Blob, converted a part at a time (no whole-file ArrayBuffer). */
+export function wavBlob(samples: Float32Array, sampleRate: number): Blob {
+  const w = new WavBlobWriter(sampleRate, samples.length);
+  w.write(samples);
+  return w.finish();
 }
 
 /** Decode a WAV file (PCM 8/16/24/32-bit, float 32/64, incl. WAVE_FORMAT_EXTENSIBLE). Throws a specific Error. */

@@ -57,26 +57,8 @@ export function prettyLabel(label: string): string {
   return label.replace(/_/g, ' ');
 }
 
-/**
- * Waveform peaks with `buckets` columns: the largest |x| per bucket, a fresh array
- * (wavesurfer normalises what it is given in place, and draws one channel symmetrically).
- */
-export function peaks(samples: Float32Array, buckets: number): Float32Array {
-  const n = samples.length;
-  const b = Math.max(1, Math.min(buckets, n));
-  const out = new Float32Array(b);
-  for (let i = 0; i < b; i++) {
-    const start = Math.floor((i * n) / b);
-    const end = Math.max(start + 1, Math.floor(((i + 1) * n) / b));
-    let hi = 0;
-    for (let j = start; j < end && j < n; j++) {
-      const v = Math.abs(samples[j]);
-      if (v > hi) hi = v;
-    }
-    out[i] = hi;
-  }
-  return out;
-}
+/** Waveform peaks: src/core/peaks.ts (the worker computes the explanation's and residual's there). */
+export { peaks } from '../core/peaks';
 
 /** Indices of the k largest values, largest first. */
 export function topK(values: ArrayLike<number>, k: number): number[] {

@@ -1,0 +1,35 @@
+// The explanation's mask as the page gets it (issue 12): 8 bits per value instead of a float
+// (an hour's mask is 115 MB instead of 462 MB). The float mask stays in the worker, which makes
+// the audio and the metrics from it; views, the PNG and a long file's JSON export use these levels.
+
+/** Level of a mask value in [0, 1]: round(v · 255), clamped (value = level / 255). */
+export function maskLevel(v: number): number {
+  const q = Math.round(v * 255);
+  return q <= 0 ? 0 : q >= 255 ? 255 : q;
+}
+
+/** Quantise a soft mask to levels 0..255 (|v − level/255| ≤ 1/510 for v in [0, 1]). */
+export function quantizeMask(mask: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = maskLevel(mask[i]);
+  return out;
+}
+
+/** The binary mask (soft ≥ threshold) as levels: 255 where kept, 0 elsewhere (exactly 1 and 0 as values). */
+export function binaryMaskLevels(soft: ArrayLike<number>, threshold: number): Uint8Array {
+  const out = new Uint8Array(soft.length);
+  for (let i = 0; i < soft.length; i++) out[i] = soft[i] >= threshold ? 255 : 0;
+  return out;
+}
+
+/** Levels back to values in [0, 1] (level / 255). */
+export function maskFromLevels(levels: Uint8Array): Float32Array {
+  const out = new Float32Array(levels.length);
+  for (let i = 0; i < levels.length; i++) out[i] = levels[i] / 255;
+  return out;
+}
+
+/** A mask value at index i of either form: a float mask as is, levels divided by 255. */
+export function maskScale(mask: Float32Array | Uint8Array): number {
+  return mask instanceof Uint8Array ? 1 / 255 : 1;
+}
