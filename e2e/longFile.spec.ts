@@ -36,33 +36,49 @@ interface Ev {
   target: number;
   focus: { t0: number; t1: number; windowsDone: number; windowsTotal: number } | null;
   maskMean: number;
-  /** RMS of the explanation audio in [a, b) s. */
-  rmsFocus: number;
-  rmsEnd: number;
+  /** The largest |x| of the explanation audio in 1-20 s and in the last 30 s (from its waveform peaks: long files get no float audio, issue 12). */
+  peakFocus: number;
+  peakEnd: number;
+  /** Whether the explanation came with float arrays (files up to 2 min only). */
+  floats: boolean;
+  /** Bytes of the explanation's WAV file (44 + 2 per sample). */
+  wavBytes: number;
 }
 
 /** Records in the page every explanation the file shows (a store subscription: nothing is missed). */
 async function recordExplanations(page: Page) {
   await page.evaluate((n) => {
-    type E = { target: number; focus?: Ev['focus']; maskMean: number; maskedIn: Float32Array };
-    type F = { name: string; explanation?: E };
+    type E = { target: number; focus?: Ev['focus']; maskMean: number; maskedIn?: Float32Array; audio: { explanation: Blob; peaks: { explanation: Float32Array } } };
+    type F = { name: string; explanation?: E; analysis?: { durationS: number } };
     type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __ev: Ev[] };
     const w = window as unknown as W;
     w.__ev = [];
     let last: E | undefined;
-    const rms = (x: Float32Array, a: number, b: number) => {
-      let s = 0;
-      const i0 = Math.floor(a * 16000);
-      const i1 = Math.min(x.length, Math.floor(b * 16000));
-      for (let i = i0; i < i1; i++) s += x[i] * x[i];
-      return Math.sqrt(s / Math.max(1, i1 - i0));
+    // the largest peak of the buckets lying wholly in [a, b) s
+    const peakIn = (p: Float32Array, d: number, a: number, b: number) => {
+      let m = 0;
+      const i0 = Math.ceil((a / d) * p.length);
+      const i1 = Math.floor((b / d) * p.length);
+      for (let i = i0; i < Math.min(i1, p.length); i++) m = Math.max(m, p[i]);
+      return m;
     };
     w.__lmac.ui.subscribe((s) => {
-      const e = s.files.find((f) => f.name === n)?.explanation;
-      if (!e || e === last) return;
+      const f = s.files.find((g) => g.name === n);
+      const e = f?.explanation;
+      if (!e || e === last || !f.analysis) return;
       last = e;
-      const d = e.maskedIn.length / 16000;
-      w.__ev.push({ t: performance.now(), target: e.target, focus: e.focus ?? null, maskMean: e.maskMean, rmsFocus: rms(e.maskedIn, 1, 20), rmsEnd: rms(e.maskedIn, d - 30, d) });
+      const d = f.analysis.durationS;
+      const p = e.audio.peaks.explanation;
+      w.__ev.push({
+        t: performance.now(),
+        target: e.target,
+        focus: e.focus ?? null,
+        maskMean: e.maskMean,
+        peakFocus: peakIn(p, d, 1, 20),
+        peakEnd: peakIn(p, d, d - 30, d),
+        floats: e.maskedIn !== undefined,
+        wavBytes: e.audio.explanation.size,
+      });
     });
   }, NAME);
 }
@@ -94,8 +110,11 @@ test('a 20-minute file: the part around the play head first, then the whole file
   expect(first.focus!.t1).toBeGreaterThanOrEqual(25);
   expect(first.focus!.windowsDone).toBeLessThan(first.focus!.windowsTotal / 10);
   // audible there already, silent where not explained yet
-  expect(first.rmsFocus).toBeGreaterThan(1e-3);
-  expect(first.rmsEnd).toBe(0);
+  expect(first.peakFocus).toBeGreaterThan(1e-3);
+  expect(first.peakEnd).toBe(0);
+  // a long file: the audio as a 16-bit WAV of the whole length, no float copies on the page (issue 12)
+  expect(first.floats).toBe(false);
+  expect(first.wavBytes).toBe(44 + 2 * 16000 * 60 * MINUTES);
   await expect(page.getByTestId('fill')).toBeVisible();
   await expect(page.getByTestId('fill')).toHaveAttribute('data-focus', /^\d/);
   await expect(page.getByTestId('solo-in')).toBeEnabled();
@@ -115,8 +134,9 @@ test('a 20-minute file: the part around the play head first, then the whole file
   // the old class's fill was cancelled: it never completed
   expect(evs.filter((e) => e.target === oldTarget && !e.focus)).toEqual([]);
   const all = evs.find((e) => e.target !== oldTarget && !e.focus)!;
-  expect(all.rmsFocus).toBeGreaterThan(1e-3);
-  expect(all.rmsEnd, 'the whole file is explained: audible in its last 30 s').toBeGreaterThan(1e-3);
+  expect(all.peakFocus).toBeGreaterThan(1e-3);
+  expect(all.peakEnd, 'the whole file is explained: audible in its last 30 s').toBeGreaterThan(1e-3);
+  expect(all.floats).toBe(false);
   expect(all.maskMean).toBeGreaterThan(0);
   await expect(page.getByTestId('target')).not.toContainText(/error|failed|cancelled/i);
   await expect(page.getByTestId('fill')).toHaveCount(0, { timeout: 60_000 });

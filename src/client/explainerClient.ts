@@ -8,6 +8,7 @@ import type {
   BundleInfo,
   ClipMetrics,
   ExplainerKind,
+  ExplanationAudio,
   ExplanationMsg,
   GraphMeta,
   LatentInfo,
@@ -26,7 +27,8 @@ import type {
 } from '../worker/protocol';
 import { transferablesOf } from '../worker/protocol';
 
-export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, GraphMeta, LatentInfo, LatentSettings, PerturbationSettings, Progress, PromptInfo, SegmentInfo, TensorMeta } from '../worker/protocol';
+export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, ExplanationAudio, GraphMeta, LatentInfo, LatentSettings, PerturbationSettings, Progress, PromptInfo, SegmentInfo, TensorMeta } from '../worker/protocol';
+export { FLOAT_ARRAYS_MAX_S } from '../worker/protocol';
 export { AudioLoadError } from '../core/audioChecks';
 
 /** An analysis as the UI gets it: the worker's result plus the file name and the decoded samples. */
@@ -61,12 +63,22 @@ export interface Explanation {
   metricsRange?: { t0: number; t1: number; windows: number; windowsTotal: number };
   /** Only on the early part of a progressive explanation (`ExplainOptions.onFocus`): final in t0..t1 s. */
   focus?: { t0: number; t1: number; windowsDone: number; windowsTotal: number };
-  /** [bins*frames], soft, or binary when threshold != null. */
-  mask: Float32Array;
+  /**
+   * The mask [bins*frames] as 8-bit levels: value = level / 255, soft, or 0 / 255 when
+   * threshold != null (issue 12: what the views draw; an hour's is 115 MB instead of 462 MB).
+   */
+  maskLevels: Uint8Array;
+  /** [bins*frames], soft, or binary when threshold != null: files up to FLOAT_ARRAYS_MAX_S (2 min) only. */
+  mask?: Float32Array;
   maskMean: number;
-  /** Model rate, original length. */
-  maskedIn: Float32Array;
-  maskedOut: Float32Array;
+  /**
+   * The explanation (masked-in) and the residual (masked-out = original − explanation) as 16-bit
+   * PCM WAV files at the model rate, original length, and their waveform peaks (PEAK_BUCKETS).
+   */
+  audio: ExplanationAudio;
+  /** The same two signals as float32, model rate, original length: files up to FLOAT_ARRAYS_MAX_S (2 min) only. */
+  maskedIn?: Float32Array;
+  maskedOut?: Float32Array;
   /** ms: decoder | perturbation + surrogate, stitch, threshold, istft, metrics, total (worker), roundTrip (client). */
   timings: Record<string, number>;
 }
@@ -400,7 +412,15 @@ export class ExplainerClient {
       const p = first as ExplanationMsg | null;
       if (!p) throw new Error('explain: the worker sent no partial result with the arrays');
       // the partial's arrays themselves (same contents): views keyed on them do not redraw for the metrics
-      return withRoundTrip({ ...res, mask: p.mask, maskedIn: p.maskedIn, maskedOut: p.maskedOut, ...(p.segments && res.segments ? { segments: { ...res.segments, importance: p.segments.importance } } : {}) });
+      return withRoundTrip({
+        ...res,
+        maskLevels: p.maskLevels,
+        mask: p.mask,
+        maskedIn: p.maskedIn,
+        maskedOut: p.maskedOut,
+        audio: p.audio,
+        ...(p.segments && res.segments ? { segments: { ...res.segments, importance: p.segments.importance } } : {}),
+      });
     }
     return withRoundTrip(res);
   }

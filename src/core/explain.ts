@@ -3,8 +3,11 @@
 // optional threshold → masked-in / masked-out audio by ISTFT. See docs/DESIGN.md.
 import type { Manifest } from './manifest';
 import type { ModelRunner, PromptEmbedding, WindowPhase } from './modelRunner';
-import { istft, istftFrom, magnitude as stftMagnitude, signalSource, specSource, stft, unitPhaseInto, type Spectrogram, type SpecSource, type StftParams } from './stft';
-import { MaskStitcher, padToPlan, planWindows, signalMaskMean, type WindowPlan } from './windows';
+import { istft, istftFrom, istftStream, magnitude as stftMagnitude, signalSource, specSource, stft, unitPhaseInto, type Spectrogram, type SpecSource, type StftParams } from './stft';
+import { MaskStitcher, padToPlan, planWindows, signalFrames, signalMaskMean, type WindowPlan } from './windows';
+import { binaryMaskLevels, quantizeMask } from './maskLevels';
+import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
+import { WavBlobWriter, wavBlob } from './wav';
 
 export interface Progress {
   stage: string;
@@ -384,6 +387,9 @@ export async function stitchedMask<H>(
   } else if (!runner.runDecoderText) throw new Error('this bundle has no prompt-conditioned decoder: typed prompts are not available');
   const key = targetKey(target);
   if (state.lastSoft && state.lastSoft.key === key) return state.lastSoft.mask;
+  // another target's mask is not kept while this one is stitched: one full-size soft mask per file
+  // (issue 12: 462 MB for an hour); going back to that target reruns its decoder
+  state.lastSoft = null;
   const { plan, source } = state;
   const per = source.bins * plan.windowFrames;
   const stitcher = new MaskStitcher(plan, source.bins);
@@ -502,6 +508,118 @@ export function renderExplanation(
   opts.onProgress?.({ stage: 'istft', done: 2, total: 2 });
   timings.total = now() - t0;
   return { target, threshold, mask, maskMean, maskedIn, maskedOut, timings };
+}
+
+/**
+ * The explanation's audio as the page gets it (issue 12): 16-bit PCM WAV files (mono, model rate,
+ * original length; `encodeWav(x, rate, 'pcm16')` byte for byte) and their waveform peaks, so the
+ * page never holds the signals as float32.
+ */
+export interface ExplanationAudio {
+  /** The masked-in audio (what the classifier relied on). */
+  explanation: Blob;
+  /** The masked-out audio: original − explanation. */
+  residual: Blob;
+  /** `peaks(signal, PEAK_BUCKETS)` of each (src/core/peaks.ts). */
+  peaks: { explanation: Float32Array; residual: Float32Array };
+}
+
+/** ExplanationAudio of two float signals (short files, LMAC-TD, the focused part). */
+export function explanationAudio(maskedIn: Float32Array, maskedOut: Float32Array, sampleRate: number): ExplanationAudio {
+  return {
+    explanation: wavBlob(maskedIn, sampleRate),
+    residual: wavBlob(maskedOut, sampleRate),
+    peaks: { explanation: peaks(maskedIn, PEAK_BUCKETS), residual: peaks(maskedOut, PEAK_BUCKETS) },
+  };
+}
+
+/** What `renderExplanationAudio` gives: the mask as 8-bit levels and the audio as WAV files, no full-length floats. */
+export interface RenderedExplanation {
+  target: number;
+  threshold: number | null;
+  /** [bins × totalFrames] levels 0..255 (value = level / 255; 0 or 255 when threshold != null), src/core/maskLevels.ts. */
+  maskLevels: Uint8Array;
+  /** As ExplainResult.maskMean, of the float mask (soft, or 0/1). */
+  maskMean: number;
+  audio: ExplanationAudio;
+  timings: Record<string, number>;
+}
+
+/** signalMaskMean of the binary mask (soft ≥ threshold), counted from its levels (no float copy). */
+export function binaryMaskMean(levels: Uint8Array, plan: Pick<WindowPlan, 'length' | 'hopLength' | 'totalFrames'>): number {
+  const TT = plan.totalFrames;
+  const F = signalFrames(plan);
+  const bins = levels.length / TT;
+  let s = 0;
+  for (let b = 0; b < bins; b++) for (let t = 0; t < F; t++) if (levels[b * TT + t] === 255) s += 1;
+  return bins * F ? s / (bins * F) : 0;
+}
+
+/**
+ * `renderExplanation` for long files (issue 12) without its full-length float arrays: the mask
+ * goes out as 8-bit levels, the ISTFT runs a block of frames at a time (istftStream) straight into
+ * the explanation's and the residual's WAV files and peaks. The same audio bytes and mask mean as
+ * `renderExplanation` + `explanationAudio`, and the levels `quantizeMask` gives of its mask.
+ */
+export function renderExplanationAudio(
+  state: Pick<AnalysisState, 'plan' | 'config'> & { original?: Float32Array | null; source?: SpecSource; spec?: Spectrogram },
+  target: number,
+  soft: Float32Array,
+  threshold: number | null,
+  opts: RunOptions = {},
+  timings: Record<string, number> = {},
+  t0: number = now(),
+): RenderedExplanation {
+  opts.signal?.throwIfAborted();
+  let t = now();
+  const maskLevels = threshold === null ? quantizeMask(soft) : binaryMaskLevels(soft, threshold);
+  const maskMean = threshold === null ? signalMaskMean(soft, state.plan) : binaryMaskMean(maskLevels, state.plan);
+  timings.threshold = now() - t;
+  opts.onProgress?.({ stage: 'istft', done: 0, total: 2 });
+  t = now();
+  const sp = state.config.stft;
+  const sr = state.config.sampleRate;
+  const len = state.plan.length;
+  const src = sourceOf(state);
+  // the ISTFT takes the soft mask as is, a binary one as its levels (0 and 255 are exactly 0 and 1)
+  const istftMask = threshold === null ? soft : maskLevels;
+  const wIn = new WavBlobWriter(sr, len);
+  const wOut = new WavBlobWriter(sr, len);
+  const pIn = new PeakAccumulator(len, PEAK_BUCKETS);
+  const pOut = new PeakAccumulator(len, PEAK_BUCKETS);
+  const orig = state.original && state.original.length === len ? state.original : null;
+  let res = new Float32Array(0);
+  let tOut = 0;
+  istftStream(src, sp, len, { mask: istftMask }, (start, x) => {
+    wIn.write(x);
+    pIn.add(start, x);
+    if (!orig) return;
+    const tr = now();
+    // ISTFT is linear: the residual ISTFT((1−M)⊙X) is the original minus the explanation
+    if (res.length < x.length) res = new Float32Array(x.length);
+    const r = res.subarray(0, x.length);
+    for (let i = 0; i < x.length; i++) r[i] = orig[start + i] - x[i];
+    wOut.write(r);
+    pOut.add(start, r);
+    tOut += now() - tr;
+  });
+  opts.onProgress?.({ stage: 'istft', done: 1, total: 2 });
+  opts.signal?.throwIfAborted();
+  if (!orig) {
+    const tr = now();
+    istftStream(src, sp, len, { mask: istftMask, invert: true }, (start, x) => {
+      wOut.write(x);
+      pOut.add(start, x);
+    });
+    tOut += now() - tr;
+  }
+  timings.istftOut = tOut;
+  timings.istftIn = now() - t - tOut;
+  timings.istft = timings.istftIn + timings.istftOut;
+  opts.onProgress?.({ stage: 'istft', done: 2, total: 2 });
+  const audio: ExplanationAudio = { explanation: wIn.finish(), residual: wOut.finish(), peaks: { explanation: pIn.result(), residual: pOut.result() } };
+  timings.total = now() - t0;
+  return { target, threshold, maskLevels, maskMean, audio, timings };
 }
 
 /** original − explanation: the residual without a second ISTFT (ISTFT(X) = original). */

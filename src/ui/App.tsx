@@ -15,6 +15,7 @@ import { Waveforms } from './Waveforms';
 import { MetricsPanel } from './MetricsPanel';
 import { LatentPanel } from './LatentPanel';
 import { getPlayer } from './player';
+import { wavBlob } from '../core/wav';
 import { activePrompt, selectedFile, useUi, type FileEntry, type Track } from './store';
 import { formatDuration, formatTime, prettyLabel } from './format';
 import type { BundleInfo, Explanation } from '../client/explainerClient';
@@ -66,19 +67,18 @@ function usePlayerSources(f: FileEntry | undefined) {
     p.clear();
     if (!analysis) return;
     p.setDuration(analysis.durationS);
-    p.setTrack('original', analysis.fileId, analysis.samples, analysis.sampleRate);
+    // written a part at a time: no whole-file ArrayBuffer on the page (issue 12)
+    p.setTrack('original', wavBlob(analysis.samples, analysis.sampleRate));
   }, [analysis]);
+  const audio = ex?.audio;
   useEffect(() => {
     if (!analysis) return;
     const p = getPlayer();
-    // the explainer (and the latent explainer's settings) too: another explainer's audio is another track
-    const lat = ex?.latent ? `|${ex.latent.beta}|${ex.latent.method}|${ex.latent.baseline}` : '';
-    const key = ex
-      ? `${ex.fileId}|${ex.prompt ? `prompt:${ex.prompt.text}` : ex.target}|${ex.threshold}|${ex.focus ? `focus:${ex.focus.t0}` : 'all'}|${ex.explainer ?? 'lmac'}${lat}`
-      : 'none';
-    p.setTrack('in', key, ex?.maskedIn ?? null, analysis.sampleRate);
-    p.setTrack('out', key, ex?.maskedOut ?? null, analysis.sampleRate);
-  }, [analysis, ex]);
+    // the worker's WAV files (a new explanation's replace the old ones, whose URLs are revoked;
+    // the final result after the partial one has the same files: nothing reloads)
+    p.setTrack('in', audio?.explanation ?? null);
+    p.setTrack('out', audio?.residual ?? null);
+  }, [analysis, audio]);
   useEffect(() => getPlayer().solo(solo), [solo]);
 }
 
@@ -221,7 +221,7 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
       </section>
       {/* the transport and the three tracks first: in view on a laptop screen once explained */}
       <section className="card tracks-card" data-testid="tracks">
-        <Waveforms original={a.samples} maskedIn={e?.maskedIn ?? null} maskedOut={e?.maskedOut ?? null} duration={a.durationS} />
+        <Waveforms original={a.samples} audio={e?.audio ?? null} duration={a.durationS} />
         {e?.explainer === 'latent' && e.latent && (
           <p className="muted small" data-testid="latent-tracks-note">
             Latent explainer (β = {e.latent.beta.toFixed(2)}): <b>Explanation</b> is the audio decoded from the top-β latent features (the rest set to

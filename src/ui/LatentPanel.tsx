@@ -147,8 +147,8 @@ export function LatentPanel({ file, explanation, bundle }: { file: FileEntry; ex
           data-beta={info.beta}
           data-method={info.method}
           data-file={e.fileId}
-          data-energy-in={energy(e.maskedIn)}
-          data-energy-out={energy(e.maskedOut)}
+          data-energy-in={e.maskedIn ? energy(e.maskedIn) : '' /* float signals: files up to 2 min (issue 12) */}
+          data-energy-out={e.maskedOut ? energy(e.maskedOut) : ''}
           data-p-in={e.metrics?.qc ?? ''}
           data-p-out={e.metrics?.rc ?? ''}
           data-timings={JSON.stringify(e.timings)}

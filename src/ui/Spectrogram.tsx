@@ -43,7 +43,8 @@ export function Spectrogram({ analysis, explanation }: { analysis: Analysis; exp
   const plotH = HEIGHT - M.top - M.bottom;
 
   // draw the image
-  const mask = explanation?.mask;
+  // the float mask of short files, else its 8-bit levels (issue 12)
+  const mask = explanation ? (explanation.mask ?? explanation.maskLevels) : undefined;
   useEffect(() => {
     const c = canvasRef.current;
     if (!c) return;

@@ -2,9 +2,9 @@ import { useEffect, useMemo, useRef } from 'react';
 import WaveSurfer from 'wavesurfer.js';
 import { getPlayer, usePlayback } from './player';
 import { useUi, type Track } from './store';
-import { formatTime, peaks } from './format';
-
-const BUCKETS = 2400;
+import { formatTime } from './format';
+import { peaks, PEAK_BUCKETS } from '../core/peaks';
+import type { ExplanationAudio } from '../client/explainerClient';
 
 const TRACKS: { track: Track; label: string; key: string; hint: string; color: string; progress: string }[] = [
   { track: 'original', label: 'Original', key: '1', hint: 'the input as the model hears it', color: '#6f7d95', progress: '#c9d3e6' },
@@ -13,7 +13,8 @@ const TRACKS: { track: Track; label: string; key: string; hint: string; color: s
 ];
 
 function WaveRow(props: {
-  samples: Float32Array | null;
+  /** peaks(signal, PEAK_BUCKETS); null: nothing to draw yet. */
+  peaks: Float32Array | null;
   scale: number;
   duration: number;
   color: string;
@@ -22,7 +23,7 @@ function WaveRow(props: {
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const wsRef = useRef<WaveSurfer | null>(null);
-  const { samples, scale, duration, color, progress } = props;
+  const { peaks: pk, scale, duration, color, progress } = props;
 
   useEffect(() => {
     if (!ref.current) return;
@@ -52,18 +53,18 @@ function WaveRow(props: {
   useEffect(() => {
     const ws = wsRef.current;
     if (!ws) return;
-    const p = samples ? peaks(samples, BUCKETS) : new Float32Array(BUCKETS);
-    for (let i = 0; i < p.length; i++) p[i] = Math.min(1, p[i] * scale);
+    // a scaled copy: wavesurfer normalises what it gets in place, and the explanation's peaks are shared
+    const p = pk ? Float32Array.from(pk, (v) => Math.min(1, v * scale)) : new Float32Array(PEAK_BUCKETS);
     void ws.load('', [p], Math.max(duration, 0.001)).then(() => ws.setTime(usePlayback.getState().time)).catch(() => undefined);
-  }, [samples, scale, duration]);
+  }, [pk, scale, duration]);
 
   return <div className="wave" ref={ref} data-testid={props.testid} />;
 }
 
 export function Waveforms(props: {
   original: Float32Array;
-  maskedIn: Float32Array | null;
-  maskedOut: Float32Array | null;
+  /** The explanation's WAV files and peaks (the worker's; the page holds no float copy of them). */
+  audio: ExplanationAudio | null;
   duration: number;
 }) {
   const solo = useUi((s) => s.solo);
@@ -74,7 +75,8 @@ export function Waveforms(props: {
     for (let i = 0; i < props.original.length; i++) m = Math.max(m, Math.abs(props.original[i]));
     return m > 0 ? 1 / m : 1;
   }, [props.original]);
-  const samples: Record<Track, Float32Array | null> = { original: props.original, in: props.maskedIn, out: props.maskedOut };
+  const originalPeaks = useMemo(() => peaks(props.original, PEAK_BUCKETS), [props.original]);
+  const trackPeaks: Record<Track, Float32Array | null> = { original: originalPeaks, in: props.audio?.peaks.explanation ?? null, out: props.audio?.peaks.residual ?? null };
 
   return (
     <div className="waveforms">
@@ -99,12 +101,12 @@ export function Waveforms(props: {
             aria-pressed={solo === t.track}
             onClick={() => setSolo(t.track)}
             title={`Listen to ${t.label.toLowerCase()}: ${t.hint} (key ${t.key})`}
-            disabled={!samples[t.track]}
+            disabled={!trackPeaks[t.track]}
           >
             <span className="key">{t.key}</span> {t.label}
           </button>
           <WaveRow
-            samples={samples[t.track]}
+            peaks={trackPeaks[t.track]}
             scale={scale}
             duration={props.duration}
             color={t.color}

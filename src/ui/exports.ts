@@ -1,6 +1,6 @@
 /** Exports: masked WAVs (16-bit PCM at the model rate), the mask as PNG and as JSON. */
 import type { Analysis, Explanation } from '../client/explainerClient';
-import { encodeWav } from '../core/wav';
+import { wavBlob } from '../core/wav';
 import { signalFrames } from '../core/windows';
 import { explanationLabel, exportName, prettyLabel } from './format';
 import { renderImage, type FreqScale, type OverlayMode } from './spectrogramRender';
@@ -24,15 +24,15 @@ function named(e: Explanation, label: string): string {
   return e.explainer === 'lmactd' ? `${label}-lmactd` : label;
 }
 
+/** The worker's WAV file of the explanation or the residual (16-bit PCM at the model rate), as the player plays it. */
 export function wavExport(a: Analysis, e: Explanation, label: string, which: 'explanation' | 'residual') {
-  const samples = which === 'explanation' ? e.maskedIn : e.maskedOut;
-  const blob = new Blob([encodeWav(samples, a.sampleRate, 'pcm16')], { type: 'audio/wav' });
+  const blob = which === 'explanation' ? e.audio.explanation : e.audio.residual;
   return { blob, name: exportName(a.name, named(e, label), which, 'wav') };
 }
 
 /** The original at the model rate (what the model heard), to compare with the two tracks. */
 export function originalExport(a: Analysis) {
-  const blob = new Blob([encodeWav(a.samples, a.sampleRate, 'pcm16')], { type: 'audio/wav' });
+  const blob = wavBlob(a.samples, a.sampleRate);
   return { blob, name: exportName(a.name, `${a.sampleRate / 1000}k`, 'original', 'wav') };
 }
 
@@ -55,7 +55,7 @@ export async function pngExport(
   if (!ctx) throw new Error('canvas 2D context unavailable');
   ctx.fillStyle = '#111418';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  const img = renderImage(specData(a), { width: plotW, height: plotH, t0: 0, t1: a.durationS, freqScale: opts.freqScale, overlay: opts.overlay, mask: e.mask });
+  const img = renderImage(specData(a), { width: plotW, height: plotH, t0: 0, t1: a.durationS, freqScale: opts.freqScale, overlay: opts.overlay, mask: e.mask ?? e.maskLevels });
   ctx.putImageData(img, L, T);
   ctx.fillStyle = '#e6e9ee';
   ctx.font = '14px system-ui, sans-serif';
@@ -78,10 +78,20 @@ export async function pngExport(
   return { blob, name: exportName(a.name, named(e, label), 'mask', 'png') };
 }
 
-/** Mask values (rounded to 4 decimals) + metadata; layout bin-major like the model tensors. */
+/** JSON text of the mask values of 8-bit levels: level / 255 rounded to 4 decimals (as the float mask's values are). */
+const LEVEL_TEXT = Array.from({ length: 256 }, (_, q) => String(Math.round((q / 255) * 1e4) / 1e4));
+/** Values per Blob part of a streamed mask (a few MB of text at a time). */
+const JSON_PART_VALUES = 1 << 20;
+
+/**
+ * Mask values (rounded to 4 decimals) + metadata; layout bin-major like the model tensors. Files
+ * up to 2 min have the float mask; longer ones (issue 12) the 8-bit levels the page holds
+ * (`maskQuantisation` says so: values are multiples of 1/255), written as text a part at a time
+ * into the Blob — never one array or string of the whole mask (an hour's is 115 M values, about
+ * 0.7 GB of JSON).
+ */
 export function jsonExport(a: Analysis, e: Explanation, labels: string[]): { blob: Blob; name: string } {
   const label = explanationLabel(e, labels);
-  const values = Array.from(e.mask, (v) => Math.round(v * 1e4) / 1e4);
   const body = {
     format: 'lmac-mask/1',
     file: a.name,
@@ -95,6 +105,7 @@ export function jsonExport(a: Analysis, e: Explanation, labels: string[]): { blo
     ...(e.explainer === 'latent' && e.latent
       ? { latent: { beta: e.latent.beta, method: e.latent.method, baseline: e.latent.baseline, channels: e.latent.channels, groups: e.latent.groups, windows: e.latent.windows, keep: Array.from(e.latent.keep) } }
       : {}),
+    ...(e.mask ? {} : { maskQuantisation: '8-bit: each value is round(255 v) / 255 of the float mask (files over 2 min)' }),
     threshold: e.threshold,
     maskMean: e.maskMean,
     sampleRate: a.sampleRate,
@@ -107,8 +118,21 @@ export function jsonExport(a: Analysis, e: Explanation, labels: string[]): { blo
     signalFrames: signalFrames({ length: Math.round(a.durationS * a.sampleRate), hopLength: a.hopLength, totalFrames: a.frames }),
     layout: 'bin-major: value (f, t) at index f * frames + t',
     probabilities: Object.fromEntries(Array.from(a.probs, (p, i) => [labels[i] ?? `${i}`, Math.round(p * 1e6) / 1e6])),
-    mask: values,
   };
-  const blob = new Blob([JSON.stringify(body)], { type: 'application/json' });
-  return { blob, name: exportName(a.name, named(e, label), 'mask', 'json') };
+  const name = exportName(a.name, named(e, label), 'mask', 'json');
+  if (e.mask) {
+    const values = Array.from(e.mask, (v) => Math.round(v * 1e4) / 1e4);
+    return { blob: new Blob([JSON.stringify({ ...body, mask: values })], { type: 'application/json' }), name };
+  }
+  const head = JSON.stringify(body);
+  const parts: (string | Blob)[] = [`${head.slice(0, -1)},"mask":[`];
+  const lv = e.maskLevels;
+  for (let o = 0; o < lv.length; o += JSON_PART_VALUES) {
+    const n = Math.min(JSON_PART_VALUES, lv.length - o);
+    const text = new Array<string>(n);
+    for (let i = 0; i < n; i++) text[i] = LEVEL_TEXT[lv[o + i]];
+    parts.push(new Blob([(o ? ',' : '') + text.join(',')]));
+  }
+  parts.push(']}');
+  return { blob: new Blob(parts, { type: 'application/json' }), name };
 }

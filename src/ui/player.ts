@@ -5,7 +5,6 @@
  * `usePlayback` (updated every animation frame while playing).
  */
 import { create } from 'zustand';
-import { encodeWav } from '../core/wav';
 import type { Track } from './store';
 
 export interface PlaybackState {
@@ -17,7 +16,7 @@ export interface PlaybackState {
 
 export const usePlayback = create<PlaybackState>()(() => ({ time: 0, duration: 0, playing: false, track: 'original' }));
 
-type Sources = Record<Track, { key: string; url: string } | null>;
+type Sources = Record<Track, { wav: Blob; url: string } | null>;
 
 export class AudioPlayer {
   readonly el: HTMLAudioElement;
@@ -50,16 +49,18 @@ export class AudioPlayer {
     this.el.addEventListener('seeked', () => this.publish());
   }
 
-  /** Set a track's samples; `key` identifies the content so an unchanged track is not re-encoded. */
-  setTrack(track: Track, key: string, samples: Float32Array | null, sampleRate: number): void {
+  /**
+   * Set a track's audio (a WAV file: the worker writes the explanation's and the residual's, the
+   * page the original's with wavBlob); the same Blob again keeps the track's source (e.g. the
+   * final result after the partial one). The previous source's URL is revoked (its blob can then
+   * be freed).
+   */
+  setTrack(track: Track, wav: Blob | null): void {
     const cur = this.sources[track];
-    if (cur?.key === key && samples) return;
+    if (cur?.wav === wav && wav) return;
     if (cur) URL.revokeObjectURL(cur.url);
     this.sources[track] = null;
-    if (samples) {
-      const blob = new Blob([encodeWav(samples, sampleRate, 'pcm16')], { type: 'audio/wav' });
-      this.sources[track] = { key, url: URL.createObjectURL(blob) };
-    }
+    if (wav) this.sources[track] = { wav, url: URL.createObjectURL(wav) };
     if (track === this.track) this.applySource(true);
   }
 

@@ -60,7 +60,8 @@ export interface RenderOptions {
   t1: number;
   freqScale: FreqScale;
   overlay: OverlayMode;
-  mask?: Float32Array | null;
+  /** The mask [bins × frames]: float values, or 8-bit levels (value = level / 255, src/core/maskLevels.ts). */
+  mask?: Float32Array | Uint8Array | null;
 }
 
 /** Fill an ImageData of width×height with the spectrogram (+ mask) for the time range [t0, t1]. */
@@ -73,6 +74,7 @@ export function renderImage(spec: SpecData, o: RenderOptions): ImageData {
   const img = new ImageData(W, H);
   const px = img.data;
   const mask = o.mask && o.mask.length === bins * frames ? o.mask : null;
+  const maskScale = mask instanceof Uint8Array ? 1 / 255 : 1;
   const fps = sampleRate / hopLength;
 
   // column → frame range [fa, fb)
@@ -124,7 +126,7 @@ export function renderImage(spec: SpecData, o: RenderOptions): ImageData {
           n++;
         }
       }
-      const m = mask ? ms / n : 1;
+      const m = mask ? (ms * maskScale) / n : 1;
       const p = 4 * (r * W + x);
       let R: number;
       let G: number;

@@ -7,8 +7,11 @@ import * as ort from 'onnxruntime-web/webgpu';
 // Emscripten's threads from loading the app's worker chunk in production builds (web-stack.md).
 import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { signalFrames, signalMaskMean, type WindowPlan } from '../core/windows';
-import { analyze, pipelineConfig, releaseAnalysis, renderExplanation, stitchedMask, thresholdMask, type AnalysisState, type FocusMask, type StitchOptions } from '../core/explain';
+import { signalFrames, signalMaskMean } from '../core/windows';
+import { analyze, binaryMaskMean, explanationAudio, pipelineConfig, releaseAnalysis, renderExplanation, renderExplanationAudio, stitchedMask, thresholdMask, type AnalysisState, type ExplanationAudio, type FocusMask, type RunOptions, type StitchOptions } from '../core/explain';
+import { binaryMaskLevels, quantizeMask } from '../core/maskLevels';
+import { PeakAccumulator, PEAK_BUCKETS } from '../core/peaks';
+import { WavBlobWriter } from '../core/wav';
 import { istftFrames } from '../core/stft';
 import { magnitudeLevels, sourceLevels } from '../core/levels';
 import { explanationMetrics, maskedPromptSimilarity, promptSimilarity, windowsInRange } from '../core/faithfulness';
@@ -19,7 +22,7 @@ import { BundleError, loadBundleFiles, loadBundleFromBytes, type BundleFiles } f
 import { createOrtRunner, releaseTensors, smokeTest, tensorBytes, type ModelRunner } from '../core/modelRunner';
 import type { GraphMeta } from '../core/modelForm';
 import type { AnalysisMsg, BackendChoice, BackendInUse, BundleInfo, ExplanationMsg, LiveMsg, Request, Response, SerializedError } from './protocol';
-import { transferablesOf } from './protocol';
+import { FLOAT_ARRAYS_MAX_S, transferablesOf } from './protocol';
 import { LatentExplainer, type LatentFileCache } from './latentExplainer';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -372,21 +375,51 @@ function withFileName(name: string, e: unknown): unknown {
   return e;
 }
 
+/** Whether a file's explanations also carry float32 arrays (files up to FLOAT_ARRAYS_MAX_S, as before issue 12). */
+function withFloats(st: Pick<AnalysisState, 'plan' | 'config'>): boolean {
+  return st.plan.length <= FLOAT_ARRAYS_MAX_S * st.config.sampleRate;
+}
+
 /**
  * Post the focused part of a progressive explanation (issue 12): the mask as stitched so far
  * (thresholded like the request) and the audio of the frames that are final — one ISTFT of
- * that range; the residual there is the original minus it; silence elsewhere.
+ * that range; the residual there is the original minus it; silence elsewhere. The WAV files are
+ * that part between shared silent parts (no full-length copy); files up to FLOAT_ARRAYS_MAX_S also
+ * get the float arrays.
  */
 function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: AnalysisState<Hidden>, f: FocusMask, prompt: ExplanationMsg['prompt']): void {
   const t0 = performance.now();
-  const mask = req.threshold === null ? f.mask : thresholdMask(f.mask, req.threshold);
+  const th = req.threshold;
+  const maskLevels = th === null ? quantizeMask(f.mask) : binaryMaskLevels(f.mask, th);
+  const floats = withFloats(st);
+  const mask = !floats ? undefined : th === null ? f.mask : thresholdMask(f.mask, th);
   const len = st.plan.length;
-  const part = istftFrames(st.source, st.config.stft, len, f.frame0, f.frame1, { mask });
-  const maskedIn = new Float32Array(len);
-  maskedIn.set(part.samples, part.start);
-  const maskedOut = new Float32Array(len);
+  const sr = st.config.sampleRate;
+  // a binary mask as its levels: 0 and 255 are exactly 0 and 1
+  const part = istftFrames(st.source, st.config.stft, len, f.frame0, f.frame1, { mask: th === null ? f.mask : maskLevels });
   const orig = st.original;
-  if (orig) for (let i = 0; i < part.samples.length; i++) maskedOut[part.start + i] = orig[part.start + i] - part.samples[i];
+  const outPart = new Float32Array(part.samples.length);
+  if (orig) for (let i = 0; i < part.samples.length; i++) outPart[i] = orig[part.start + i] - part.samples[i];
+  const track = (x: Float32Array) => {
+    const w = new WavBlobWriter(sr, len);
+    w.silence(part.start);
+    w.write(x);
+    w.silence(len - part.start - x.length);
+    const pk = new PeakAccumulator(len, PEAK_BUCKETS);
+    pk.add(part.start, x);
+    return { wav: w.finish(), peaks: pk.result() };
+  };
+  const tin = track(part.samples);
+  const tout = track(outPart);
+  const audio: ExplanationAudio = { explanation: tin.wav, residual: tout.wav, peaks: { explanation: tin.peaks, residual: tout.peaks } };
+  let maskedIn: Float32Array | undefined;
+  let maskedOut: Float32Array | undefined;
+  if (floats) {
+    maskedIn = new Float32Array(len);
+    maskedIn.set(part.samples, part.start);
+    maskedOut = new Float32Array(len);
+    maskedOut.set(outPart, part.start);
+  }
   let sum = 0;
   let n = 0;
   const TT = st.plan.totalFrames;
@@ -394,37 +427,66 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
   const f1 = Math.min(f.frame1, signalFrames(st.plan));
   for (let b = 0; b < st.source.bins; b++)
     for (let t = f.frame0; t < f1; t++) {
-      sum += mask[b * TT + t];
+      const v = f.mask[b * TT + t];
+      sum += th === null ? v : v >= th ? 1 : 0;
       n++;
     }
-  const sr = st.config.sampleRate;
   const result: ExplanationMsg = {
     fileId: req.fileId,
     target: req.prompt !== undefined ? -1 : req.target,
     ...(prompt ? { prompt } : {}),
     threshold: req.threshold,
     explainer: 'lmac',
-    mask,
+    maskLevels,
+    ...(mask ? { mask, maskedIn, maskedOut } : {}),
     maskMean: n ? sum / n : 0,
-    maskedIn,
-    maskedOut,
+    audio,
     metrics: null,
     timings: { focus: performance.now() - t0 },
     focus: { t0: part.start / sr, t1: (part.start + part.samples.length) / sr, windowsDone: f.windowsDone, windowsTotal: f.windowsTotal },
   };
-  post({ type: 'focus', id, result }, transferablesOf(mask, maskedIn, maskedOut));
+  post({ type: 'focus', id, result }, transferablesOf(maskLevels, mask, maskedIn, maskedOut));
+}
+
+/** An explanation as the worker posts it (ExplanationMsg's arrays), before the metrics. */
+type Rendered = Pick<ExplanationMsg, 'target' | 'threshold' | 'maskLevels' | 'mask' | 'maskMean' | 'audio' | 'maskedIn' | 'maskedOut' | 'timings'>;
+
+/**
+ * The explanation of a soft mask: for files up to FLOAT_ARRAYS_MAX_S the float arrays as before
+ * (renderExplanation) plus their levels and WAV files; for longer ones only the levels and the
+ * WAV files, written as the ISTFT goes (renderExplanationAudio: no full-length float copies).
+ */
+function render(st: AnalysisState<Hidden>, target: number, soft: Float32Array, threshold: number | null, opts: RunOptions, timings: Record<string, number>, t0: number): Rendered {
+  if (!withFloats(st)) return renderExplanationAudio(st, target, soft, threshold, opts, timings, t0);
+  const r = renderExplanation(st, target, soft, threshold, opts, timings, t0);
+  const t = performance.now();
+  const audio = explanationAudio(r.maskedIn, r.maskedOut, st.config.sampleRate);
+  const maskLevels = quantizeMask(r.mask);
+  r.timings.wav = performance.now() - t;
+  r.timings.total = performance.now() - t0;
+  return { ...r, maskLevels, audio };
 }
 
 /**
  * The explanation message of an LMAC-TD result: the explanation and residual waveforms as the
- * two tracks (copied: the kept result serves threshold changes), the overlay ratio as the mask
- * (binarised at `threshold` when given; the audio does not depend on it).
+ * two tracks (WAV files; the float copies for files up to FLOAT_ARRAYS_MAX_S: the kept result
+ * serves threshold changes), the overlay ratio as the mask (binarised at `threshold` when given;
+ * the audio does not depend on it).
  */
-function timeDomainResult(td: TimeExplanation, plan: WindowPlan, threshold: number | null, timings: Record<string, number>, t0: number): ReturnType<typeof renderExplanation> {
-  const mask = threshold === null ? td.mask.slice() : thresholdMask(td.mask, threshold);
-  const maskMean = signalMaskMean(mask, plan);
+function timeDomainResult(td: TimeExplanation, st: AnalysisState<Hidden>, threshold: number | null, timings: Record<string, number>, t0: number): Rendered {
+  const plan = st.plan;
+  const audio = explanationAudio(td.explanation, td.residual, st.config.sampleRate);
+  let r: Rendered;
+  if (withFloats(st)) {
+    const mask = threshold === null ? td.mask.slice() : thresholdMask(td.mask, threshold);
+    r = { target: td.target, threshold, mask, maskLevels: quantizeMask(mask), maskMean: signalMaskMean(mask, plan), maskedIn: td.explanation.slice(), maskedOut: td.residual.slice(), audio, timings };
+  } else {
+    const maskLevels = threshold === null ? quantizeMask(td.mask) : binaryMaskLevels(td.mask, threshold);
+    const maskMean = threshold === null ? signalMaskMean(td.mask, plan) : binaryMaskMean(maskLevels, plan);
+    r = { target: td.target, threshold, maskLevels, maskMean, audio, timings };
+  }
   timings.total = performance.now() - t0;
-  return { target: td.target, threshold, mask, maskMean, maskedIn: td.explanation.slice(), maskedOut: td.residual.slice(), timings };
+  return r;
 }
 
 async function handle(req: Request, signal: AbortSignal): Promise<void> {
@@ -590,18 +652,19 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           segments = { segmentS: pr.segmentS, importance: pr.importance.slice(), r2: pr.r2, samples: pr.evaluated - 1 };
         } else throw new Error(`unknown explainer "${String(kind)}"`);
         // LMAC-TD: the audio is the decoder's waveform (copies: the kept one is reused), the mask its ratio overlay
-        r = td ? timeDomainResult(td, a.state.plan, req.threshold, timings, t0) : renderExplanation(a.state, pe ? -1 : req.target, soft, req.threshold, opts, timings, t0);
+        r = td ? timeDomainResult(td, a.state, req.threshold, timings, t0) : render(a.state, pe ? -1 : req.target, soft, req.threshold, opts, timings, t0);
         if (req.metrics !== false) {
           // show the explanation now; the metrics (two more classifier runs per window) follow
           const partial: ExplanationMsg = {
             fileId: req.fileId, explainer: kind, metrics: null, ...(segments ? { segments: { ...segments, importance: segments.importance.slice() } } : {}),
             ...(latentInfo ? { latent: { ...latentInfo, scores: latentInfo.scores.slice(), keep: latentInfo.keep.slice() } } : {}),
             ...(prompt ? { prompt: { ...prompt, similarity: { ...prompt.similarity } } } : {}),
-            // the mask and the audio move without a copy (a full-length mask is 462 MB for an
-            // hour); the metrics below take the mask again from the soft one the worker keeps
+            // the mask levels (and the float arrays of short files) move without a copy, the WAV
+            // files are blobs (not copied either); the metrics below take the mask again from the
+            // soft one the worker keeps
             ...r, timings: { ...r.timings },
           };
-          post({ type: 'partial', id, result: partial }, transferablesOf(partial.mask, partial.maskedIn, partial.maskedOut, partial.segments?.importance, partial.latent?.scores, partial.latent?.keep));
+          post({ type: 'partial', id, result: partial }, transferablesOf(partial.maskLevels, partial.mask, partial.maskedIn, partial.maskedOut, partial.segments?.importance, partial.latent?.scores, partial.latent?.keep));
           sentArrays = true;
           const shownMask = req.threshold === null ? soft : thresholdMask(soft, req.threshold);
           onProgress({ stage: 'metrics', done: 0, total: 2 });
@@ -629,10 +692,9 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         throw withFileName(a.name, e);
       }
       // after a partial the arrays are already on the main thread: the result carries the metrics only
-      const none = new Float32Array(0);
-      const arrays = sentArrays ? { mask: none, maskedIn: none, maskedOut: none, arraysInPartial: true } : {};
+      const arrays = sentArrays ? { maskLevels: new Uint8Array(0), mask: undefined, maskedIn: undefined, maskedOut: undefined, arraysInPartial: true } : {};
       const result: ExplanationMsg = { fileId: req.fileId, explainer: kind, metrics, ...(metricsRange ? { metricsRange } : {}), ...(segments ? { segments } : {}), ...(latentInfo ? { latent: latentInfo } : {}), ...(prompt ? { prompt } : {}), ...r, ...arrays };
-      post({ type: 'result', id, result }, sentArrays ? [] : transferablesOf(r.mask, r.maskedIn, r.maskedOut, segments?.importance, latentInfo?.scores, latentInfo?.keep));
+      post({ type: 'result', id, result }, sentArrays ? [] : transferablesOf(r.maskLevels, r.mask, r.maskedIn, r.maskedOut, segments?.importance, latentInfo?.scores, latentInfo?.keep));
       return;
     }
     case 'live': {

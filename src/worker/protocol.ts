@@ -5,6 +5,14 @@
 
 import type { ClipMetrics } from '../core/metrics';
 import type { GraphMeta } from '../core/modelForm';
+import type { ExplanationAudio } from '../core/explain';
+
+export type { ExplanationAudio } from '../core/explain';
+/**
+ * Files up to this long (s) also get the explanation as float32 arrays (mask, maskedIn,
+ * maskedOut), as before issue 12; longer ones only the 8-bit mask levels and the WAV files.
+ */
+export const FLOAT_ARRAYS_MAX_S = 120;
 
 export type { ClipMetrics } from '../core/metrics';
 export type { GraphMeta, TensorMeta } from '../core/modelForm';
@@ -133,10 +141,19 @@ export interface ExplanationMsg {
   threshold: number | null;
   /** The explainer that made the mask (echoes the request; 'lmac' when not given). */
   explainer: ExplainerKind;
-  mask: Float32Array;
+  /**
+   * The mask [bins × frames] as 8-bit levels (value = level / 255; 0 or 255 when thresholded):
+   * what the views and the PNG draw (issue 12: 115 MB for an hour instead of 462 MB as float32).
+   */
+  maskLevels: Uint8Array;
+  /** The float mask (soft, or 0/1 when thresholded): files up to FLOAT_ARRAYS_MAX_S only. */
+  mask?: Float32Array;
   maskMean: number;
-  maskedIn: Float32Array;
-  maskedOut: Float32Array;
+  /** The explanation's and the residual's audio as 16-bit WAV files, with their waveform peaks. */
+  audio: ExplanationAudio;
+  /** The two signals as float32 (model rate, original length): files up to FLOAT_ARRAYS_MAX_S only. */
+  maskedIn?: Float32Array;
+  maskedOut?: Float32Array;
   /** Faithfulness metrics of the mask as shown (null when not requested). */
   metrics: ClipMetrics | null;
   /** Perturbation explainer only. */
@@ -144,7 +161,7 @@ export interface ExplanationMsg {
   /** Latent explainer only: its settings and attribution (maskedIn / maskedOut are decoder outputs and do not sum to the original). */
   latent?: LatentInfo;
   timings: Record<string, number>;
-  /** Set on a final result after a 'partial': its mask / maskedIn / maskedOut are empty, the partial's stand. */
+  /** Set on a final result after a 'partial': its maskLevels / mask / audio / maskedIn / maskedOut are empty, the partial's stand. */
   arraysInPartial?: boolean;
   /**
    * Set on a 'focus' message only (progressive explanation of a long file): the mask and the
