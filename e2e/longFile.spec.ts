@@ -43,13 +43,16 @@ interface Ev {
   floats: boolean;
   /** Bytes of the explanation's WAV file (44 + 2 per sample). */
   wavBytes: number;
+  /** Whether the page holds the samples (files up to 2 min only), and the original's WAV size. */
+  pageSamples: boolean;
+  originalBytes: number;
 }
 
 /** Records in the page every explanation the file shows (a store subscription: nothing is missed). */
 async function recordExplanations(page: Page) {
   await page.evaluate((n) => {
     type E = { target: number; focus?: Ev['focus']; maskMean: number; maskedIn?: Float32Array; audio: { explanation: Blob; peaks: { explanation: Float32Array } } };
-    type F = { name: string; explanation?: E; analysis?: { durationS: number } };
+    type F = { name: string; explanation?: E; analysis?: { durationS: number; samples?: Float32Array; original: { wav: Blob } } };
     type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __ev: Ev[] };
     const w = window as unknown as W;
     w.__ev = [];
@@ -78,6 +81,8 @@ async function recordExplanations(page: Page) {
         peakEnd: peakIn(p, d, d - 30, d),
         floats: e.maskedIn !== undefined,
         wavBytes: e.audio.explanation.size,
+        pageSamples: f.analysis.samples !== undefined,
+        originalBytes: f.analysis.original.wav.size,
       });
     });
   }, NAME);
@@ -115,6 +120,9 @@ test('a 20-minute file: the part around the play head first, then the whole file
   // a long file: the audio as a 16-bit WAV of the whole length, no float copies on the page (issue 12)
   expect(first.floats).toBe(false);
   expect(first.wavBytes).toBe(44 + 2 * 16000 * 60 * MINUTES);
+  // nor the samples: they moved to the worker; the player has the original as a WAV
+  expect(first.pageSamples).toBe(false);
+  expect(first.originalBytes).toBe(44 + 2 * 16000 * 60 * MINUTES);
   await expect(page.getByTestId('fill')).toBeVisible();
   await expect(page.getByTestId('fill')).toHaveAttribute('data-focus', /^\d/);
   await expect(page.getByTestId('solo-in')).toBeEnabled();

@@ -25,7 +25,9 @@ import type {
   ResultMap,
   SerializedError,
 } from '../worker/protocol';
-import { transferablesOf } from '../worker/protocol';
+import { FLOAT_ARRAYS_MAX_S, transferablesOf } from '../worker/protocol';
+import { peaks, PEAK_BUCKETS } from '../core/peaks';
+import { wavBlob } from '../core/wav';
 
 export type { BackendChoice, BundleInfo, ClipMetrics, ExplainerKind, ExplanationAudio, GraphMeta, LatentInfo, LatentSettings, PerturbationSettings, Progress, PromptInfo, SegmentInfo, TensorMeta } from '../worker/protocol';
 export { FLOAT_ARRAYS_MAX_S } from '../worker/protocol';
@@ -34,10 +36,40 @@ export { AudioLoadError } from '../core/audioChecks';
 /** An analysis as the UI gets it: the worker's result plus the file name and the decoded samples. */
 export interface Analysis extends AnalysisMsg {
   name: string;
-  /** Mono at the model rate, original length. */
-  samples: Float32Array;
-  /** ms: read, decode (includes resampling), downmix, checks, stft, windows, classifier, worker, total. */
+  /**
+   * Mono at the model rate, original length: files up to FLOAT_ARRAYS_MAX_S (2 min) only. Longer
+   * files' samples move to the worker without a copy and the page keeps none (issue 12).
+   */
+  samples?: Float32Array;
+  /** The original as the player plays it: a 16-bit WAV at the model rate (wavBlob), its waveform peaks and largest |x|. */
+  original: OriginalAudio;
+  /** ms: read, decode (includes resampling), downmix, checks, originalWav, stft, windows, classifier, worker, total. */
   timings: Record<string, number>;
+}
+
+/** The decoded original for the player, the waveform view and the export (Analysis.original). */
+export interface OriginalAudio {
+  /** 16-bit PCM mono WAV at the model rate (`encodeWav(samples, rate, 'pcm16')`'s bytes). */
+  wav: Blob;
+  /** peaks(samples, PEAK_BUCKETS). */
+  peaks: Float32Array;
+  /** max |x| (the waveform views' common scale). */
+  maxAbs: number;
+}
+
+/**
+ * The samples' buffer moved into a new ArrayBuffer without a copy (structuredClone with transfer;
+ * an AudioBuffer's channel data too), or copied when it cannot be moved.
+ */
+function movedOrCopied(x: Float32Array): Float32Array {
+  if (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength && x.buffer instanceof ArrayBuffer) {
+    try {
+      return new Float32Array(structuredClone(x.buffer, { transfer: [x.buffer] }));
+    } catch {
+      /* not transferable here: copied below */
+    }
+  }
+  return x.slice();
 }
 
 export interface Explanation {
@@ -375,16 +407,31 @@ export class ExplainerClient {
     const { samples, timings: dt } = await decodeToMono(file, name, info.sampleRate, this.decodeBudget);
     if (signal?.aborted) throw abortError();
     onProgress?.({ stage: 'decode', done: 1, total: 1 });
-    const copy = samples.slice();
+    let t = performance.now();
+    // the player's WAV written a part at a time (no whole-file ArrayBuffer), peaks for the view
+    let maxAbs = 0;
+    for (let i = 0; i < samples.length; i++) {
+      const v = Math.abs(samples[i]);
+      if (v > maxAbs) maxAbs = v;
+    }
+    const original: OriginalAudio = { wav: wavBlob(samples, info.sampleRate), peaks: peaks(samples, PEAK_BUCKETS), maxAbs };
+    dt.originalWav = performance.now() - t;
+    // files up to 2 min: the page keeps the samples and the worker gets a copy; longer ones
+    // (issue 12): the samples move to the worker (no copy) and the page keeps none
+    const keep = samples.length <= FLOAT_ARRAYS_MAX_S * info.sampleRate;
+    t = performance.now();
+    const sent = keep ? samples.slice() : movedOrCopied(samples);
+    dt.handover = performance.now() - t;
     const res: AnalysisMsg = await this.call<'analyze'>(
-      { type: 'analyze', fileId, name, samples: copy, sampleRate: info.sampleRate },
-      { transfer: transferablesOf(copy), onProgress, signal },
+      { type: 'analyze', fileId, name, samples: sent, sampleRate: info.sampleRate },
+      { transfer: transferablesOf(sent), onProgress, signal },
     );
     const { timings: wt, ...rest } = res;
     return {
       ...rest,
       name,
-      samples,
+      ...(keep ? { samples } : {}),
+      original,
       timings: { ...dt, ...wt, worker: wt.total, total: performance.now() - t0 },
     };
   }

@@ -15,7 +15,6 @@ import { Waveforms } from './Waveforms';
 import { MetricsPanel } from './MetricsPanel';
 import { LatentPanel } from './LatentPanel';
 import { getPlayer } from './player';
-import { wavBlob } from '../core/wav';
 import { activePrompt, selectedFile, useUi, type FileEntry, type Track } from './store';
 import { formatDuration, formatTime, prettyLabel } from './format';
 import type { BundleInfo, Explanation } from '../client/explainerClient';
@@ -67,8 +66,8 @@ function usePlayerSources(f: FileEntry | undefined) {
     p.clear();
     if (!analysis) return;
     p.setDuration(analysis.durationS);
-    // written a part at a time: no whole-file ArrayBuffer on the page (issue 12)
-    p.setTrack('original', wavBlob(analysis.samples, analysis.sampleRate));
+    // written when the file was decoded, a part at a time (issue 12)
+    p.setTrack('original', analysis.original.wav);
   }, [analysis]);
   const audio = ex?.audio;
   useEffect(() => {
@@ -221,7 +220,7 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
       </section>
       {/* the transport and the three tracks first: in view on a laptop screen once explained */}
       <section className="card tracks-card" data-testid="tracks">
-        <Waveforms original={a.samples} audio={e?.audio ?? null} duration={a.durationS} />
+        <Waveforms original={a.original} audio={e?.audio ?? null} duration={a.durationS} />
         {e?.explainer === 'latent' && e.latent && (
           <p className="muted small" data-testid="latent-tracks-note">
             Latent explainer (β = {e.latent.beta.toFixed(2)}): <b>Explanation</b> is the audio decoded from the top-β latent features (the rest set to

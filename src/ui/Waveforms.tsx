@@ -1,10 +1,10 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import WaveSurfer from 'wavesurfer.js';
 import { getPlayer, usePlayback } from './player';
 import { useUi, type Track } from './store';
 import { formatTime } from './format';
-import { peaks, PEAK_BUCKETS } from '../core/peaks';
-import type { ExplanationAudio } from '../client/explainerClient';
+import { PEAK_BUCKETS } from '../core/peaks';
+import type { ExplanationAudio, OriginalAudio } from '../client/explainerClient';
 
 const TRACKS: { track: Track; label: string; key: string; hint: string; color: string; progress: string }[] = [
   { track: 'original', label: 'Original', key: '1', hint: 'the input as the model hears it', color: '#6f7d95', progress: '#c9d3e6' },
@@ -62,7 +62,8 @@ function WaveRow(props: {
 }
 
 export function Waveforms(props: {
-  original: Float32Array;
+  /** The original's peaks and largest |x| (Analysis.original; long files keep no samples on the page). */
+  original: OriginalAudio;
   /** The explanation's WAV files and peaks (the worker's; the page holds no float copy of them). */
   audio: ExplanationAudio | null;
   duration: number;
@@ -70,13 +71,8 @@ export function Waveforms(props: {
   const solo = useUi((s) => s.solo);
   const setSolo = useUi((s) => s.setSolo);
   const playing = usePlayback((s) => s.playing);
-  const scale = useMemo(() => {
-    let m = 0;
-    for (let i = 0; i < props.original.length; i++) m = Math.max(m, Math.abs(props.original[i]));
-    return m > 0 ? 1 / m : 1;
-  }, [props.original]);
-  const originalPeaks = useMemo(() => peaks(props.original, PEAK_BUCKETS), [props.original]);
-  const trackPeaks: Record<Track, Float32Array | null> = { original: originalPeaks, in: props.audio?.peaks.explanation ?? null, out: props.audio?.peaks.residual ?? null };
+  const scale = props.original.maxAbs > 0 ? 1 / props.original.maxAbs : 1;
+  const trackPeaks: Record<Track, Float32Array | null> = { original: props.original.peaks, in: props.audio?.peaks.explanation ?? null, out: props.audio?.peaks.residual ?? null };
 
   return (
     <div className="waveforms">

@@ -12,7 +12,8 @@ function fixture(bins: number, frames: number): { a: Analysis; e: Explanation; s
   const soft = Float32Array.from({ length: bins * frames }, () => r());
   const a = {
     fileId: 'f1', name: 'long.wav', sampleRate: 16000, durationS: ((frames - 1) * 256) / 16000, bins, frames, hopLength: 256,
-    levels: new Uint8Array(bins * frames), probs: Float32Array.of(0.7, 0.3), windows: [], cached: true, timings: {}, samples: new Float32Array(0),
+    levels: new Uint8Array(bins * frames), probs: Float32Array.of(0.7, 0.3), windows: [], cached: true, timings: {},
+    original: { wav: new Blob([]), peaks: new Float32Array(1), maxAbs: 0 },
   } as Analysis;
   const empty = new Blob([]);
   const e: Explanation = {

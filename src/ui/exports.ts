@@ -1,6 +1,5 @@
 /** Exports: masked WAVs (16-bit PCM at the model rate), the mask as PNG and as JSON. */
 import type { Analysis, Explanation } from '../client/explainerClient';
-import { wavBlob } from '../core/wav';
 import { signalFrames } from '../core/windows';
 import { explanationLabel, exportName, prettyLabel } from './format';
 import { renderImage, type FreqScale, type OverlayMode } from './spectrogramRender';
@@ -32,7 +31,7 @@ export function wavExport(a: Analysis, e: Explanation, label: string, which: 'ex
 
 /** The original at the model rate (what the model heard), to compare with the two tracks. */
 export function originalExport(a: Analysis) {
-  const blob = wavBlob(a.samples, a.sampleRate);
+  const blob = a.original.wav;
   return { blob, name: exportName(a.name, `${a.sampleRate / 1000}k`, 'original', 'wav') };
 }
 
