@@ -8,17 +8,24 @@ export function maskLevel(v: number): number {
   return q <= 0 ? 0 : q >= 255 ? 255 : q;
 }
 
+// Both write only the non-zero levels: a fresh array is zero already, and pages never written are
+// not resident, so the levels of a progressive explanation's focused part (zero outside it) cost
+// memory for that part only.
+
 /** Quantise a soft mask to levels 0..255 (|v − level/255| ≤ 1/510 for v in [0, 1]). */
 export function quantizeMask(mask: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) out[i] = maskLevel(mask[i]);
+  for (let i = 0; i < mask.length; i++) {
+    const q = maskLevel(mask[i]);
+    if (q !== 0) out[i] = q;
+  }
   return out;
 }
 
 /** The binary mask (soft ≥ threshold) as levels: 255 where kept, 0 elsewhere (exactly 1 and 0 as values). */
 export function binaryMaskLevels(soft: ArrayLike<number>, threshold: number): Uint8Array {
   const out = new Uint8Array(soft.length);
-  for (let i = 0; i < soft.length; i++) out[i] = soft[i] >= threshold ? 255 : 0;
+  for (let i = 0; i < soft.length; i++) if (soft[i] >= threshold) out[i] = 255;
   return out;
 }
 
