@@ -217,3 +217,10 @@ describe('renderExplanationAudio (long files: no full-length floats)', () => {
     expectSame(got.audio.peaks.residual, peaks(ref.maskedOut, PEAK_BUCKETS));
   });
 });
+
+describe('WavBlobWriter sample conversion', () => {
+  it('matches encodeWav on the edge values: ±1, beyond, half steps, -0, NaN', async () => {
+    const edge = Float32Array.of(1, -1, 1.0001, -1.5, 0.5 / 32768, -0.5 / 32768, 1.5 / 32768, -1.5 / 32768, -0, NaN, 32767.5 / 32768, -32768.5 / 32768, Infinity, -Infinity);
+    expectSame(await bytesOf(wavBlob(edge, 8000)), new Uint8Array(encodeWav(edge, 8000, 'pcm16')));
+  });
+});

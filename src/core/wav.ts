@@ -58,6 +58,9 @@ export function encodeWav(samples: Float32Array, sampleRate: number, format: Wav
   return buf;
 }
 
+/** Whether typed arrays are little-endian here (as WAV is): then samples are stored without a DataView. */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /** Samples per part of a WavBlobWriter (1 MiB of 16-bit PCM). */
 const PART_SAMPLES = 1 << 19;
 let silencePart: Blob | null = null;
@@ -93,8 +96,18 @@ export class WavBlobWriter {
     for (let o = 0; o < block.length; o += PART_SAMPLES) {
       const n = Math.min(PART_SAMPLES, block.length - o);
       const buf = new ArrayBuffer(2 * n);
-      const v = new DataView(buf);
-      for (let i = 0; i < n; i++) v.setInt16(2 * i, pcm16(block[o + i]), true);
+      if (LITTLE_ENDIAN) {
+        // the same conversion as pcm16(), inlined into an Int16Array (several times faster than DataView)
+        const out = new Int16Array(buf);
+        for (let i = 0; i < n; i++) {
+          const x = block[o + i];
+          const q = Math.round((x < -1 ? -1 : x > 1 ? 1 : x) * 32768);
+          out[i] = q > 32767 ? 32767 : q;
+        }
+      } else {
+        const v = new DataView(buf);
+        for (let i = 0; i < n; i++) v.setInt16(2 * i, pcm16(block[o + i]), true);
+      }
       this.parts.push(new Blob([buf]));
     }
     this.written += block.length;
