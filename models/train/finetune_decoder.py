@@ -30,7 +30,17 @@ BCE on the gated M, made masks of the believed class cover everything: TF-AUC fe
 A share p_random_target of examples instead gets a uniformly random class with an all-zero T and
 no CE terms (keeps unbelieved classes' masks empty; the belief gate does most of this).
 The decoder's BatchNorms stay in eval mode (the rebuilt stage-1 weights have them folded).
+
+Cached guidance steps (`--cache_n=3000`): the steps without the classifier terms need only h1..h4
+(the classifier's hidden outputs on the mixture) and the targets, so they read a fixed pool of
+cache_n placed mixtures from folds 1-3 built once by placed_cache.py (models/train/cache/, reused
+by every run with the same pool settings and classifier): decoder-only forward/backward, no
+placement, STFT or classifier pass. The classifier-term steps (every ce_every-th) still place fresh
+mixtures (or, with --cache_ce=1, use cached ones with their cached |X|). The random-target share
+applies to cached examples as well. The log's s_per_ce_step / s_per_guide_step are the mean step
+times of the two kinds. `--stop_at=HH:MM` (UTC) ends the run at that time as well as at `minutes`.
 """
+import calendar
 import math
 import os
 import sys
@@ -74,7 +84,12 @@ class FinetuneConfig:
     balanced: int = 1  # BCE as the mean of its positive-bin and negative-bin means (raising the mask's mean is no shortcut)
     ckpt_every: int = 20
     log_every: int = 10
+    val_every: int = 0  # steps between fold-4 checks (0: 3 * ckpt_every)
     threads: int = 1
+    cache_n: int = 0  # > 0: guidance-only steps read a fixed pool of this many cached mixtures (placed_cache.py)
+    cache_seed: int = 4242
+    cache_ce: int = 0  # 1: the classifier-term steps use cached mixtures too (0: fresh mixtures, as without cache)
+    stop_at: str = ""  # "HH:MM" (UTC): also stop at this wall-clock time
 
 
 def parse_args(argv):
@@ -132,11 +147,29 @@ def make_examples(classifier, waves, targets, idx, cfg, rng, g):
     return rep(mag), [rep(h) for h in hidden], target, T, w, rnd, p2
 
 
+def cached_examples(pool, cfg, rng, g, with_mag=False):
+    """make_examples' output from the cached pool: `pairs` mixtures drawn from it, no classifier pass."""
+    b = pool.batch(rng.choice(pool.n, cfg.pairs, replace=False), with_mag=with_mag)
+    n = cfg.pairs
+    probs = b["logits"].softmax(1)
+    target = torch.cat([b["target_a"], b["target_b"]])
+    T = torch.cat([b["ta"], b["tb"]])
+    rnd = torch.rand(2 * n, generator=g) < cfg.p_random_target
+    if rnd.any():
+        target = torch.where(rnd, torch.randint(0, probs.shape[1], (2 * n,), generator=g), target)
+        T = T * (~rnd).float()[:, None, None]
+    rep = lambda t: torch.cat([t, t])
+    p2 = rep(probs)
+    w = p2.gather(1, target[:, None])[:, 0] * (~rnd).float()
+    mag = rep(b["mag"]) if with_mag else None
+    return mag, [rep(h) for h in b["hidden"]], target, T, w, rnd, p2
+
+
 def loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=True):
     shape = torch.sigmoid(decoder.decode(*hidden, decoder.embed(target)))
     gate = decoder.belief_gate(hidden[3], target)
     mask = (shape * gate[:, None, None]).clamp(1e-6, 1 - 1e-6)  # = decoder(*hidden, target)
-    B = mag.shape[0]
+    B = hidden[0].shape[0]
     if with_ce:
         logits, _ = classifier(torch.cat([mask * mag, (1 - mask) * mag]))
         ce_in = F.cross_entropy(logits[:B], target, reduction="none")
@@ -217,30 +250,51 @@ def main():
                 "val_mm_top": round(float(top.mean()), 4),
                 "val_fid_in": round(float((q == logits.argmax(1)).float().mean()), 4)}
 
+    pool = None
+    if cfg.cache_n > 0:
+        from placed_cache import build_pool
+        pool = build_pool(classifier, ds.waves, ds.targets, tr, cfg.cache_n, cfg.cache_seed, cfg.snr_lo, cfg.snr_hi, log=log)
+    deadline = float("inf")
+    if cfg.stop_at:
+        hh, mm_ = (int(x) for x in cfg.stop_at.split(":"))
+        now = time.gmtime()
+        deadline = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm_, 0))
+        if deadline < time.time():
+            raise SystemExit(f"--stop_at {cfg.stop_at} UTC has passed already")
+    val_every = cfg.val_every or cfg.ckpt_every * 3
     if step == 0:
         log(step=0, **val())
     agg, n = {}, 0
-    while step < cfg.max_steps and wall < cfg.minutes * 60:
+    tkind = {True: [0.0, 0], False: [0.0, 0]}  # seconds, steps: classifier-term steps, guidance-only steps
+    while step < cfg.max_steps and wall < cfg.minutes * 60 and time.time() < deadline:
         t0 = time.time()
         for gr in opt.param_groups:
             gr["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
-        mag, hidden, target, T, w, rnd, _ = make_examples(classifier, ds.waves, ds.targets, tr, cfg, rng, g)
-        loss, parts, _ = loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg,
-                                 with_ce=step % cfg.ce_every == 0)
+        with_ce = step % cfg.ce_every == 0
+        if pool is not None and (not with_ce or cfg.cache_ce):
+            mag, hidden, target, T, w, rnd, _ = cached_examples(pool, cfg, rng, g, with_mag=with_ce)
+        else:
+            mag, hidden, target, T, w, rnd, _ = make_examples(classifier, ds.waves, ds.targets, tr, cfg, rng, g)
+        loss, parts, _ = loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=with_ce)
         opt.zero_grad(); loss.backward(); opt.step()
         step += 1
-        wall += time.time() - t0
+        dt = time.time() - t0
+        wall += dt
+        tkind[with_ce][0] += dt; tkind[with_ce][1] += 1
         for k, v in parts.items():
             agg[k] = agg.get(k, 0.0) + v
         n += 1
         if step % cfg.log_every == 0:
-            log(step=step, wall=round(wall, 1), **{k: round(v / n, 4) for k, v in agg.items()})
+            times = {f"s_per_{k}": round(tkind[c][0] / tkind[c][1], 2) for c, k in ((True, "ce_step"), (False, "guide_step"))
+                     if tkind[c][1]}
+            log(step=step, wall=round(wall, 1), **{k: round(v / n, 4) for k, v in agg.items()}, **times)
             agg, n = {}, 0
+            tkind = {True: [0.0, 0], False: [0.0, 0]}
         if step % cfg.ckpt_every == 0:
             save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
                       rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,
                       config=asdict(cfg), model_config=asdict(decoder.cfg))
-        if step % (cfg.ckpt_every * 3) == 0:
+        if step % val_every == 0:
             log(step=step, **val())
     log(step=step, final=True, **val())
     save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
