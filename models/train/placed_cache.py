@@ -73,9 +73,10 @@ class PlacedPool:
         return out
 
 
-def build_pool(classifier, waves, targets, idx, n, seed, snr_lo, snr_hi, log=print, chunk=16) -> PlacedPool:
+def build_pool(classifier, waves, targets, idx, n, seed, snr_lo, snr_hi, log=None, chunk=16) -> PlacedPool:
     """Builds (or reuses) the pool of n mixtures from the clips idx (folds 1-3)."""
     from finetune_decoder import sample_pairs  # the same pair rule as the training's fresh mixtures
+    log = log or (lambda **kv: print(kv, flush=True))
     path = pool_dir(n, seed, snr_lo, snr_hi)
     if os.path.isdir(path):
         pool = PlacedPool(path)
