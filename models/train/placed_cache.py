@@ -1,6 +1,6 @@
 """A fixed pool of placed-event mixtures with the frozen classifier's outputs, built once (issue 13).
 
-    /usr/bin/python3 models/train/placed_cache.py [--n 3000] [--seed 4242] [--snr-lo -6] [--snr-hi 6]
+    /usr/bin/python3 models/train/placed_cache.py [--n 3000] [--seed 4242] [--snr-lo -6] [--snr-hi 6] [--check 8]
 
 Guidance steps of finetune_decoder.py (BCE + TV + sparsity) need only what MaskDecoder.decode and
 belief_gate read, h1..h4, and the source-bin targets: with this pool they skip the placement, the
@@ -131,8 +131,39 @@ def build_pool(classifier, waves, targets, idx, n, seed, snr_lo, snr_hi, log=Non
     return PlacedPool(path)
 
 
+def check_pool(pool: PlacedPool, classifier, waves, targets, k: int = 8, log=print):
+    """Recomputes k entries from their stored (pair, snr, off) and reports the largest differences
+    (float16 rounding of h1..h4 and |X|), the share of target bins that differ (where |A| ≈ |B| a
+    batched STFT's last bit can flip 1[|A| > |B|]) and whether the class labels match."""
+    from placed import energetic_part, rms
+    idx = np.linspace(0, pool.n - 1, k).astype(int)
+    b = pool.batch(idx, with_mag=True)
+    mix, ev, bg = [], [], []
+    for e in idx:
+        i, j = (int(x) for x in pool.a["pair"][e])
+        s, t = energetic_part(waves[i], min(FE.window_samples // 2, len(waves[j]) // 2))
+        g = rms(waves[j]) * 10 ** (float(pool.a["snr"][e]) / 20) / rms(waves[i][s:t])
+        p = np.zeros(len(waves[j]), np.float32)
+        o = int(pool.a["off"][e])
+        p[o:o + t - s] = g * waves[i][s:t]
+        mix.append(waves[j] + p); ev.append(p); bg.append(waves[j])
+    t = lambda a: torch.from_numpy(np.stack(a).astype(np.float32))
+    mag = stft(t(mix)).abs()
+    ta, ea, eb = source_bins(t(ev), t(bg))
+    with torch.no_grad():
+        logits, hidden = classifier(mag)
+    out = {"entries": k, "mag_rel": float((b["mag"] - mag).abs().max() / mag.abs().max()),
+           **{f"h{i + 1}_abs": float((b["hidden"][i] - h).abs().max()) for i, h in enumerate(hidden)},
+           "logits_abs": float((b["logits"] - logits).abs().max()),
+           "targets_differ": float(((b["ta"] != ta).float().mean() + (b["tb"] != (eb > ea).float()).float().mean()) / 2),
+           "labels_equal": bool((b["target_a"].numpy() == targets[pool.a["pair"][idx, 0]]).all()
+                                and (b["target_b"].numpy() == targets[pool.a["pair"][idx, 1]]).all())}
+    log(**out)
+    return out
+
+
 def main():
-    args = dict(n=3000, seed=4242, snr_lo=-6.0, snr_hi=6.0)
+    args = dict(n=3000, seed=4242, snr_lo=-6.0, snr_hi=6.0, check=0)
     it = iter(sys.argv[1:])
     for a in it:
         k, _, v = a.lstrip("-").partition("=")
@@ -145,9 +176,16 @@ def main():
     from finetune_decoder import load_classifier
     setup(1, threads=1)
     ds = load_esc50()
-    build_pool(load_classifier(), ds.waves, ds.targets, ds.subset([1, 2, 3]), **args)
+    check = args.pop("check")
+    classifier = load_classifier()
+    pool = build_pool(classifier, ds.waves, ds.targets, ds.subset([1, 2, 3]), **args)
+    if check:
+        r = check_pool(pool, classifier, ds.waves, ds.targets, check, log=lambda **kv: print(kv, flush=True))
+        if not (r["targets_differ"] < 1e-3 and r["labels_equal"] and r["mag_rel"] < 1e-3 and max(r[f"h{i}_abs"] for i in (1, 2, 3, 4)) < 1e-2):
+            raise SystemExit("pool check failed")
 
 
 if __name__ == "__main__":
-    cli_help(__doc__, "  --n (default 3000)\n  --seed (default 4242)\n  --snr-lo (default -6.0)\n  --snr-hi (default 6.0)")
+    cli_help(__doc__, "  --n (default 3000)\n  --seed (default 4242)\n  --snr-lo (default -6.0)\n  --snr-hi (default 6.0)\n"
+                      "  --check K (default 0): recompute K entries and compare (float16 rounding; exits 1 on a mismatch)")
     main()
