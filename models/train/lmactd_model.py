@@ -192,7 +192,11 @@ class TimeDecoder(nn.Module):
         return y[:, self.pad:y.shape[1] - self.pad]
 
     def mask(self, feats, h3, h4, target):
-        """Mask [B, N, frames] in [0, 1) on the encoder features."""
+        """Mask [B, N, frames] in [0, 1) on the encoder features: the shape times the belief gate."""
+        return self.mask_shape(feats, h3, h4, target) * self.belief_gate(h4, target)[:, None, None]
+
+    def mask_shape(self, feats, h3, h4, target):
+        """The sigmoid mask before the belief gate (one scalar per example), at the encoder frames."""
         cfg = self.cfg
         b = feats.shape[0]
         t = cfg.tokens
@@ -206,9 +210,9 @@ class TimeDecoder(nn.Module):
         for blk in self.blocks:
             x = blk(x, e)
         logits = self.mask_out(self.norm(x.reshape(b, t, cfg.d_model))).transpose(1, 2)  # [B, N, tokens]
-        m = torch.sigmoid(logits) * self.belief_gate(h4, target)[:, None, None]
-        # linear interpolation to the encoder frames: no steps at token boundaries (no buzz at 125 Hz)
-        return F.interpolate(m, size=cfg.frames, mode="linear", align_corners=False)
+        # linear interpolation to the encoder frames: no steps at token boundaries (no buzz at 125 Hz);
+        # it is linear, so gating before or after it is the same map
+        return F.interpolate(torch.sigmoid(logits), size=cfg.frames, mode="linear", align_corners=False)
 
     def forward(self, wave, h3, h4, target, return_parts: bool = False):
         feats = self.encode(wave)
