@@ -17,7 +17,7 @@ Log-spectral distance (clean clips, target = top class): in the explained region
 explanation energy is within 20 dB of its loudest frame, per frame
 sqrt(mean over bins of (10·log10((|E|² + ε) / (|X|² + ε)))²), ε = 1e-8 · max |X|² of the clip, averaged
 over those frames and then clips; for LMAC-TD (E = STFT(x_in)) and L-MAC's audio (E = STFT(ISTFT(M⊙X))).
-`--only lsd` computes just that and adds it to an existing --json. `--td-only` (to compare time
+`--only lsd` (or `--only belief`, the belief energies) computes just that and adds it to an existing --json. `--td-only` (to compare time
 decoder checkpoints on the same clips in less time) computes only the LMAC-TD rows, the SI-SDR
 table and the LSD (L-MAC's rows there as well); it skips the rows that do not depend on the time
 decoder (L-MAC, L-MAC (audio), all-ones, random, evaluate.py's placed events) and the belief
@@ -175,7 +175,7 @@ def main():
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--json", default=os.path.join(RUNS, "lmactd", "eval.json"))
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--only", choices=["lsd"], default=None, help="compute only this part and add it to an existing --json")
+    ap.add_argument("--only", choices=["lsd", "belief"], default=None, help="compute only this part and add it to an existing --json")
     ap.add_argument("--td-only", action="store_true", help="only the LMAC-TD faithfulness rows, SI-SDR and LSD (to compare checkpoints)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -186,15 +186,19 @@ def main():
         va = va[:args.limit]
     c, d, _, _ = load(args.decoder)
     td, st, wpath = load_time_decoder(args.weights)
-    if args.only == "lsd":
+    if args.only:
         res = json.load(open(args.json)) if os.path.exists(args.json) else {}
-        res["lsd"] = td_lsd(c, d, td, ds, va)
-        res["lsd"]["clips"] = int(len(va))
-        res["lsd"]["wallS"] = round(time.time() - t0, 1)
-        res["lsd"]["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, torch threads {args.threads}"
+        if args.only == "lsd":
+            part = res["lsd"] = td_lsd(c, d, td, ds, va)
+        else:
+            top, low = td_belief(c, td, ds, va)
+            part = res["belief"] = {"energyTop": top, "energyUnlikely": low}
+        part["clips"] = int(len(va))
+        part["wallS"] = round(time.time() - t0, 1)
+        part["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, torch threads {args.threads}"
         os.makedirs(os.path.dirname(args.json), exist_ok=True)
         json.dump(res, open(args.json, "w"), indent=1)
-        print(json.dumps(res["lsd"]))
+        print(json.dumps(part))
         return
     res = {"clips": int(len(va)), "weights": wpath, "decoder": args.decoder or default_decoder(),
            "tdTrainWallS": st.get("wall"), "tdSteps": st.get("steps", st.get("step")), "faithfulness": {}}
