@@ -4,7 +4,7 @@
 import type { Manifest } from './manifest';
 import type { ModelRunner, PromptEmbedding, WindowPhase } from './modelRunner';
 import { istft, istftFrom, istftStream, magnitude as stftMagnitude, signalSource, specSource, stft, unitPhaseInto, type Spectrogram, type SpecSource, type StftParams } from './stft';
-import { MaskStitcher, padToPlan, planWindows, signalFrames, signalMaskMean, type WindowPlan } from './windows';
+import { MaskStitcher, padToPlan, planWindows, signalMaskMean, type WindowPlan } from './windows';
 import { binaryMaskLevels, quantizeMask } from './maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
 import { WavBlobWriter, wavBlob } from './wav';
@@ -545,16 +545,6 @@ export interface RenderedExplanation {
   timings: Record<string, number>;
 }
 
-/** signalMaskMean of the binary mask (soft ≥ threshold), counted from its levels (no float copy). */
-export function binaryMaskMean(levels: Uint8Array, plan: Pick<WindowPlan, 'length' | 'hopLength' | 'totalFrames'>): number {
-  const TT = plan.totalFrames;
-  const F = signalFrames(plan);
-  const bins = levels.length / TT;
-  let s = 0;
-  for (let b = 0; b < bins; b++) for (let t = 0; t < F; t++) if (levels[b * TT + t] === 255) s += 1;
-  return bins * F ? s / (bins * F) : 0;
-}
-
 /**
  * `renderExplanation` for long files (issue 12) without its full-length float arrays: the mask
  * goes out as 8-bit levels, the ISTFT runs a block of frames at a time (istftStream) straight into
@@ -573,7 +563,7 @@ export function renderExplanationAudio(
   opts.signal?.throwIfAborted();
   let t = now();
   const maskLevels = threshold === null ? quantizeMask(soft) : binaryMaskLevels(soft, threshold);
-  const maskMean = threshold === null ? signalMaskMean(soft, state.plan) : binaryMaskMean(maskLevels, state.plan);
+  const maskMean = threshold === null ? signalMaskMean(soft, state.plan) : signalMaskMean(maskLevels, state.plan, 255);
   timings.threshold = now() - t;
   opts.onProgress?.({ stage: 'istft', done: 0, total: 2 });
   t = now();

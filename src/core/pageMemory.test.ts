@@ -2,7 +2,7 @@
 // written a part at a time and waveform peaks accumulated a block at a time. Each is checked
 // against the one-shot form it replaces: the same bytes, the same peaks, levels within 1/510.
 import { describe, expect, it } from 'vitest';
-import { binaryMaskMean, explanationAudio, renderExplanation, renderExplanationAudio, thresholdMask, type PipelineConfig } from './explain';
+import { explanationAudio, renderExplanation, renderExplanationAudio, thresholdMask, type PipelineConfig } from './explain';
 import { binaryMaskLevels, maskFromLevels, maskLevel, quantizeMask } from './maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
 import { mulberry32 } from './perturbation';
@@ -143,7 +143,7 @@ describe('8-bit mask levels', () => {
     const bin = thresholdMask(m, 0.6);
     const lv = binaryMaskLevels(m, 0.6);
     expectSame(Float32Array.from(lv, (v) => v / 255), bin);
-    expect(binaryMaskMean(lv, plan)).toBe(signalMaskMean(bin, plan));
+    expect(signalMaskMean(lv, plan, 255)).toBe(signalMaskMean(bin, plan));
   });
 
   it('the ISTFT of a binary mask given as levels is bit for bit the ISTFT of the 0/1 float mask', () => {

@@ -71,15 +71,19 @@ export function signalPart(mask: Float32Array, plan: Pick<WindowPlan, 'length' |
   return out;
 }
 
-/** Mean of a whole-file mask [bins × totalFrames] over the signal frames only (not the zero padding of short clips). */
-export function signalMaskMean(mask: ArrayLike<number>, plan: Pick<WindowPlan, 'length' | 'hopLength' | 'totalFrames'>): number {
+/**
+ * Mean of a whole-file mask [bins × totalFrames] over the signal frames only (not the zero padding of
+ * short clips). `full` is the value that means 1: 255 for 8-bit mask levels (src/core/maskLevels.ts);
+ * a binary mask's levels (0 and 255) then give exactly the mean of its 0/1 floats (integer sums).
+ */
+export function signalMaskMean(mask: ArrayLike<number>, plan: Pick<WindowPlan, 'length' | 'hopLength' | 'totalFrames'>, full = 1): number {
   const TT = plan.totalFrames;
   const F = signalFrames(plan);
   if (mask.length % TT !== 0) throw new Error(`signalMaskMean: mask length ${mask.length} is not a multiple of ${TT} frames`);
   const bins = mask.length / TT;
   let s = 0;
   for (let b = 0; b < bins; b++) for (let t = 0; t < F; t++) s += mask[b * TT + t];
-  return bins * F ? s / (bins * F) : 0;
+  return bins * F ? s / (bins * F * full) : 0;
 }
 
 /** Zero-pad (or return as is) a signal to plan.paddedLength. */

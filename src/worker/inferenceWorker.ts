@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { signalFrames, signalMaskMean } from '../core/windows';
-import { analyze, binaryMaskMean, explanationAudio, pipelineConfig, releaseAnalysis, renderExplanation, renderExplanationAudio, stitchedMask, thresholdMask, type AnalysisState, type ExplanationAudio, type FocusMask, type RunOptions, type StitchOptions } from '../core/explain';
+import { analyze, explanationAudio, pipelineConfig, releaseAnalysis, renderExplanation, renderExplanationAudio, stitchedMask, thresholdMask, type AnalysisState, type ExplanationAudio, type FocusMask, type RunOptions, type StitchOptions } from '../core/explain';
 import { binaryMaskLevels, quantizeMask } from '../core/maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS } from '../core/peaks';
 import { WavBlobWriter } from '../core/wav';
@@ -482,7 +482,7 @@ function timeDomainResult(td: TimeExplanation, st: AnalysisState<Hidden>, thresh
     r = { target: td.target, threshold, mask, maskLevels: quantizeMask(mask), maskMean: signalMaskMean(mask, plan), maskedIn: td.explanation.slice(), maskedOut: td.residual.slice(), audio, timings };
   } else {
     const maskLevels = threshold === null ? quantizeMask(td.mask) : binaryMaskLevels(td.mask, threshold);
-    const maskMean = threshold === null ? signalMaskMean(td.mask, plan) : binaryMaskMean(maskLevels, plan);
+    const maskMean = threshold === null ? signalMaskMean(td.mask, plan) : signalMaskMean(maskLevels, plan, 255);
     r = { target: td.target, threshold, maskLevels, maskMean, audio, timings };
   }
   timings.total = performance.now() - t0;
