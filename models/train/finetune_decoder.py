@@ -133,36 +133,37 @@ def make_examples(classifier, waves, targets, idx, cfg, rng, g):
     with torch.no_grad():
         logits, hidden = classifier(mag)
         probs = logits.softmax(1)
-    n = len(pairs)
-    target = torch.cat([b["target_a"], b["target_b"]])
     tb = (stft(b["bg"]).abs() > stft(b["event"]).abs()).float()
+    target, T, w, rnd, p2 = two_targets(probs, b["target_a"], b["target_b"], ta, tb, g, cfg)
+    return _rep(mag), [_rep(h) for h in hidden], target, T, w, rnd, p2
+
+
+def _rep(t):
+    return torch.cat([t, t])
+
+
+def two_targets(probs, target_a, target_b, ta, tb, g, cfg):
+    """Each mixture twice, with target A (bins ta) and target B (bins tb); a share p_random_target
+    of the examples gets a random class, an all-zero T and weight 0. Returns target, T, w, rnd, p2."""
+    n = probs.shape[0]
+    target = torch.cat([target_a, target_b])
     T = torch.cat([ta, tb])
     rnd = torch.rand(2 * n, generator=g) < cfg.p_random_target
     if rnd.any():
         target = torch.where(rnd, torch.randint(0, probs.shape[1], (2 * n,), generator=g), target)
         T = T * (~rnd).float()[:, None, None]
-    rep = lambda t: torch.cat([t, t])
-    p2 = rep(probs)
+    p2 = _rep(probs)
     w = p2.gather(1, target[:, None])[:, 0] * (~rnd).float()
-    return rep(mag), [rep(h) for h in hidden], target, T, w, rnd, p2
+    return target, T, w, rnd, p2
 
 
 def cached_examples(pool, cfg, rng, g, with_mag=False):
     """make_examples' output from the cached pool: `pairs` mixtures drawn from it, no classifier pass."""
     b = pool.batch(rng.choice(pool.n, cfg.pairs, replace=False), with_mag=with_mag)
-    n = cfg.pairs
     probs = b["logits"].softmax(1)
-    target = torch.cat([b["target_a"], b["target_b"]])
-    T = torch.cat([b["ta"], b["tb"]])
-    rnd = torch.rand(2 * n, generator=g) < cfg.p_random_target
-    if rnd.any():
-        target = torch.where(rnd, torch.randint(0, probs.shape[1], (2 * n,), generator=g), target)
-        T = T * (~rnd).float()[:, None, None]
-    rep = lambda t: torch.cat([t, t])
-    p2 = rep(probs)
-    w = p2.gather(1, target[:, None])[:, 0] * (~rnd).float()
-    mag = rep(b["mag"]) if with_mag else None
-    return mag, [rep(h) for h in b["hidden"]], target, T, w, rnd, p2
+    target, T, w, rnd, p2 = two_targets(probs, b["target_a"], b["target_b"], b["ta"], b["tb"], g, cfg)
+    mag = _rep(b["mag"]) if with_mag else None
+    return mag, [_rep(h) for h in b["hidden"]], target, T, w, rnd, p2
 
 
 def loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=True):
