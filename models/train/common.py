@@ -4,7 +4,7 @@ import os
 import sys
 import random
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 import numpy as np
 import torch
@@ -20,6 +20,31 @@ def cli_help(doc: str, options: str = "") -> None:
     if any(a in ("-h", "--help") for a in sys.argv[1:]):
         print(doc.strip() + ("\n\noptions:\n" + options if options else ""))
         raise SystemExit(0)
+
+
+def parse_config(cfg, argv):
+    """Set `--key=value` / `--key value` options on a config dataclass (its field types convert
+    them); unknown keys, a missing value or a value of the wrong type end the run with a message."""
+    types = {f.name: f.type for f in fields(cfg)}
+    it = iter(argv)
+    for a in it:
+        if not a.startswith("--"):
+            raise SystemExit(f"unexpected argument {a}")
+        k, _, v = a[2:].partition("=")
+        if not v:
+            v = next(it, None)
+            if v is None:
+                raise SystemExit(f"--{k} needs a value")
+        k = k.replace("-", "_")
+        if k not in types:
+            raise SystemExit(f"unknown option --{k}; options: {', '.join(types)}")
+        t = types[k]
+        conv = float if t in (float, "float") else int if t in (int, "int") else str
+        try:
+            setattr(cfg, k, conv(v))
+        except ValueError:
+            raise SystemExit(f"--{k}: expected {conv.__name__}, got {v!r}")
+    return cfg
 
 
 def setup(seed: int, threads: int = 2) -> torch.Generator:

@@ -51,7 +51,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import cli_help, RUNS, Logger, load_trained, save_ckpt, setup
+from common import cli_help, RUNS, Logger, load_trained, parse_config, save_ckpt, setup
 from frontend import stft
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder
 from metrics import roc_auc
@@ -93,21 +93,7 @@ class FinetuneConfig:
 
 
 def parse_args(argv):
-    cfg = FinetuneConfig()
-    types = {f.name: f.type for f in fields(cfg)}
-    it = iter(argv)
-    for a in it:
-        if not a.startswith("--"):
-            raise SystemExit(f"unexpected argument {a}")
-        k, _, v = a[2:].partition("=")
-        if not v:
-            v = next(it)
-        k = k.replace("-", "_")
-        if k not in types:
-            raise SystemExit(f"unknown option --{k}; options: {', '.join(types)}")
-        t = types[k]
-        setattr(cfg, k, (float if t in (float, "float") else int if t in (int, "int") else str)(v))
-    return cfg
+    return parse_config(FinetuneConfig(), argv)
 
 
 def load_classifier():

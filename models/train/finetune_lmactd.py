@@ -46,7 +46,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import cli_help, RUNS, Logger, save_ckpt, setup
+from common import cli_help, RUNS, Logger, parse_config, save_ckpt, setup
 from data import coloured_noise, load_esc50, mix_at_snr, other_class_partners, random_shift
 from finetune_decoder import sample_pairs
 from frontend import FE, magnitude
@@ -90,26 +90,7 @@ class TDFinetuneConfig:
 
 
 def parse_args(argv):
-    cfg = TDFinetuneConfig()
-    types = {f.name: f.type for f in fields(cfg)}
-    it = iter(argv)
-    for a in it:
-        if not a.startswith("--"):
-            raise SystemExit(f"unexpected argument {a}")
-        k, _, v = a[2:].partition("=")
-        if not v:
-            v = next(it, None)
-            if v is None:
-                raise SystemExit(f"--{k} needs a value")
-        k = k.replace("-", "_")
-        if k not in types:
-            raise SystemExit(f"unknown option --{k}; options: {', '.join(types)}")
-        t = types[k]
-        conv = float if t in (float, "float") else int if t in (int, "int") else str
-        try:
-            setattr(cfg, k, conv(v))
-        except ValueError:
-            raise SystemExit(f"--{k}: expected {conv.__name__}, got {v!r}")
+    cfg = parse_config(TDFinetuneConfig(), argv)
     if cfg.stop_utc:
         try:
             datetime.strptime(cfg.stop_utc, "%H:%M")
