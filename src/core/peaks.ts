@@ -57,10 +57,9 @@ export class PeakAccumulator {
     const b = this.out.length;
     if (start < 0 || start + block.length > n) throw new Error(`PeakAccumulator: samples ${start}..${start + block.length} outside 0..${n}`);
     if (block.length === 0) return;
-    // the bucket of sample `start`: the last i with start(i) ≤ start
+    // a bucket at or before sample `start`'s (the loop below moves on to the right one)
     let i = Math.min(b - 1, Math.floor((start * b) / n));
     while (i > 0 && this.start(i) > start) i--;
-    while (i + 1 < b && this.start(i + 1) <= start) i++;
     let end = i + 1 < b ? this.start(i + 1) : n;
     let hi = this.out[i];
     for (let k = 0; k < block.length; k++) {
