@@ -15,25 +15,38 @@ Every step has `batch` examples whose sources are known, half of each kind:
     with another clip of a different class or coloured noise, or a clean clip, circularly shifted);
     target = A's class, or the partner clip's class (share p_target_b), source = that clip (scaled
     as in the mixture);
+  * out-of-domain mixtures (round(batch·p_ood) of the stage-1 half; 0 by default): as evaluate.py's
+    out-of-domain mixtures, g·((1 − u)·s/‖s‖ + u·c/‖c‖) with s a folds 1-3 clip (circularly shifted),
+    c a clip of another class, u uniform in [ood_c_lo, ood_c_hi] (evaluate.py: 0.2, ≈ +12 dB) and
+    g a gain of ±ood_gain_db dB (unit norm: ≈ 28 dB quieter than a clip at its own level, which is
+    what the other examples see); target = the classifier's top class on the mixture (as the
+    evaluation), source = the part of that class ((1 − u)·g·s/‖s‖ or u·g·c/‖c‖; none when the top
+    class is a third one: then only the L-MAC terms apply). Their λ_in is multiplied by
+    ood_in_weight (Fid-In out of domain);
   * with p_random_target the target is instead a uniformly random class with no source (no
     supervision; the sparsity/energy terms keep its explanation near-silent, with the belief gate).
 Loss per example, c the target, w = p_c on the mixture, x_in = explanation, x_out = x − x_in:
 
-    w·(λ_in CE(f(|X_in|), c) − λ_out min(CE(f(|X_out|), c), cap))    stage 1's L-MAC terms (Fid-In)
+    w·(λ_in·k CE(f(|X_in|), c) − λ_out min(CE(f(|X_out|), c), cap))    stage 1's L-MAC terms (Fid-In)
     + λ_comp · w · −log(1 − p_c(|X_out|))                            completeness: the residual is not c (FF)
     + λ_sisdr · −min(SI-SDR(x_in, s_c), 30)                          supervised: the explanation is the source
     + λ_snr · 1[gate ≥ 0.9] · −min(SNR(x_in, s_c), 30)               ... at its level, so x_out ≈ the other source
-    + (1 − sup)·(λ_s mean(M) + λ_e ‖x_in‖²/‖x‖²) + λ_rec ‖dec(enc(x)) − x‖²/‖x‖²
+    + rnd·(λ_s mean(M) + λ_e ‖x_in‖²/‖x‖²) + λ_rec ‖dec(enc(x)) − x‖²/‖x‖²
 
-(sup = the example has a source). SI-SDR is scale invariant, so it is computed on the explanation
+(sup = the example has a source, rnd = its target is a random class, k = ood_in_weight on the
+out-of-domain examples, else 1). SI-SDR is scale invariant, so it is computed on the explanation
 before the belief gate (one scalar per example: dec is linear, x_in = gate · dec(S ⊙ enc(x))): it
 teaches the mask shape S even where the gate is shut, without opening the gate; the SNR term only
 applies where the gate is open (p_c ≳ 0.06). Learning rate: linear warm-up, then a cosine to 0 over
 `minutes` of step time (resumable); --stop_utc is a hard wall-clock stop (HH:MM, UTC) besides.
+Continuing another run: copy its folder to runs/<name> (without final.pt); a ckpt.pt written under
+another --name is taken as the start (weights and AdamW moments) with step and step time reset, so
+warm-up and cosine run again over this run's --minutes; a ckpt.pt of this run resumes it.
 Validation (fixed fold-4 batches, logged with each checkpoint): SI-SDR of the explanation for A vs
 the clean A and of the residual vs B on 32 placed events at 0 dB and 16 whole-clip 0 dB mixtures
 (all of them and those whose top class is A), and train_lmactd.validate's Fid-In / FF / energies on
-the stage-1 validation batch.
+the stage-1 validation batch, and Fid-In / FF on evaluate.py's out-of-domain mixtures of the
+first 32 fold-4 clips (val_ood_*).
 """
 import math
 import os
@@ -47,6 +60,7 @@ import torch
 import torch.nn.functional as F
 
 from common import cli_help, RUNS, Logger, parse_config, save_ckpt, setup
+from evaluate import mixtures
 from data import coloured_noise, load_esc50, mix_at_snr, other_class_partners, random_shift
 from finetune_decoder import sample_pairs
 from frontend import FE, magnitude
@@ -84,6 +98,11 @@ class TDFinetuneConfig:
     max_shift_s: float = 1.0
     snr_lo: float = -5.0
     snr_hi: float = 5.0
+    p_ood: float = 0.0  # share of the batch (taken from the stage-1 half) mixed out-of-domain
+    ood_c_lo: float = 0.1  # contaminant weight u of an out-of-domain mixture, uniform in [lo, hi]
+    ood_c_hi: float = 0.3
+    ood_gain_db: float = 6.0  # gain of the unit-norm out-of-domain mixture, uniform in ±this (dB)
+    ood_in_weight: float = 1.0  # λ_in multiplier on the out-of-domain examples
     grad_clip: float = 1.0
     ckpt_every_s: float = 240
     log_every: int = 10
@@ -137,10 +156,25 @@ def sourced_augment(waves, targets, idx, cfg, g):
     return mix, x, mix - x, cls_b
 
 
+def ood_mixtures(waves, targets, idx, cfg, g):
+    """evaluate.mixtures(kind="out") with a random weight u and gain: (mix, s part, c part, cls s, cls c)."""
+    s = random_shift(torch.from_numpy(waves[idx]), int(cfg.max_shift_s * FE.sample_rate), g)
+    partner = other_class_partners(targets, idx, g, step=40)
+    c = torch.from_numpy(waves[partner])
+    n = lambda v: v / v.norm(dim=1, keepdim=True).clamp_min(1e-8)
+    b = len(idx)
+    u = cfg.ood_c_lo + (cfg.ood_c_hi - cfg.ood_c_lo) * torch.rand(b, 1, generator=g)
+    gain = 10.0 ** ((2 * torch.rand(b, 1, generator=g) - 1) * cfg.ood_gain_db / 20)
+    sp, cp = gain * (1 - u) * n(s), gain * u * n(c)
+    return sp + cp, sp, cp, torch.from_numpy(targets[idx]).long(), torch.from_numpy(targets[partner]).long()
+
+
 def make_examples(classifier, waves, targets, tr, cfg, rng, g):
-    """(mix, source [B, N] (zeros where none), sup [B] bool, target [B], hidden, probs)."""
+    """(mix, source [B, N] (zeros where none), sup [B] bool, rnd [B] bool, ood [B] bool, target [B],
+    hidden, probs)."""
     n_placed = cfg.batch // 2
-    n_aug = cfg.batch - n_placed
+    n_ood = min(int(round(cfg.batch * cfg.p_ood)), cfg.batch - n_placed)
+    n_aug = cfg.batch - n_placed - n_ood
     pairs = sample_pairs(targets, tr, n_placed, rng)
     pb = placed_batch(waves, targets, pairs, rng.uniform(cfg.snr_lo, cfg.snr_hi, n_placed), rng)
     use_a = torch.rand(n_placed, generator=g) < cfg.p_target_a
@@ -151,18 +185,33 @@ def make_examples(classifier, waves, targets, tr, cfg, rng, g):
     use_b = (cls_b >= 0) & (torch.rand(n_aug, generator=g) < cfg.p_target_b)
     a_tgt = torch.where(use_b, cls_b, torch.from_numpy(targets[tr[idx]]).long())
     a_src = torch.where(use_b[:, None], bsrc, a)
-    x = torch.cat([pb["mix"], mix])
-    src = torch.cat([p_src, a_src])
-    target = torch.cat([p_tgt, a_tgt])
-    rnd = torch.rand(cfg.batch, generator=g) < cfg.p_random_target
-    target = torch.where(rnd, torch.randint(0, 50, (cfg.batch,), generator=g), target)
-    sup = ~rnd
+    if n_ood:
+        oidx = torch.randint(0, len(tr), (n_ood,), generator=g).numpy()
+        omix, o_s, o_c, o_cs, o_cc = ood_mixtures(waves, targets, tr[oidx], cfg, g)
+    else:
+        omix = o_s = torch.zeros(0, mix.shape[1])
+        o_cs = o_cc = torch.zeros(0, dtype=torch.long)
+    x = torch.cat([pb["mix"], mix, omix])
     with torch.no_grad():
         logits, hidden = classifier(magnitude(x))
-    return x, src * sup[:, None].float(), sup, target, hidden, logits.softmax(1)
+    ood = torch.arange(cfg.batch) >= n_placed + n_aug
+    has_src = ~ood
+    if n_ood:  # target = the top class on the mixture; its source where it is s's or c's class
+        o_tgt = logits[-n_ood:].argmax(1)
+        is_s, is_c = o_tgt == o_cs, o_tgt == o_cc
+        o_src = torch.where(is_s[:, None], o_s, torch.where(is_c[:, None], o_c, torch.zeros_like(o_s)))
+        has_src[-n_ood:] = is_s | is_c
+    else:
+        o_tgt, o_src = o_cs, o_s
+    src = torch.cat([p_src, a_src, o_src])
+    target = torch.cat([p_tgt, a_tgt, o_tgt])
+    rnd = torch.rand(cfg.batch, generator=g) < cfg.p_random_target
+    target = torch.where(rnd, torch.randint(0, 50, (cfg.batch,), generator=g), target)
+    sup = has_src & ~rnd
+    return x, src * sup[:, None].float(), sup, rnd, ood, target, hidden, logits.softmax(1)
 
 
-def ft_loss(classifier, model, x, src, sup, target, hidden, probs, cfg):
+def ft_loss(classifier, model, x, src, sup, rnd, ood, target, hidden, probs, cfg):
     b = x.shape[0]
     feats = model.encode(x)
     shape = model.mask_shape(feats, hidden[2], hidden[3], target)
@@ -184,16 +233,20 @@ def ft_loss(classifier, model, x, src, sup, target, hidden, probs, cfg):
     mm = m.mean((1, 2))
     er = energy_ratio(expl, x)
     rec = energy_ratio(model.decode(feats) - x, x)
-    per = (w * (cfg.lambda_in * ce_in - cfg.lambda_out * ce_out + cfg.lambda_comp * comp)
+    k_in = torch.where(ood, torch.full_like(w, cfg.ood_in_weight), torch.ones_like(w))
+    per = (w * (cfg.lambda_in * k_in * ce_in - cfg.lambda_out * ce_out + cfg.lambda_comp * comp)
            - cfg.lambda_sisdr * supf * sisdr.clamp_max(30.0)
            - cfg.lambda_snr * open_ * snr.clamp_max(30.0)
-           + (1 - supf) * (cfg.lambda_sparsity * mm + cfg.lambda_energy * er)
+           + rnd.float() * (cfg.lambda_sparsity * mm + cfg.lambda_energy * er)
            + cfg.lambda_rec * rec)
     ns = supf.sum().clamp_min(1)
     no = open_.sum().clamp_min(1)
     parts = dict(ce_in=ce_in.mean().item(), ce_out=ce_out.mean().item(), r_c=r_c.mean().item(),
                  sisdr=((sisdr * supf).sum() / ns).item(), snr_open=((snr * open_).sum() / no).item(),
                  open=open_.mean().item(), mm=mm.mean().item(), er=er.mean().item(), rec=rec.mean().item())
+    if ood.any():
+        parts["ce_in_ood"] = ce_in[ood].mean().item()
+        parts["er_ood"] = er[ood].mean().item()
     return per.mean(), parts
 
 
@@ -228,6 +281,22 @@ def validate_separation(classifier, model, vsep):
     return out
 
 
+@torch.no_grad()
+def validate_ood(classifier, model, vood):
+    """Fid-In and FF (target = top class) on evaluate.py's out-of-domain mixtures."""
+    model.eval()
+    logits, h = classifier(magnitude(vood))
+    p = logits.softmax(1)
+    top = p.argmax(1)
+    e = model(vood, h[2], h[3], top)
+    q = classifier(magnitude(e))[0].softmax(1)
+    r = classifier(magnitude(vood - e))[0].softmax(1)
+    model.train()
+    return {"val_ood_fid_in": round((q.argmax(1) == top).float().mean().item(), 4),
+            "val_ood_ff": round((p.gather(1, top[:, None]) - r.gather(1, top[:, None])).mean().item(), 4),
+            "val_ood_er": round(energy_ratio(e, vood).mean().item(), 4)}
+
+
 def main():
     cfg = parse_args(sys.argv[1:])
     g = setup(cfg.seed, threads=1)
@@ -247,10 +316,18 @@ def main():
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     step, wall = 0, 0.0
-    if os.path.exists(ckpt_path):
+    prev_steps = 0
+    if os.path.exists(ckpt_path) and src_st["config"].get("name") != cfg.name:
+        # a copied run folder: its weights and AdamW moments, a fresh schedule over this --minutes
+        opt.load_state_dict(src_st["opt"])
+        prev_steps = src_st["step"]
+        log(event="continue", from_run=src_st["config"].get("name"), from_steps=prev_steps,
+            from_wall=round(src_st["wall"], 1), params=count_params(model), config=asdict(cfg))
+    elif os.path.exists(ckpt_path):
         opt.load_state_dict(src_st["opt"])
         g.set_state(src_st["gen"]); torch.set_rng_state(src_st["rng"]); rng.bit_generator.state = src_st["np_rng"]
         step, wall = src_st["step"], src_st["wall"]
+        prev_steps = src_st.get("prev_steps", 0)
         log(event="resume", step=step, wall=round(wall, 1))
     else:
         log(event="start", init=init, init_steps=src_st.get("steps"), params=count_params(model), config=asdict(cfg))
@@ -259,14 +336,16 @@ def main():
     vidx = va[torch.randperm(len(va), generator=vg)[:16].numpy()]
     vx = make_batch(ds.waves, ds.targets, vidx, TDTrainConfig(), vg)
     vsep = separation_batches(ds, va)
+    vood = mixtures(ds, va[:32], "out", seed=2024)
 
     def val():
-        return {**validate_stage1(classifier, model, vx), **validate_separation(classifier, model, vsep)}
+        return {**validate_stage1(classifier, model, vx), **validate_separation(classifier, model, vsep),
+                **validate_ood(classifier, model, vood)}
 
     def save():
         save_ckpt(ckpt_path, model=model.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
                   rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,
-                  config=asdict(cfg), model_config=asdict(model.cfg))
+                  prev_steps=prev_steps, config=asdict(cfg), model_config=asdict(model.cfg))
 
     if step == 0:
         log(step=0, **val())
@@ -277,11 +356,11 @@ def main():
     last_ckpt = wall
     while wall < budget and (deadline is None or time.time() < deadline):
         t0 = time.time()
-        x, src, sup, target, hidden, probs = make_examples(classifier, ds.waves, ds.targets, tr, cfg, rng, g)
+        x, src, sup, rnd, ood, target, hidden, probs = make_examples(classifier, ds.waves, ds.targets, tr, cfg, rng, g)
         lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps) * 0.5 * (1 + math.cos(math.pi * min(1.0, wall / budget)))
         for pg in opt.param_groups:
             pg["lr"] = lr
-        loss, parts = ft_loss(classifier, model, x, src, sup, target, hidden, probs, cfg)
+        loss, parts = ft_loss(classifier, model, x, src, sup, rnd, ood, target, hidden, probs, cfg)
         opt.zero_grad(); loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
@@ -303,7 +382,7 @@ def main():
     log(step=step, wall=round(wall, 1), final=True, **val())
     save()
     torch.save({"model": model.state_dict(), "model_config": asdict(model.cfg), "wall": wall,
-                "steps": step, "config": asdict(cfg), "init": init}, os.path.join(log.dir, "final.pt"))
+                "steps": step, "prev_steps": prev_steps, "config": asdict(cfg), "init": init}, os.path.join(log.dir, "final.pt"))
     log(event="done", step=step, wall=round(wall, 1))
 
 
