@@ -119,12 +119,14 @@ def parse_args(argv):
 
 
 def stop_time(hhmm: str):
-    """Today's HH:MM UTC as a Unix time (None if not set)."""
+    """The next HH:MM UTC as a Unix time (None if not set); one up to 12 h past is today's."""
     if not hhmm:
         return None
     h, m = map(int, hhmm.split(":"))
     now = datetime.now(timezone.utc)
-    return now.replace(hour=h, minute=m, second=0, microsecond=0).timestamp()
+    t = now.replace(hour=h, minute=m, second=0, microsecond=0).timestamp()
+    # the next such time: 00:55 asked at 23:50 is tomorrow's (within 12 h back: today's, already past)
+    return t + 86400 if t < now.timestamp() - 12 * 3600 else t
 
 
 def si_sdr_db(est, ref, eps=1e-8):
