@@ -3,13 +3,15 @@
  * (models/esc50 with its time decoder): an example is explained by L-MAC, the switch offers
  * LMAC-TD, whose explanation (a waveform from the time decoder) is shown with its metrics;
  * its exported explanation and residual WAVs add up to the exported original to 16-bit
- * precision and differ from L-MAC's; switching back shows L-MAC again.
+ * precision and differ from L-MAC's; switching back shows L-MAC again. A 90 s file with LMAC-TD
+ * gets the windows around the play head first (a 'focus' explanation: audible there, silent at
+ * the end), then the whole file, whose WAVs still sum to the original.
  */
 import { test, expect, type Page } from '@playwright/test';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeWav } from '../src/core/wav';
+import { decodeWav, encodeWav } from '../src/core/wav';
 import { expectReady, fileItem } from './helpers';
 
 const DOWNLOADS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'e2e-artifacts', 'downloads', 'lmactd');
@@ -139,6 +141,95 @@ test('a 40 s example with LMAC-TD: the cross-faded windows still sum to the orig
   console.log(`40 s, LMAC-TD: |explanation + residual − original| ≤ ${(worst * 32768).toFixed(2)} LSB`);
   expect(worst).toBeLessThanOrEqual(2 / 32768);
   expect(energy(x)).toBeGreaterThan(1e-4 * energy(z));
+});
+
+/** 90 s at 16 kHz (generated): a gliding tone, knocks every 0.9 s and a noise burst every 7 s, as e2e/longFile.spec.ts. */
+function longWav(seconds: number): Buffer {
+  const rate = 16000;
+  const x = new Float32Array(rate * seconds);
+  let ph = 0;
+  let s = 12345;
+  for (let i = 0; i < x.length; i++) {
+    const t = i / rate;
+    ph += (2 * Math.PI * (800 + 300 * Math.sin(2 * Math.PI * 0.5 * t))) / rate;
+    s = (s * 16807) % 2147483647;
+    const burst = t % 7 < 1.2 ? 0.25 * (s / 2147483647 - 0.5) : 0;
+    const k = t % 0.9;
+    x[i] = 0.25 * Math.sin(ph) + burst + (k < 0.05 ? 0.5 * Math.exp(-k * 80) * Math.sin(2 * Math.PI * 180 * k) : 0);
+  }
+  return Buffer.from(encodeWav(x, rate, 'pcm16'));
+}
+
+interface Shown {
+  explainer: string;
+  focus: { t0: number; t1: number; windowsDone: number; windowsTotal: number } | null;
+  /** The largest |x| of the explanation audio in 1-20 s and in the last 30 s (its waveform peaks). */
+  peakFocus: number;
+  peakEnd: number;
+  maskMean: number;
+}
+
+test('a 90 s file with LMAC-TD: the windows around the play head first, then the whole file (its WAVs sum to the original)', async () => {
+  test.setTimeout(420_000);
+  const NAME = 'long-90s-lmactd.wav';
+  await page.getByTestId('explainer-lmactd').check();
+  // every explanation the file shows, from the store (nothing is missed)
+  await page.evaluate((n) => {
+    type E = { explainer?: string; focus?: Shown['focus']; maskMean: number; audio: { peaks: { explanation: Float32Array } } };
+    type F = { name: string; explanation?: E; analysis?: { durationS: number } };
+    type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __td: Shown[] };
+    const w = window as unknown as W;
+    w.__td = [];
+    let last: E | undefined;
+    const peakIn = (p: Float32Array, d: number, a: number, b: number) => {
+      let m = 0;
+      for (let i = Math.ceil((a / d) * p.length); i < Math.min(Math.floor((b / d) * p.length), p.length); i++) m = Math.max(m, p[i]);
+      return m;
+    };
+    w.__lmac.ui.subscribe((s) => {
+      const f = s.files.find((g) => g.name === n);
+      const e = f?.explanation;
+      if (!e || e === last || !f.analysis) return;
+      last = e;
+      const d = f.analysis.durationS;
+      const p = e.audio.peaks.explanation;
+      w.__td.push({ explainer: e.explainer ?? 'lmac', focus: e.focus ?? null, peakFocus: peakIn(p, d, 1, 20), peakEnd: peakIn(p, d, d - 30, d), maskMean: e.maskMean });
+    });
+  }, NAME);
+  const shown = () => page.evaluate(() => (window as unknown as { __td: Shown[] }).__td);
+  await page.getByTestId('file-input').setInputFiles({ name: NAME, mimeType: 'audio/wav', buffer: longWav(90) });
+  await expectReady(page, NAME, 240_000);
+  await fileItem(page, NAME).locator('.file-main').click();
+  await expect(page.getByTestId('file-view')).toHaveAttribute('data-file', NAME);
+  await expect.poll(async () => (await shown()).length, { timeout: 180_000 }).toBeGreaterThan(0);
+  const first = (await shown())[0];
+  expect(first.explainer).toBe('lmactd');
+  expect(first.focus, 'the first LMAC-TD explanation shown is the part around the play head').not.toBeNull();
+  expect(first.focus!.t0).toBeLessThanOrEqual(0.5);
+  expect(first.focus!.t1).toBeGreaterThanOrEqual(25);
+  expect(first.focus!.windowsDone).toBeLessThanOrEqual(first.focus!.windowsTotal / 2);
+  // audible there already, silent where the time decoder has not run yet
+  expect(first.peakFocus).toBeGreaterThan(1e-3);
+  expect(first.peakEnd).toBe(0);
+  const panel = page.getByTestId('metrics-panel');
+  await expect(panel).toHaveAttribute('data-explainer', 'lmactd', { timeout: 180_000 });
+  await expect(panel).toHaveAttribute('data-current', 'yes', { timeout: 180_000 });
+  const evs = await shown();
+  const all = evs.find((e) => !e.focus);
+  expect(all, 'then the whole file').toBeDefined();
+  expect(all!.explainer).toBe('lmactd');
+  expect(all!.peakEnd, 'the whole file is explained: audible in its last 30 s').toBeGreaterThan(1e-3);
+  expect(all!.maskMean).toBeGreaterThan(0);
+  // the metrics ran on the windows on screen only (around the play head at 0: 0-30 s)
+  await expect(page.getByTestId('metrics-range')).toContainText(/measured on the \d+ of \d+ windows that were on screen \(0:00\.00–0:3\d\.\d\d\)/, { timeout: 180_000 });
+  await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
+  const [x, y, z] = [await exportedWav('explanation', 'long90-lmactd'), await exportedWav('residual', 'long90-lmactd'), await exportedWav('original', 'long90-lmactd')];
+  expect(z.length).toBe(90 * 16000);
+  let worst = 0;
+  for (let i = 0; i < z.length; i++) worst = Math.max(worst, Math.abs(x[i] + y[i] - z[i]));
+  console.log(`90 s, LMAC-TD: focus ${first.focus!.t0.toFixed(2)}-${first.focus!.t1.toFixed(2)} s after ${first.focus!.windowsDone} of ${first.focus!.windowsTotal} windows; |explanation + residual − original| ≤ ${(worst * 32768).toFixed(2)} LSB`);
+  expect(worst).toBeLessThanOrEqual(2 / 32768);
+  await expect(page.getByTestId('target')).not.toContainText(/error|failed|cancelled/i);
 });
 
 test('a time decoder file that fails its sha256 check: a specific message on first use of LMAC-TD, L-MAC keeps working, a later try loads it', async ({ browser }) => {

@@ -133,7 +133,7 @@ export interface ExplainOptions {
   /** The explanation as soon as its audio is ready, before the metrics (metrics: null). */
   onPartial?: (e: Explanation) => void;
   /**
-   * L-MAC on long files: explain this time range (s) first; `onFocus` gets it (Explanation.focus
+   * L-MAC and LMAC-TD on long files: explain this time range (s) first; `onFocus` gets it (Explanation.focus
    * set: mask and audio final in focus.t0..t1, the rest follows) before the whole file.
    */
   focus?: { t0: number; t1: number };

@@ -10,7 +10,7 @@ import { skipUnless } from '../../tests/skip';
 import { maxAbsDiff, readFixture } from '../node/fixtures';
 import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
 import { analyze, pipelineConfig, releaseAnalysis, type PipelineConfig } from './explain';
-import { crossfadeWeights, explanationRatioMask, timeDomainExplain, timeDomainMetrics, WaveStitcher, windowWaveformInto } from './lmactd';
+import { crossfadeWeights, explanationRatioMask, timeDomainExplain, timeDomainMetrics, WaveStitcher, windowWaveformInto, type TimeFocus } from './lmactd';
 import { magnitude, stft } from './stft';
 import { planWindows } from './windows';
 
@@ -73,6 +73,17 @@ describe('cross-fade of window explanations', () => {
     expect(maxAbsDiff(id.result(), x)).toBeLessThan(1e-6);
     expect(one.result().every((v) => Math.abs(v - 1) < 1e-6)).toBe(true);
     expect(() => id.add(0, win)).toThrow(/window 0 added twice/);
+    // finalRange: the samples whose windows are all in, and there the values of the whole result
+    const some = new WaveStitcher(plan);
+    for (const w of [3, 4, 5]) {
+      windowWaveformInto(x, plan, w, win, 0);
+      some.add(w, win);
+    }
+    const { start, end } = some.finalRange(4);
+    expect(start).toBe(plan.starts[2] + plan.windowSamples);
+    expect(end).toBe(plan.starts[6]);
+    expect(maxAbsDiff(some.part(start, end), x.subarray(start, end))).toBeLessThan(1e-6);
+    expect(() => some.finalRange(0)).toThrow(/window 0 is not added/);
     expect(() => new WaveStitcher(plan).result()).toThrow(/window 0 was not added/);
   });
 });
@@ -156,6 +167,68 @@ describe.skipIf(skipUnless(hasBundle, 'LMAC-TD pipeline', 'models/esc50 with tim
         expect(maxAbsDiff(r2.explanation, r.explanation)).toBeLessThan(1e-5);
       } finally {
         releaseAnalysis(st, model.runner);
+      }
+    });
+
+    it('a 50 s file with a focus in the middle: those windows first, their samples and overlay frames are the whole-file result there; cancellable', async () => {
+      const x = signal(16000 * 50 + 321, 16000, 11);
+      const target = 3;
+      for (const wholeStftMaxS of [undefined, 0]) {
+        const st = await analyze(x, cfg, model.runner, { batchSize: 2, ...(wholeStftMaxS === 0 ? { wholeStftMaxS } : {}) });
+        try {
+          const nWin = st.plan.starts.length;
+          const one = await timeDomainExplain(st, model.runner, target);
+          const fps = cfg.sampleRate / cfg.stft.hopLength;
+          const focus = { frame0: Math.floor(20 * fps), frame1: Math.ceil(30 * fps) + 1 };
+          const seen: TimeFocus[] = [];
+          const order: number[] = [];
+          const r = await timeDomainExplain(st, model.runner, target, {
+            focus,
+            onFocus: (f) => seen.push(f),
+            onProgress: (p) => order.push(p.done),
+          });
+          expect(seen.length).toBe(1);
+          const f = seen[0];
+          expect(f.windowsTotal).toBe(nWin);
+          expect(f.windowsDone).toBeLessThan(nWin / 2);
+          // the final samples cover the focus
+          expect(f.start).toBeLessThanOrEqual(20 * 16000);
+          expect(f.end).toBeGreaterThanOrEqual(30 * 16000);
+          expect(f.end - f.start).toBeLessThan(x.length / 2);
+          expect(f.explanation.length).toBe(f.end - f.start);
+          // stitching is exact where windows meet: the focused part is the one-shot result's samples
+          const d = maxAbsDiff(f.explanation, one.explanation.subarray(f.start, f.end));
+          expect(d, `focus vs whole-file, wholeStftMaxS ${wholeStftMaxS}`).toBeLessThanOrEqual(1e-7);
+          // the overlay of those frames too, and the whole-file result does not depend on the order
+          const TT = st.plan.totalFrames;
+          const n = f.frame1 - f.frame0;
+          expect(f.frame0).toBeLessThanOrEqual(focus.frame0);
+          expect(f.frame1).toBeGreaterThanOrEqual(focus.frame1 - 1);
+          expect(f.mask.length).toBe(st.source.bins * n);
+          let dm = 0;
+          for (let b = 0; b < st.source.bins; b++)
+            for (let t = 0; t < n; t++) dm = Math.max(dm, Math.abs(f.mask[b * n + t] - one.mask[b * TT + f.frame0 + t]));
+          expect(dm).toBeLessThanOrEqual(1e-6);
+          expect(maxAbsDiff(r.explanation, one.explanation)).toBeLessThanOrEqual(1e-7);
+          expect(maxAbsDiff(r.mask, one.mask)).toBeLessThanOrEqual(1e-6);
+          expect(order[order.length - 1]).toBe(nWin);
+          // audible there (not the belief gate's silence), and the same as explanation + residual = original
+          expect(energy(f.explanation)).toBeGreaterThan(1e-4 * energy(x.subarray(f.start, f.end)));
+          // cancelled once the focus is shown (a class switch): the rest is not computed
+          const ac = new AbortController();
+          let after = 0;
+          await expect(
+            timeDomainExplain(st, model.runner, target, {
+              focus,
+              signal: ac.signal,
+              onFocus: () => ac.abort(),
+              onProgress: (p) => void (ac.signal.aborted && p.done > f.windowsDone && after++),
+            }),
+          ).rejects.toThrow(/abort/i);
+          expect(after).toBe(0);
+        } finally {
+          releaseAnalysis(st, model.runner);
+        }
       }
     });
 

@@ -5,12 +5,12 @@
 // explanation) is the original exactly. The spectrogram overlay ("mask") is
 // min(1, |STFT(explanation)| / |X|), and the faithfulness metrics run the classifier on
 // |STFT(explanation)| and |STFT(residual)|.
-import type { AnalysisState, RunOptions } from './explain';
-import { sourceOf, windowBatch, windowMagnitudeInto, windowPhase } from './explain';
+import type { AnalysisState, FocusRange, RunOptions } from './explain';
+import { focusOrder, sourceOf, windowBatch, windowMagnitudeInto, windowPhase } from './explain';
 import { framesOf, pooledOver, pooledProbsOf, type MetricsOptions } from './faithfulness';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
 import type { ModelRunner } from './modelRunner';
-import { magnitude as stftMagnitude, signalSource, specSource, stft, type SpecSource, type Spectrogram } from './stft';
+import { magnitude as stftMagnitude, signalSource, specSource, stft, stftFrames, type SpecSource, type Spectrogram } from './stft';
 import { padToPlan, signalPart, type WindowPlan } from './windows';
 
 const now = (): number => performance.now();
@@ -82,6 +82,28 @@ export class WaveStitcher {
     this.added[index] = true;
   }
 
+  /**
+   * The run of samples [start, end) around window `w` (added) whose windows are all added, so
+   * that their sums are final: from the end of the nearest window before it that is not added to
+   * the start of the nearest one after it that is not (window starts and ends are sorted).
+   */
+  finalRange(w: number): { start: number; end: number } {
+    if (!this.added[w]) throw new Error(`WaveStitcher: window ${w} is not added`);
+    let lo = w;
+    let hi = w;
+    while (lo > 0 && this.added[lo - 1]) lo--;
+    while (hi < this.added.length - 1 && this.added[hi + 1]) hi++;
+    const { starts, windowSamples: W, length } = this.plan;
+    const start = lo > 0 ? Math.min(length, starts[lo - 1] + W) : 0;
+    const end = hi < starts.length - 1 ? Math.min(length, starts[hi + 1]) : length;
+    return { start, end: Math.max(start, end) };
+  }
+
+  /** Samples [start, end) as they stand (a copy; final where finalRange says so). */
+  part(start: number, end: number): Float32Array {
+    return Float32Array.from(this.acc.subarray(start, end));
+  }
+
   /** The cross-faded explanation (original length); throws if a window is missing. */
   result(): Float32Array {
     const missing = this.added.indexOf(false);
@@ -118,15 +140,58 @@ function sourceFor(state: Pick<AnalysisState, 'plan' | 'config'> & { source?: Sp
 /** Frames per block when the overlay is computed from SpecSources (long files). */
 const RATIO_BLOCK_FRAMES = 2048;
 
+type RatioState = Pick<AnalysisState, 'plan' | 'magnitude' | 'config'> & { source?: SpecSource; spec?: Spectrogram; maxMagnitude?: number };
+
+/** ε of the overlay ratio, max|X| · 10^(−80/20) (+1e-12): the file's largest |X| as explanationRatioMask takes it. */
+export function ratioEpsilon(state: RatioState): number {
+  const src = sourceOf(state);
+  let max = 0;
+  if (src.whole) {
+    const mag = state.magnitude ?? stftMagnitude(src.whole);
+    for (let i = 0; i < mag.length; i++) if (mag[i] > max) max = mag[i];
+  } else {
+    max = state.maxMagnitude ?? 0;
+    if (!(max > 0))
+      for (let t0 = 0; t0 < src.frames; t0 += RATIO_BLOCK_FRAMES) {
+        const m = stftMagnitude(src.block(t0, Math.min(src.frames, t0 + RATIO_BLOCK_FRAMES)));
+        for (let i = 0; i < m.length; i++) if (m[i] > max) max = m[i];
+      }
+  }
+  return max * 10 ** (-RATIO_FLOOR_DB / 20) + 1e-12;
+}
+
+/**
+ * The overlay frames that samples [start, start + part.length) of the explanation determine (a
+ * focused part): frames [frame0, frame1) whose STFT window reads only those samples (at the file's
+ * ends, its reflect / zero padding too), and min(1, |E| / (|X| + eps)) there ([bins × n], bin-major):
+ * the values explanationRatioMask gives those frames once the whole explanation is known (the same
+ * per-frame STFT arithmetic on the same samples, shifted by a multiple of the hop).
+ */
+export function explanationRatioFrames(state: RatioState, part: Float32Array, start: number, eps: number): { frame0: number; frame1: number; mask: Float32Array } {
+  const { hopLength: hop, nFft } = state.config.stft;
+  const half = nFft / 2;
+  const src = sourceOf(state);
+  const { plan } = state;
+  const end = start + part.length;
+  const frame0 = start === 0 ? 0 : Math.ceil((start + half) / hop);
+  const frame1 = end >= plan.length ? src.frames : Math.max(frame0, Math.min(src.frames, Math.floor((end - half) / hop) + 1));
+  if (frame1 <= frame0) return { frame0, frame1: frame0, mask: new Float32Array(0) };
+  const off = Math.floor(start / hop) * hop;
+  const y = new Float32Array(end - off);
+  y.set(part, start - off);
+  const e = stftMagnitude(stftFrames(y, plan.paddedLength - off, state.config.stft, frame0 - off / hop, frame1 - off / hop));
+  const x = stftMagnitude(src.block(frame0, frame1));
+  const mask = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) mask[i] = Math.min(1, e[i] / (x[i] + eps));
+  return { frame0, frame1, mask };
+}
+
 /**
  * The overlay of a time-domain explanation: min(1, |STFT(e)| / (|X| + ε)) on the whole-file STFT
  * grid (the explanation zero-padded to the plan, the same STFT parameters), ε = max|X| · 10^(−80/20).
  * Long files (no whole-file STFT): computed a block of frames at a time from both signals.
  */
-export function explanationRatioMask(
-  state: Pick<AnalysisState, 'plan' | 'magnitude' | 'config'> & { source?: SpecSource; spec?: Spectrogram; maxMagnitude?: number },
-  explanation: Float32Array,
-): Float32Array {
+export function explanationRatioMask(state: RatioState, explanation: Float32Array, eps: number = ratioEpsilon(state)): Float32Array {
   const src = sourceOf(state);
   const { bins: F, frames: TT } = src;
   const out = new Float32Array(F * TT);
@@ -134,21 +199,11 @@ export function explanationRatioMask(
   if (src.whole && eSrc.whole) {
     const mag = state.magnitude ?? stftMagnitude(src.whole);
     const e = stftMagnitude(eSrc.whole);
-    let max = 0;
-    for (let i = 0; i < mag.length; i++) if (mag[i] > max) max = mag[i];
-    const eps = max * 10 ** (-RATIO_FLOOR_DB / 20) + 1e-12;
     for (let i = 0; i < mag.length; i++) out[i] = Math.min(1, e[i] / (mag[i] + eps));
     return out;
   }
   const blocks: [number, number][] = [];
   for (let t0 = 0; t0 < TT; t0 += RATIO_BLOCK_FRAMES) blocks.push([t0, Math.min(TT, t0 + RATIO_BLOCK_FRAMES)]);
-  let max = state.maxMagnitude ?? 0;
-  if (!(max > 0))
-    for (const [t0, t1] of blocks) {
-      const m = stftMagnitude(src.block(t0, t1));
-      for (let i = 0; i < m.length; i++) if (m[i] > max) max = m[i];
-    }
-  const eps = max * 10 ** (-RATIO_FLOOR_DB / 20) + 1e-12;
   for (const [t0, t1] of blocks) {
     const n = t1 - t0;
     const x = stftMagnitude(src.block(t0, t1));
@@ -158,16 +213,41 @@ export function explanationRatioMask(
   return out;
 }
 
+/** The focused part of a time-domain explanation, before the rest of the file (long files). */
+export interface TimeFocus {
+  /** Samples [start, end) of the explanation are final (all their windows are in). */
+  start: number;
+  end: number;
+  /** Those samples of the explanation ([end − start]); the residual there is the original minus them. */
+  explanation: Float32Array;
+  /** Overlay frames [frame0, frame1) that those samples determine, and their values ([bins × (frame1 − frame0)], bin-major). */
+  frame0: number;
+  frame1: number;
+  mask: Float32Array;
+  windowsDone: number;
+  windowsTotal: number;
+}
+
+export interface TimeDomainOptions extends RunOptions {
+  /** Decode the windows that overlap this frame range first, then outwards from it (as L-MAC's StitchOptions.focus). */
+  focus?: FocusRange;
+  /** Called once the focused windows are cross-faded, when other windows remain. */
+  onFocus?: (f: TimeFocus) => void;
+}
+
 /**
  * Explain `target` with the bundle's time decoder over the whole file: per batch of windows (the
  * cached hidden outputs, or the classifier again when not cached) → explanations → cross-faded;
  * residual = original − explanation; the overlay mask. `state.original` must be kept.
+ * With `opts.focus` the batches overlapping it go first (then by distance) and `opts.onFocus` gets
+ * the final run of samples around it: the cross-fade weights are fixed per window, so those samples
+ * are those of the whole-file result (up to the order of a float64 sum of ≤ 2–3 terms).
  */
 export async function timeDomainExplain<H>(
   state: AnalysisState<H>,
   runner: ModelRunner<H>,
   target: number,
-  opts: RunOptions = {},
+  opts: TimeDomainOptions = {},
 ): Promise<TimeExplanation> {
   const t0 = now();
   const { signal, onProgress } = opts;
@@ -192,7 +272,10 @@ export async function timeDomainExplain<H>(
       });
   onProgress?.({ stage: 'time decoder', done: 0, total: nWin });
   let done = 0;
-  for (const chunk of chunks) {
+  const { order, focused } = focusOrder(plan, chunks, opts.focus);
+  let eps: number | undefined;
+  for (let ci = 0; ci < order.length; ci++) {
+    const chunk = chunks[order[ci]];
     signal?.throwIfAborted();
     const B = chunk.windows.length;
     const wave = new Float32Array(B * W);
@@ -216,6 +299,20 @@ export async function timeDomainExplain<H>(
     chunk.windows.forEach((w, b) => stitcher.add(w, e, b * W));
     tStitch += now() - t;
     done += B;
+    if (opts.onFocus && opts.focus && ci === focused - 1 && ci < order.length - 1) {
+      t = now();
+      // the window the focus' middle frame falls in (or the first one decoded), and the final samples around it
+      const mid = Math.floor((opts.focus.frame0 + opts.focus.frame1) / 2);
+      const T = plan.windowFrames;
+      const inFocus = order.slice(0, focused).flatMap((i) => chunks[i].windows);
+      const w = inFocus.find((v) => plan.frameOffsets[v] <= mid && mid < plan.frameOffsets[v] + T) ?? inFocus[0];
+      const { start, end } = stitcher.finalRange(w);
+      const part = stitcher.part(start, end);
+      eps ??= ratioEpsilon(state);
+      const r = explanationRatioFrames(state, part, start, eps);
+      timings.focus = now() - t;
+      opts.onFocus({ start, end, explanation: part, frame0: r.frame0, frame1: r.frame1, mask: r.mask, windowsDone: done, windowsTotal: nWin });
+    }
     onProgress?.({ stage: 'time decoder', done, total: nWin });
     await yieldToEventLoop();
   }
@@ -229,7 +326,7 @@ export async function timeDomainExplain<H>(
   timings.stitch = tStitch;
   signal?.throwIfAborted();
   t = now();
-  const mask = explanationRatioMask(state, explanation);
+  const mask = explanationRatioMask(state, explanation, eps);
   timings.ratio = now() - t;
   timings.total = now() - t0;
   return { target, explanation, residual, mask, timings };

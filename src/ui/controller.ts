@@ -286,11 +286,11 @@ export function useController(ex: ExplainerOps) {
     const a = sel.analysis;
     const kind = prompt !== null ? 'lmac' : explainer;
     // long files: what is on screen (or around the play head) first, the rest filled in after
-    const progressive = kind === 'lmac' && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS;
+    const progressive = (kind === 'lmac' || kind === 'lmactd') && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS;
     const ui = useUi.getState();
     const focus = progressive ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
-    // LMAC-TD and the latent explainer explain a long file in one pass, but their metrics too are for what is on screen
-    const tdRange = (kind === 'lmactd' || kind === 'latent') && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
+    // the latent explainer explains a long file in one pass, but its metrics too are for what is on screen
+    const tdRange = kind === 'latent' && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
     exRef.current
       .explain(id, sel.target, threshold, ac.signal, {
         explainer: kind,

@@ -17,7 +17,7 @@ import { magnitudeLevels, sourceLevels } from '../core/levels';
 import { explanationMetrics, maskedPromptSimilarity, promptSimilarity, windowsInRange } from '../core/faithfulness';
 import { Vocabulary } from '../core/textEncoder';
 import { perturbationExplain, type PerturbationResult } from '../core/perturbation';
-import { timeDomainExplain, timeDomainMetrics, type TimeExplanation } from '../core/lmactd';
+import { timeDomainExplain, timeDomainMetrics, type TimeDomainOptions, type TimeExplanation, type TimeFocus } from '../core/lmactd';
 import { BundleError, loadBundleFiles, loadBundleFromBytes, type BundleFiles } from '../core/manifest';
 import { createOrtRunner, releaseTensors, smokeTest, tensorBytes, type ModelRunner } from '../core/modelRunner';
 import type { GraphMeta } from '../core/modelForm';
@@ -448,6 +448,74 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
   post({ type: 'focus', id, result }, transferablesOf(maskLevels, mask, maskedIn, maskedOut));
 }
 
+/**
+ * Post the focused part of an LMAC-TD explanation (long files): the explanation's final samples
+ * around the focus as audio (the residual there = the original minus them; silence elsewhere, as
+ * L-MAC's focus message), and the overlay of the frames they determine (0 elsewhere, thresholded
+ * like the request). Files up to FLOAT_ARRAYS_MAX_S also get the float arrays.
+ */
+function postTimeFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: AnalysisState<Hidden>, f: TimeFocus): void {
+  const t0 = performance.now();
+  const th = req.threshold;
+  const len = st.plan.length;
+  const sr = st.config.sampleRate;
+  const F = st.source.bins;
+  const TT = st.plan.totalFrames;
+  const n = f.frame1 - f.frame0;
+  const soft = new Float32Array(F * TT);
+  for (let b = 0; b < F; b++) soft.set(f.mask.subarray(b * n, (b + 1) * n), b * TT + f.frame0);
+  const maskLevels = th === null ? quantizeMask(soft) : binaryMaskLevels(soft, th);
+  const floats = withFloats(st);
+  const mask = !floats ? undefined : th === null ? soft : thresholdMask(soft, th);
+  const orig = st.original;
+  const part = f.explanation;
+  const outPart = new Float32Array(part.length);
+  if (orig) for (let i = 0; i < part.length; i++) outPart[i] = orig[f.start + i] - part[i];
+  const track = (x: Float32Array) => {
+    const w = new WavBlobWriter(sr, len);
+    w.silence(f.start);
+    w.write(x);
+    w.silence(len - f.start - x.length);
+    const pk = new PeakAccumulator(len, PEAK_BUCKETS);
+    pk.add(f.start, x);
+    return { wav: w.finish(), peaks: pk.result() };
+  };
+  const tin = track(part);
+  const tout = track(outPart);
+  let maskedIn: Float32Array | undefined;
+  let maskedOut: Float32Array | undefined;
+  if (floats) {
+    maskedIn = new Float32Array(len);
+    maskedIn.set(part, f.start);
+    maskedOut = new Float32Array(len);
+    maskedOut.set(outPart, f.start);
+  }
+  // the mean over the overlay frames that are final, signal frames only (as postFocus)
+  let sum = 0;
+  let cnt = 0;
+  const f1 = Math.min(f.frame1, signalFrames(st.plan));
+  for (let b = 0; b < F; b++)
+    for (let t = f.frame0; t < f1; t++) {
+      const v = f.mask[b * n + t - f.frame0];
+      sum += th === null ? v : v >= th ? 1 : 0;
+      cnt++;
+    }
+  const result: ExplanationMsg = {
+    fileId: req.fileId,
+    target: req.target,
+    threshold: th,
+    explainer: 'lmactd',
+    maskLevels,
+    ...(mask ? { mask, maskedIn, maskedOut } : {}),
+    maskMean: cnt ? sum / cnt : 0,
+    audio: { explanation: tin.wav, residual: tout.wav, peaks: { explanation: tin.peaks, residual: tout.peaks } },
+    metrics: null,
+    timings: { focus: performance.now() - t0 },
+    focus: { t0: f.start / sr, t1: f.end / sr, windowsDone: f.windowsDone, windowsTotal: f.windowsTotal },
+  };
+  post({ type: 'focus', id, result }, transferablesOf(maskLevels, mask, maskedIn, maskedOut));
+}
+
 /** An explanation as the worker posts it (ExplanationMsg's arrays), before the metrics. */
 type Rendered = Pick<ExplanationMsg, 'target' | 'threshold' | 'maskLevels' | 'mask' | 'maskMean' | 'audio' | 'maskedIn' | 'maskedOut' | 'timings'>;
 
@@ -622,7 +690,15 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           if (!runner.hasTimeDecoder) throw new Error(`bundle "${manifest().name}" has no time decoder: LMAC-TD explanations are not available`);
           td = a.timeDomain?.target === req.target ? a.timeDomain : undefined;
           if (!td) {
-            td = await timeDomainExplain(a.state, runner, req.target, opts);
+            // long files: the windows on screen first, posted as a 'focus' message (as L-MAC's)
+            const tdOpts: TimeDomainOptions = { signal, onProgress, batchSize: 4 };
+            if (req.focus) {
+              const st = a.state;
+              const fps = st.config.sampleRate / st.config.stft.hopLength;
+              tdOpts.focus = { frame0: Math.max(0, Math.floor(req.focus.t0 * fps)), frame1: Math.min(st.plan.totalFrames, Math.ceil(req.focus.t1 * fps) + 1) };
+              tdOpts.onFocus = (f) => postTimeFocus(id, req, st, f);
+            }
+            td = await timeDomainExplain(a.state, runner, req.target, tdOpts);
             a.timeDomain = td;
             Object.assign(timings, td.timings);
           }

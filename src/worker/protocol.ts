@@ -166,7 +166,8 @@ export interface ExplanationMsg {
   /**
    * Set on a 'focus' message only (progressive explanation of a long file): the mask and the
    * audio are final in [t0, t1) s (what is on screen / around the play head); elsewhere the mask
-   * is partial and the audio silent. The rest of the file follows as the 'partial' / 'result'.
+   * is partial (LMAC-TD: 0, and final only in the frames those samples determine) and the audio
+   * silent. The rest of the file follows as the 'partial' / 'result'.
    */
   focus?: { t0: number; t1: number; windowsDone: number; windowsTotal: number };
   /**
@@ -252,7 +253,7 @@ export type Request =
       latent?: LatentSettings;
       /** Compute the faithfulness metrics (default true). */
       metrics?: boolean;
-      /** L-MAC: explain this time range (s) first and post it as a 'focus' message (long files). */
+      /** L-MAC and LMAC-TD: explain this time range (s) first and post it as a 'focus' message (long files). */
       focus?: { t0: number; t1: number };
       /** Compute the metrics on the windows overlapping this range (s) only (long files: what is on screen). */
       metricsRange?: { t0: number; t1: number };
