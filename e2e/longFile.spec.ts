@@ -1,8 +1,9 @@
 /**
- * Long files (issue 12): a generated 20-minute file gets the explanation of the part around the
- * play head (what the user hears and sees first) before the whole file, with the fill's progress
- * shown; switching class during the fill cancels it cleanly (the old class never completes, the
- * new one does, no error).
+ * Long files (issue 12): a generated 20-minute file is shown with provisional classes (a first
+ * classifier pass over every other window) and gets the explanation of the part around the play
+ * head (what the user hears and sees first) while the other windows are still being classified;
+ * the final classes follow, then the whole file, with the fill's progress shown; switching class
+ * during the fill cancels it cleanly (the old class never completes, the new one does, no error).
  */
 import { test, expect, type Page } from '@playwright/test';
 import { loadavg } from 'node:os';
@@ -46,17 +47,22 @@ interface Ev {
   /** Whether the page holds the samples (files up to 2 min only), and the original's WAV size. */
   pageSamples: boolean;
   originalBytes: number;
+  /** Whether the file's classes were still provisional (the classifier's second pass running). */
+  provisional: boolean;
 }
 
 /** Records in the page every explanation the file shows (a store subscription: nothing is missed). */
 async function recordExplanations(page: Page) {
   await page.evaluate((n) => {
     type E = { target: number; focus?: Ev['focus']; maskMean: number; maskedIn?: Float32Array; audio: { explanation: Blob; peaks: { explanation: Float32Array } } };
-    type F = { name: string; explanation?: E; analysis?: { durationS: number; samples?: Float32Array; original: { wav: Blob } } };
-    type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __ev: Ev[] };
+    type A = { durationS: number; samples?: Float32Array; original: { wav: Blob }; provisional?: { windowsDone: number; windowsTotal: number } };
+    type F = { name: string; explanation?: E; analysis?: A };
+    type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __ev: Ev[]; __an: { t: number; provisional: A['provisional'] | null }[] };
     const w = window as unknown as W;
     w.__ev = [];
+    w.__an = [];
     let last: E | undefined;
+    let lastA: A | undefined;
     // the largest peak of the buckets lying wholly in [a, b) s
     const peakIn = (p: Float32Array, d: number, a: number, b: number) => {
       let m = 0;
@@ -67,6 +73,11 @@ async function recordExplanations(page: Page) {
     };
     w.__lmac.ui.subscribe((s) => {
       const f = s.files.find((g) => g.name === n);
+      // every analysis the file shows: the provisional one, then the final one
+      if (f?.analysis && f.analysis !== lastA) {
+        lastA = f.analysis;
+        w.__an.push({ t: performance.now(), provisional: f.analysis.provisional ?? null });
+      }
       const e = f?.explanation;
       if (!e || e === last || !f.analysis) return;
       last = e;
@@ -83,6 +94,7 @@ async function recordExplanations(page: Page) {
         wavBytes: e.audio.explanation.size,
         pageSamples: f.analysis.samples !== undefined,
         originalBytes: f.analysis.original.wav.size,
+        provisional: f.analysis.provisional !== undefined,
       });
     });
   }, NAME);
@@ -90,6 +102,10 @@ async function recordExplanations(page: Page) {
 
 async function events(page: Page): Promise<Ev[]> {
   return page.evaluate(() => (window as unknown as { __ev: Ev[] }).__ev);
+}
+
+async function analyses(page: Page): Promise<{ t: number; provisional: { windowsDone: number; windowsTotal: number } | null }[]> {
+  return page.evaluate(() => (window as unknown as { __an: { t: number; provisional: { windowsDone: number; windowsTotal: number } | null }[] }).__an);
 }
 
 test('a 20-minute file: the part around the play head first, then the whole file; switching class during the fill cancels it', async ({ page }) => {
@@ -111,6 +127,14 @@ test('a 20-minute file: the part around the play head first, then the whole file
   const tFocus = Date.now();
   const first = (await events(page))[0];
   expect(first.focus, 'the first explanation shown is the focused part').not.toBeNull();
+  // the file was shown with the provisional classes of every other window, and the part on screen
+  // was explained while the other windows were still being classified (issue 12)
+  const an0 = await analyses(page);
+  expect(an0[0].provisional, 'the first classes shown are provisional').not.toBeNull();
+  const windowsTotal = an0[0].provisional!.windowsTotal;
+  expect(windowsTotal).toBe(first.focus!.windowsTotal);
+  expect(an0[0].provisional!.windowsDone).toBe(Math.floor(windowsTotal / 2) + 1);
+  expect(first.provisional, 'the part on screen came before the classifier pass ended').toBe(true);
   expect(first.focus!.t0).toBeLessThanOrEqual(0.5);
   expect(first.focus!.t1).toBeGreaterThanOrEqual(25);
   expect(first.focus!.windowsDone).toBeLessThan(first.focus!.windowsTotal / 10);
@@ -128,17 +152,28 @@ test('a 20-minute file: the part around the play head first, then the whole file
   await expect(page.getByTestId('solo-in')).toBeEnabled();
   const oldTarget = first.target;
 
-  // switch class while the rest of the file is filling in
+  // switch class while the rest of the file is filling in (the classes may still be provisional)
   const rows = page.getByTestId('class-row');
+  const picked = await rows.nth(1).getAttribute('data-class');
   await rows.nth(1).click();
   const tSwitch = Date.now();
-  await expect(rows.nth(1)).toHaveClass(/selected/);
+  await expect(page.locator(`[data-testid="class-item"][data-class="${picked}"]`)).toHaveClass(/selected/);
   // the new class: its focused part, then its whole file
   await expect.poll(async () => (await events(page)).some((e) => e.target !== oldTarget && e.focus), { timeout: 300_000 }).toBe(true);
   const tNewFocus = Date.now();
   await expect.poll(async () => (await events(page)).some((e) => e.target !== oldTarget && !e.focus), { timeout: 600_000 }).toBe(true);
   const tNewAll = Date.now();
   const evs = await events(page);
+  // the final classes came (all windows), before the whole file's explanation, and replaced the provisional note
+  const an = await analyses(page);
+  const fin = an.find((x) => x.provisional === null);
+  expect(fin, 'the final analysis arrived').toBeDefined();
+  expect(an[an.length - 1].provisional).toBeNull();
+  expect(evs.find((e) => !e.focus)!.provisional).toBe(false);
+  await expect(page.getByTestId('classes-provisional')).toHaveCount(0);
+  await expect(page.getByTestId('file-view')).toContainText(`${windowsTotal} windows`);
+  // the user's pick stays the target with the final classes
+  await expect(page.locator(`[data-testid="class-item"][data-class="${picked}"]`)).toHaveClass(/selected/);
   // the old class's fill was cancelled: it never completed
   expect(evs.filter((e) => e.target === oldTarget && !e.focus)).toEqual([]);
   const all = evs.find((e) => e.target !== oldTarget && !e.focus)!;
@@ -152,7 +187,7 @@ test('a 20-minute file: the part around the play head first, then the whole file
   await expect(page.getByTestId('metrics-range')).toContainText(/measured on the \d+ of \d+ windows that were on screen \(0:00\.00–0:3\d\.\d\d\)/, { timeout: 300_000 });
   await expect(page.getByTestId('metric-lmac-AI')).not.toHaveText('—');
   console.log(
-    `${MINUTES}-minute WAV: ready ${((tReady - t0) / 1000).toFixed(1)} s; focused part ${((tFocus - tReady) / 1000).toFixed(1)} s after;` +
+    `${MINUTES}-minute WAV: provisional classes ${((tReady - t0) / 1000).toFixed(1)} s, final classes ${((fin!.t - an[0].t) / 1000).toFixed(1)} s later; focused part ${((tFocus - tReady) / 1000).toFixed(1)} s after;` +
       ` another class: its focused part ${((tNewFocus - tSwitch) / 1000).toFixed(1)} s, whole file ${((tNewAll - tSwitch) / 1000).toFixed(1)} s after the click; load average ${loadavg()[0].toFixed(2)}`,
   );
 });

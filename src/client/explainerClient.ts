@@ -118,6 +118,18 @@ export interface Explanation {
 /** A live window's result (`ExplainerClient.live`); timings gain roundTrip (client). */
 export type LiveResult = LiveMsg;
 
+/** Options of `analyze()` beyond the file (issue 12). */
+export interface AnalyzeOptions {
+  /**
+   * Long files (more than TWO_PASS_MIN_WINDOWS = 12 windows): the classes of a first pass over the
+   * windows that tile the file (every other one and the last), before the rest are classified:
+   * `Analysis.provisional` set, probs their mean, `windows` those windows only. Explanations may be
+   * asked for at once (L-MAC then explains from what is classified, the part on screen first); the
+   * promise resolves with the final analysis (the one a one-pass analysis gives).
+   */
+  onProvisional?: (a: Analysis) => void;
+}
+
 /** Options of `explain()` beyond the target and threshold (all optional; defaults = L-MAC with metrics). */
 export interface ExplainOptions {
   explainer?: ExplainerKind;
@@ -398,6 +410,7 @@ export class ExplainerClient {
     file: Blob & { name?: string },
     onProgress?: (p: Progress) => void,
     signal?: AbortSignal,
+    opts: AnalyzeOptions = {},
   ): Promise<Analysis> {
     const name = file.name ?? fileId;
     const info = this.info;
@@ -422,18 +435,37 @@ export class ExplainerClient {
     t = performance.now();
     const sent = keep ? samples.slice() : movedOrCopied(samples);
     dt.handover = performance.now() - t;
-    const res: AnalysisMsg = await this.call<'analyze'>(
-      { type: 'analyze', fileId, name, samples: sent, sampleRate: info.sampleRate },
-      { transfer: transferablesOf(sent), onProgress, signal },
-    );
-    const { timings: wt, ...rest } = res;
-    return {
-      ...rest,
-      name,
-      ...(keep ? { samples } : {}),
-      original,
-      timings: { ...dt, ...wt, worker: wt.total, total: performance.now() - t0 },
+    const { onProvisional } = opts;
+    const toAnalysis = (r: AnalysisMsg): Analysis => {
+      const { timings: wt, levelsInPartial: _, ...rest } = r;
+      return {
+        ...rest,
+        name,
+        ...(keep ? { samples } : {}),
+        original,
+        timings: { ...dt, ...wt, worker: wt.total ?? wt.provisional, total: performance.now() - t0 },
+      };
     };
+    let early: AnalysisMsg | null = null;
+    const res: AnalysisMsg = await this.call<'analyze'>(
+      { type: 'analyze', fileId, name, samples: sent, sampleRate: info.sampleRate, ...(onProvisional ? { provisional: true } : {}) },
+      {
+        transfer: transferablesOf(sent),
+        onProgress,
+        signal,
+        onPartial: (r) => {
+          early = r as AnalysisMsg;
+          onProvisional?.(toAnalysis(early));
+        },
+      },
+    );
+    if (res.levelsInPartial) {
+      const p = early as AnalysisMsg | null;
+      if (!p) throw new Error(`${name}: the worker sent no provisional analysis with the levels`);
+      // the provisional analysis' levels themselves (the same values): the spectrogram does not redraw
+      return toAnalysis({ ...res, levels: p.levels });
+    }
+    return toAnalysis(res);
   }
 
   /**

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useSyncExternalStore } from 'react';
 import {
   ExplainerClient,
   type Analysis,
+  type AnalyzeOptions,
   type BackendChoice,
   type BundleInfo,
   type ExplainOptions,
@@ -42,7 +43,7 @@ export interface UseExplainer extends ExplainerState {
   /** Show a problem with a model the user opened (before anything reaches the worker), or clear it (null). */
   setModelError(message: string | null): void;
   setBackend(b: BackendChoice): Promise<BundleInfo | null>;
-  analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Analysis>;
+  analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal, opts?: AnalyzeOptions): Promise<Analysis>;
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
   /** One live window (microphone): probabilities and the mask of `target` (null: top class); see ExplainerClient.live. */
@@ -173,7 +174,7 @@ export function useExplainer(opts: { bundleUrl?: string } = {}): UseExplainer {
   }, []);
 
   const analyze = useCallback(
-    (fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal) =>
+    (fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal, opts?: AnalyzeOptions) =>
       tracked(() =>
         getExplainerClient().analyze(
           fileId,
@@ -183,6 +184,7 @@ export function useExplainer(opts: { bundleUrl?: string } = {}): UseExplainer {
             onProgress?.(p);
           },
           signal,
+          opts,
         ),
       ),
     [],

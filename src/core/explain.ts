@@ -31,6 +31,162 @@ export interface AnalyzeOptions extends RunOptions {
    * frames are computed from the samples when needed (default 120 s).
    */
   wholeStftMaxS?: number;
+  /**
+   * Two passes (issue 12), for files of more than TWO_PASS_MIN_WINDOWS windows: first the windows
+   * that tile the file (`firstPassWindows`: every other one and the last), then this is called with
+   * the state (probs = their mean, `fill` set: the rest of the windows are still being classified,
+   * and a decoder may already use what is done, `stitchedMask`), then the other windows. The final
+   * state is the one-shot analysis' (the same windows, probabilities pooled in window order).
+   */
+  onProvisional?: (state: AnalysisState) => void;
+}
+
+/** Files of more windows than this are analysed in two passes when `onProvisional` is given. */
+export const TWO_PASS_MIN_WINDOWS = 12;
+
+/**
+ * The first pass of a two-pass analysis: every other window (window starts are windowHop ≤ half a
+ * window apart, so windows 0, 2, 4, … tile the file) and the last one (end-aligned), so together
+ * they cover every frame (the file's largest |X| for the display levels is known after them).
+ */
+export function firstPassWindows(plan: Pick<WindowPlan, 'starts'>): number[] {
+  const n = plan.starts.length;
+  const out: number[] = [];
+  for (let w = 0; w < n; w += 2) out.push(w);
+  if ((n - 1) % 2 === 1) out.push(n - 1);
+  return out;
+}
+
+/**
+ * The second pass of a two-pass analysis while it runs (AnalysisState.fill): which windows are
+ * classified, and the order of the rest, which an explanation can steer (what is on screen first).
+ */
+export class AnalysisFill {
+  /** 1 where the window is classified (its chunk is in state.chunks). */
+  readonly done: Uint8Array;
+  windowsDone = 0;
+  readonly windowsTotal: number;
+  /** Set when every window is classified and the state is final. */
+  complete = false;
+  /** Why the analysis stopped (e.g. an AbortError); waiters reject with it. */
+  failed: unknown = undefined;
+  /** Windows not yet started, in the order they will be classified. */
+  private queue: number[];
+  private holds: Set<number>[] = [];
+  private waiters = new Set<() => void>();
+  private wakeLoop: (() => void) | null = null;
+
+  constructor(windowsTotal: number, pending: number[]) {
+    this.windowsTotal = windowsTotal;
+    this.done = new Uint8Array(windowsTotal);
+    this.queue = pending.slice();
+  }
+
+  /** Classify these windows (those still waiting) next, in this order, before the others. */
+  prioritize(windows: number[]): void {
+    const waiting = new Set(this.queue);
+    const first = windows.filter((w) => waiting.delete(w));
+    this.queue = [...first, ...this.queue.filter((w) => waiting.has(w))];
+    this.wakeLoop?.();
+  }
+
+  /**
+   * Until the returned function is called, only these windows are classified (the analysis waits
+   * once they are done): the part on screen is not slowed by the rest of the pass.
+   */
+  hold(windows: number[]): () => void {
+    const s = new Set(windows);
+    this.holds.push(s);
+    return () => {
+      const i = this.holds.indexOf(s);
+      if (i >= 0) this.holds.splice(i, 1);
+      this.wakeLoop?.();
+    };
+  }
+
+  /** Resolves at the next change (windows classified, the end); rejects when the analysis fails or `signal` aborts. */
+  changed(signal?: AbortSignal): Promise<void> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    if (this.complete) return Promise.resolve();
+    signal?.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.waiters.delete(wake);
+        reject(signal!.reason);
+      };
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (this.failed !== undefined) reject(this.failed);
+        else resolve();
+      };
+      this.waiters.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Resolves once the analysis is complete (rejects as `changed`). */
+  async finished(signal?: AbortSignal): Promise<void> {
+    while (!this.complete) await this.changed(signal);
+  }
+
+  private notify(): void {
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w();
+  }
+
+  /** (analyze) The next windows to classify, at most `size`; null when none remain. Waits while held. */
+  async next(size: number, signal?: AbortSignal): Promise<number[] | null> {
+    for (;;) {
+      signal?.throwIfAborted();
+      if (!this.queue.length) return null;
+      const held = this.holds;
+      const out: number[] = [];
+      for (const w of this.queue) {
+        if (out.length >= size) break;
+        if (!held.length || held.some((s) => s.has(w))) out.push(w);
+      }
+      if (out.length) {
+        const taken = new Set(out);
+        this.queue = this.queue.filter((w) => !taken.has(w));
+        // in window order within a batch (as the one-shot pass)
+        return out.sort((a, b) => a - b);
+      }
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          this.wakeLoop = null;
+          reject(signal!.reason);
+        };
+        this.wakeLoop = () => {
+          this.wakeLoop = null;
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+  }
+
+  /** (analyze) These windows are classified. */
+  markDone(windows: number[]): void {
+    for (const w of windows) if (!this.done[w]) {
+      this.done[w] = 1;
+      this.windowsDone++;
+    }
+    this.notify();
+  }
+
+  /** (analyze) The state is final. */
+  finish(): void {
+    this.complete = true;
+    this.notify();
+  }
+
+  /** (analyze) The analysis stopped. */
+  fail(e: unknown): void {
+    this.failed = e;
+    this.notify();
+  }
 }
 
 /** Files up to this long (s) keep their whole-file STFT (as before issue 12); longer ones compute frames by window. */
@@ -106,6 +262,12 @@ export interface AnalysisState<H = unknown> {
   timings: Record<string, number>;
   /** Last stitched soft mask (threshold changes reuse it). */
   lastSoft: { key: string; mask: Float32Array } | null;
+  /**
+   * A two-pass analysis (issue 12; AnalyzeOptions.onProvisional): its second pass. While it runs
+   * (`!fill.complete`), probs is the mean over the first pass, and windowProbs, logits and chunks
+   * hold the windows classified so far (`fill.done`). Absent for a one-pass analysis.
+   */
+  fill?: AnalysisFill;
 }
 
 export interface ExplainResult {
@@ -248,6 +410,7 @@ export async function analyze<H>(
 
   const nWin = plan.starts.length;
   const logits = new Float32Array(nWin * classes);
+  const windowProbs = new Float32Array(nWin * classes);
   const D = runner.textDim;
   const embeddings = D > 0 ? new Float32Array(nWin * D) : null;
   const chunks: Chunk<H>[] = [];
@@ -256,59 +419,104 @@ export async function analyze<H>(
   let cached = runner.hasDecoder || runner.hasTimeDecoder === true;
   let tModel = 0;
   let tPrep = 0;
-  const state = { plan, source, magnitude };
+  const view = { plan, source, magnitude };
   const maxMag = { value: 0 };
-  const groups = batches(nWin, batchSize);
-  onProgress?.({ stage: 'classifier', done: 0, total: nWin });
-  try {
-    for (const windows of groups) {
-      signal?.throwIfAborted();
-      t = now();
-      const input = windowBatch(state, windows, maxMag);
-      const phase = windowPhase(state, runner, windows);
-      tPrep += now() - t;
-      t = now();
-      const res = await runner.runClassifier(input, windows.length, phase);
-      tModel += now() - t;
-      logits.set(res.logits, windows[0] * classes);
-      if (embeddings && res.embedding) embeddings.set(res.embedding, windows[0] * D);
-      let keep: H | null = null;
-      if (cached) {
-        cacheBytes += runner.hiddenBytes(res.hidden);
-        if (cacheBytes <= maxCacheBytes) keep = res.hidden;
-        else {
-          cached = false;
-          for (const c of chunks) if (c.hidden) runner.releaseHidden(c.hidden);
-          for (const c of chunks) c.hidden = null;
-        }
-      }
-      if (!keep) runner.releaseHidden(res.hidden);
-      chunks.push({ windows, hidden: keep });
-      onProgress?.({ stage: 'classifier', done: windows[windows.length - 1] + 1, total: nWin });
-      await yieldToEventLoop();
-    }
-  } catch (e) {
-    for (const c of chunks) if (c.hidden) runner.releaseHidden(c.hidden);
-    throw e;
-  }
-  timings.windows = tPrep;
-  timings.classifier = tModel;
-
-  const windowProbs = new Float32Array(nWin * classes);
-  const probs = new Float32Array(classes);
-  for (let w = 0; w < nWin; w++) {
-    softmaxInto(logits, windowProbs, w * classes, classes);
-    for (let k = 0; k < classes; k++) probs[k] += windowProbs[w * classes + k] / nWin;
-  }
-  timings.total = now() - t0;
-  const result = { config, plan, source, magnitude, maxMagnitude: maxMag.value, logits, windowProbs, probs, embeddings, chunks, original: samples, cached, timings, lastSoft: null } as Omit<AnalysisState<H>, 'spec'>;
+  const result = { config, plan, source, magnitude, maxMagnitude: 0, logits, windowProbs, probs: new Float32Array(classes), embeddings, chunks, original: samples, cached, timings, lastSoft: null } as Omit<AnalysisState<H>, 'spec'>;
   // the whole-file STFT of a long file only if something asks for it (not enumerable: a spread does not compute it)
   Object.defineProperty(result, 'spec', {
     get: () => (spec ??= stft(padToPlan(samples, plan), sp)),
     enumerable: false,
     configurable: true,
   });
-  return result as AnalysisState<H>;
+  const state = result as AnalysisState<H>;
+  let classified = 0;
+  /** Classify some windows (one model run), keep their hidden outputs, softmax per window. */
+  const runBatch = async (windows: number[]) => {
+    t = now();
+    const input = windowBatch(view, windows, maxMag);
+    const phase = windowPhase(view, runner, windows);
+    tPrep += now() - t;
+    t = now();
+    const res = await runner.runClassifier(input, windows.length, phase);
+    tModel += now() - t;
+    windows.forEach((w, b) => {
+      logits.set(res.logits.subarray(b * classes, (b + 1) * classes), w * classes);
+      if (embeddings && res.embedding) embeddings.set(res.embedding.subarray(b * D, (b + 1) * D), w * D);
+      softmaxInto(logits, windowProbs, w * classes, classes);
+    });
+    let keep: H | null = null;
+    if (cached) {
+      cacheBytes += runner.hiddenBytes(res.hidden);
+      if (cacheBytes <= maxCacheBytes) keep = res.hidden;
+      else {
+        cached = false;
+        state.cached = false;
+        for (const c of chunks) if (c.hidden) runner.releaseHidden(c.hidden);
+        for (const c of chunks) c.hidden = null;
+      }
+    }
+    if (!keep) runner.releaseHidden(res.hidden);
+    chunks.push({ windows, hidden: keep });
+    classified += windows.length;
+    onProgress?.({ stage: 'classifier', done: classified, total: nWin });
+  };
+  const twoPass = !!opts.onProvisional && nWin > TWO_PASS_MIN_WINDOWS;
+  onProgress?.({ stage: 'classifier', done: 0, total: nWin });
+  try {
+    if (!twoPass) {
+      for (const windows of batches(nWin, batchSize)) {
+        signal?.throwIfAborted();
+        await runBatch(windows);
+        await yieldToEventLoop();
+      }
+    } else {
+      // first pass: the windows that tile the file; provisional classes from them
+      const first = firstPassWindows(plan);
+      for (let i = 0; i < first.length; i += batchSize) {
+        signal?.throwIfAborted();
+        await runBatch(first.slice(i, i + batchSize));
+        await yieldToEventLoop();
+      }
+      const inFirst = new Uint8Array(nWin);
+      for (const w of first) inFirst[w] = 1;
+      const fill = new AnalysisFill(nWin, plan.starts.map((_, w) => w).filter((w) => !inFirst[w]));
+      fill.markDone(first);
+      const pp = state.probs;
+      for (const w of first) for (let k = 0; k < classes; k++) pp[k] += windowProbs[w * classes + k] / first.length;
+      state.maxMagnitude = maxMag.value;
+      timings.provisional = now() - t0;
+      state.fill = fill;
+      try {
+        opts.onProvisional!(state as AnalysisState);
+        // second pass: the other windows, in the order explanations ask for (AnalysisFill.prioritize)
+        for (;;) {
+          const windows = await fill.next(batchSize, signal);
+          if (!windows) break;
+          await runBatch(windows);
+          fill.markDone(windows);
+          await yieldToEventLoop();
+        }
+      } catch (e) {
+        fill.fail(e);
+        throw e;
+      }
+    }
+  } catch (e) {
+    for (const c of chunks) if (c.hidden) runner.releaseHidden(c.hidden);
+    for (const c of chunks) c.hidden = null;
+    throw e;
+  }
+  timings.windows = tPrep;
+  timings.classifier = tModel;
+
+  // pooled over all windows in window order (a two-pass analysis ends with the one-shot value)
+  const probs = new Float32Array(classes);
+  for (let w = 0; w < nWin; w++) for (let k = 0; k < classes; k++) probs[k] += windowProbs[w * classes + k] / nWin;
+  state.probs = probs;
+  state.maxMagnitude = maxMag.value;
+  timings.total = now() - t0;
+  state.fill?.finish();
+  return state;
 }
 
 /** Turn a soft mask into a 0/1 mask (value ≥ threshold → 1). */
@@ -402,48 +610,102 @@ export async function stitchedMask<H>(
   const chunks: Chunk<H>[] = state.chunks.length
     ? state.chunks
     : batches(nWin, Math.max(1, opts.batchSize ?? 4)).map((windows) => ({ windows, hidden: null }));
-  const { order, focused } = focusOrder(plan, chunks, opts.focus);
+  const focus = opts.focus;
+  // distance of a chunk from the focus (0: it has a window on screen), as focusOrder
+  const T = plan.windowFrames;
+  const windowDist = (w: number) => {
+    if (!focus) return 0;
+    const a = plan.frameOffsets[w];
+    const e = a + T;
+    return e <= focus.frame0 ? focus.frame0 - e + 1 : a >= focus.frame1 ? a - focus.frame1 + 1 : 0;
+  };
+  const dist = new Map<Chunk<H>, number>();
+  const distOf = (c: Chunk<H>) => {
+    let d = dist.get(c);
+    if (d === undefined) {
+      d = Infinity;
+      for (const w of c.windows) d = Math.min(d, windowDist(w));
+      dist.set(c, d);
+    }
+    return d;
+  };
+  const focusWindows = focus ? plan.starts.map((_, w) => w).filter((w) => windowDist(w) === 0) : [];
+  let focusLeft = focusWindows.length;
+  // a two-pass analysis still running (issue 12): its windows come as they are classified; what
+  // is on screen is classified first (and alone until its part is posted), then outwards from it
+  const fill = state.fill && !state.fill.complete ? state.fill : null;
+  let release: (() => void) | null = null;
+  if (fill) {
+    const pending = plan.starts.map((_, w) => w).filter((w) => !fill.done[w]);
+    fill.prioritize(pending.sort((x, y) => windowDist(x) - windowDist(y) || x - y));
+    if (focusWindows.length && opts.onFocus) release = fill.hold(focusWindows);
+  }
+  const used = new Set<Chunk<H>>();
   let doneWindows = 0;
-  for (let ci = 0; ci < order.length; ci++) {
-    const chunk = chunks[order[ci]];
-    signal?.throwIfAborted();
-    let hidden = chunk.hidden;
-    let t: number;
-    if (!hidden) {
+  try {
+    while (doneWindows < nWin) {
+      signal?.throwIfAborted();
+      // the next chunk: nearest the focus first, then in analysis order (focusOrder's order when all are there)
+      let chunk: Chunk<H> | null = null;
+      let best = Infinity;
+      for (const c of chunks) {
+        if (used.has(c)) continue;
+        const d = distOf(c);
+        if (d < best) {
+          best = d;
+          chunk = c;
+        }
+      }
+      if (!chunk) {
+        if (!fill) throw new Error(`stitchedMask: ${nWin - doneWindows} windows have no analysis`);
+        await fill.changed(signal);
+        continue;
+      }
+      used.add(chunk);
+      let hidden = chunk.hidden;
+      let t: number;
+      if (!hidden) {
+        t = now();
+        hidden = (await runner.runClassifier(windowBatch(state, chunk.windows), chunk.windows.length, windowPhase(state, runner, chunk.windows))).hidden;
+        tCls += now() - t;
+      }
       t = now();
-      hidden = (await runner.runClassifier(windowBatch(state, chunk.windows), chunk.windows.length, windowPhase(state, runner, chunk.windows))).hidden;
-      tCls += now() - t;
-    }
-    t = now();
-    let masks: Float32Array;
-    try {
-      masks =
-        typeof target === 'number'
-          ? await runner.runDecoder(hidden, chunk.windows.map(() => target))
-          : await runner.runDecoderText!(hidden, target.embedding, chunk.windows.length);
-    } finally {
-      if (!chunk.hidden) runner.releaseHidden(hidden);
-    }
-    tDec += now() - t;
-    t = now();
-    chunk.windows.forEach((w, b) => stitcher.add(w, masks, b * per));
-    doneWindows += chunk.windows.length;
-    if (opts.onFocus && ci === focused - 1 && ci < order.length - 1) {
-      const covered = new Uint8Array(plan.totalFrames);
-      const partial = stitcher.partial(covered);
-      // the final run of frames that contains the focus
-      const mid = Math.min(plan.totalFrames - 1, Math.max(0, Math.floor(((opts.focus?.frame0 ?? 0) + (opts.focus?.frame1 ?? 0)) / 2)));
-      let a = mid;
-      let b = mid;
-      while (a > 0 && covered[a - 1]) a--;
-      while (b < plan.totalFrames && covered[b]) b++;
+      let masks: Float32Array;
+      try {
+        masks =
+          typeof target === 'number'
+            ? await runner.runDecoder(hidden, chunk.windows.map(() => target))
+            : await runner.runDecoderText!(hidden, target.embedding, chunk.windows.length);
+      } finally {
+        if (!chunk.hidden) runner.releaseHidden(hidden);
+      }
+      tDec += now() - t;
+      t = now();
+      chunk.windows.forEach((w, b) => stitcher.add(w, masks, b * per));
+      doneWindows += chunk.windows.length;
+      const wasLeft = focusLeft;
+      for (const w of chunk.windows) if (windowDist(w) === 0) focusLeft--;
+      if (opts.onFocus && focus && wasLeft > 0 && focusLeft === 0 && doneWindows < nWin) {
+        const covered = new Uint8Array(plan.totalFrames);
+        const partial = stitcher.partial(covered);
+        // the final run of frames that contains the focus
+        const mid = Math.min(plan.totalFrames - 1, Math.max(0, Math.floor((focus.frame0 + focus.frame1) / 2)));
+        let a = mid;
+        let b = mid;
+        while (a > 0 && covered[a - 1]) a--;
+        while (b < plan.totalFrames && covered[b]) b++;
+        tStitch += now() - t;
+        opts.onFocus({ mask: partial, covered, frame0: a, frame1: covered[mid] ? b : a, windowsDone: doneWindows, windowsTotal: nWin });
+        release?.();
+        release = null;
+        t = now();
+      }
       tStitch += now() - t;
-      opts.onFocus({ mask: partial, covered, frame0: a, frame1: covered[mid] ? b : a, windowsDone: doneWindows, windowsTotal: nWin });
-      t = now();
+      onProgress?.({ stage: 'decoder', done: doneWindows, total: nWin });
+      await yieldToEventLoop();
     }
-    tStitch += now() - t;
-    onProgress?.({ stage: 'decoder', done: doneWindows, total: nWin });
-    await yieldToEventLoop();
+  } finally {
+    release?.();
   }
   const mask = stitcher.result();
   timings.decoder = tDec;

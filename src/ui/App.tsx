@@ -1,6 +1,6 @@
 import { useEffect, useMemo } from 'react';
 import { bundleUrl, useExplainer } from '../client/useExplainer';
-import { PROGRESSIVE_MIN_WINDOWS, useController, type Controller } from './controller';
+import { PROGRESSIVE_MIN_WINDOWS, useController, windowCount, type Controller } from './controller';
 import { ClassPanel } from './ClassPanel';
 import { DropZone, Examples, FileList } from './Files';
 import { BackendPanel, BundlePicker, ExportPanel, ThresholdControl, Timings } from './Panels';
@@ -208,7 +208,7 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
         <div className="title-row">
           <h2>{file.name}</h2>
           <span className="muted">
-            {formatDuration(a.durationS)} · {a.sampleRate / 1000} kHz mono · {a.windows.length} window{a.windows.length > 1 ? 's' : ''}
+            {formatDuration(a.durationS)} · {a.sampleRate / 1000} kHz mono · {windowCount(a)} window{windowCount(a) > 1 ? 's' : ''}
           </span>
         </div>
         <div className="target-line" data-testid="target">
@@ -216,7 +216,7 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           <b>{e?.prompt ? `“${e.prompt.text}”` : target != null ? prettyLabel(labels[target] ?? `class ${target}`) : '—'}</b>
           {file.explainError && <span className="error small"> {file.explainError}</span>}
         </div>
-        {file.explaining && a.windows.length > PROGRESSIVE_MIN_WINDOWS && (!e || !!e.focus || e.target !== target) && <FillProgress file={file} e={e} ctl={ctl} />}
+        {file.explaining && windowCount(a) > PROGRESSIVE_MIN_WINDOWS && (!e || !!e.focus || e.target !== target) && <FillProgress file={file} e={e} ctl={ctl} />}
       </section>
       {/* the transport and the three tracks first: in view on a laptop screen once explained */}
       <section className="card tracks-card" data-testid="tracks">
@@ -239,6 +239,8 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
             target={activePrompt(file, bundle?.prompts) === null ? target : undefined}
             busy={!!file.explaining}
             onTarget={(i) => ctl.setTarget(file.id, i)}
+            classifying={a.provisional ? file.progress : undefined}
+            provisionalTop={file.provisionalTop}
           />
         </section>
         <section className="card spec-card">

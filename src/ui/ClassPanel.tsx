@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import type { Analysis } from '../client/explainerClient';
+import type { Analysis, Progress } from '../client/explainerClient';
 import { prettyLabel, topK } from './format';
 import { getPlayer, usePlayback } from './player';
 
@@ -15,16 +15,35 @@ export function ClassPanel(props: {
   target: number | undefined;
   busy: boolean;
   onTarget: (i: number) => void;
+  /** The second pass of a provisional analysis (issue 12): its progress. */
+  classifying?: Progress;
+  /** The provisional top class, once the final classes replaced the provisional ones. */
+  provisionalTop?: number;
 }) {
-  const { analysis, labels, target, onTarget } = props;
+  const { analysis, labels, target, onTarget, classifying, provisionalTop } = props;
   const [query, setQuery] = useState('');
   const top = useMemo(() => topK(analysis.probs, TOP), [analysis.probs]);
   const all = useMemo(() => topK(analysis.probs, analysis.probs.length), [analysis.probs]);
   const q = query.trim().toLowerCase();
   const filtered = q ? all.filter((i) => prettyLabel(labels[i] ?? `${i}`).toLowerCase().includes(q)) : all;
 
+  const pv = analysis.provisional;
+  const finalTop = top[0];
+  const name = (i: number) => prettyLabel(labels[i] ?? `class ${i}`);
   return (
     <div className="classes">
+      {pv && (
+        <p className="muted small classes-note" data-testid="classes-provisional">
+          Provisional: from {pv.windowsDone} of {pv.windowsTotal} windows (every other one: together they cover the file). The other windows are
+          being classified{classifying && classifying.total ? ` (${classifying.done}/${classifying.total})` : ''}; the classes are final when that ends.
+        </p>
+      )}
+      {!pv && provisionalTop != null && provisionalTop !== finalTop && (
+        <p className="small classes-note" data-testid="classes-changed">
+          Classes final: the top class is now <b>{name(finalTop)}</b> (it was <b>{name(provisionalTop)}</b> from every other window).
+          {target === provisionalTop ? ` The explanation shown is still for ${name(provisionalTop)}: pick ${name(finalTop)} to explain it.` : ''}
+        </p>
+      )}
       <ol className="top-classes" data-testid="top-classes">
         {top.map((i, rank) => (
           <li key={i}>
@@ -96,7 +115,7 @@ function Timeline({ analysis, labels, classes }: { analysis: Analysis; labels: s
   return (
     <div className="timeline" data-testid="timeline">
       <div className="timeline-head">
-        Per-window probabilities ({analysis.windows.length} windows)
+        Per-window probabilities ({analysis.windows.length} windows{analysis.provisional ? ` of ${analysis.provisional.windowsTotal} so far` : ''})
         <span className="legend">
           {classes.map((c, k) => (
             <span key={c} style={{ color: COLORS[k % COLORS.length] }}>

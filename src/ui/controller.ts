@@ -4,7 +4,7 @@
  * threshold with "latest wins" (a new request aborts the one in flight).
  */
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
-import type { Analysis, ExplainOptions, Explanation, Progress } from '../client/explainerClient';
+import type { Analysis, AnalyzeOptions, ExplainOptions, Explanation, Progress } from '../client/explainerClient';
 import { activePrompt, effectiveExplainer, effectiveThreshold, latentRequest, useUi, type FileEntry } from './store';
 import { topK } from './format';
 import { usePlayback } from './player';
@@ -12,7 +12,7 @@ import { usePlayback } from './player';
 /** What the UI needs from `useExplainer()`. */
 export interface ExplainerOps {
   ready: boolean;
-  analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Analysis>;
+  analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal, opts?: AnalyzeOptions): Promise<Analysis>;
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
   /** When given and without a decoder, explanations use the perturbation explainer; `prompts`: typed prompts are explained. */
@@ -26,6 +26,11 @@ const PRE_EXPLAIN_MAX_WINDOWS = 4;
 
 /** Files of more windows than this (≈ 30 s) are explained progressively: what is on screen first. */
 export const PROGRESSIVE_MIN_WINDOWS = 12;
+
+/** How many windows a file has (a provisional analysis lists only those classified so far). */
+export function windowCount(a: Pick<Analysis, 'windows' | 'provisional'>): number {
+  return a.provisional?.windowsTotal ?? a.windows.length;
+}
 
 /**
  * The time range to explain first on a long file: the zoomed view, else around the play head
@@ -138,10 +143,25 @@ export function useController(ex: ExplainerOps) {
         patchFile(id, { status: 'analyzing', progress: { stage: 'decode', done: 0, total: 1 }, error: undefined });
         try {
           const file = entry.blob instanceof File ? entry.blob : new File([entry.blob], entry.name, { type: entry.blob.type });
-          const analysis = await exRef.current.analyze(id, file, (p) => patchFile(id, { progress: p }), ac.signal);
+          let early: Analysis | null = null;
+          const analysis = await exRef.current.analyze(id, file, (p) => patchFile(id, { progress: p }), ac.signal, {
+            // long files (issue 12): the classes of the windows that tile the file are shown (and
+            // their top class explained, the part on screen first) while the other windows are classified
+            onProvisional: (a) => {
+              if (gen !== generation.current || ac.signal.aborted) return;
+              early = a;
+              patchFile(id, { status: 'ready', analysis: a, target: topK(a.probs, 1)[0], progress: undefined, provisionalTop: undefined });
+            },
+          });
           if (gen !== generation.current) continue;
           if (!useUi.getState().files.some((f) => f.id === id)) {
             exRef.current.forget(id);
+            continue;
+          }
+          if (early) {
+            // the final classes: the target stays (the user's pick, or the provisional top class
+            // whose explanation is shown); the class panel says when the top class changed
+            patchFile(id, { analysis, progress: undefined, provisionalTop: topK((early as Analysis).probs, 1)[0] });
             continue;
           }
           await showWithExplanation(id, analysis, topK(analysis.probs, 1)[0], ac.signal);
@@ -286,11 +306,11 @@ export function useController(ex: ExplainerOps) {
     const a = sel.analysis;
     const kind = prompt !== null ? 'lmac' : explainer;
     // long files: what is on screen (or around the play head) first, the rest filled in after
-    const progressive = (kind === 'lmac' || kind === 'lmactd') && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS;
+    const progressive = (kind === 'lmac' || kind === 'lmactd') && a && windowCount(a) > PROGRESSIVE_MIN_WINDOWS;
     const ui = useUi.getState();
     const focus = progressive ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
     // the latent explainer explains a long file in one pass, but its metrics too are for what is on screen
-    const tdRange = kind === 'latent' && a && a.windows.length > PROGRESSIVE_MIN_WINDOWS ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
+    const tdRange = kind === 'latent' && a && windowCount(a) > PROGRESSIVE_MIN_WINDOWS ? focusRange(ui.view, usePlayback.getState().time, a.durationS) : undefined;
     exRef.current
       .explain(id, sel.target, threshold, ac.signal, {
         explainer: kind,

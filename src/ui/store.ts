@@ -13,6 +13,11 @@ export interface FileEntry {
   error?: string;
   progress?: Progress;
   analysis?: Analysis;
+  /**
+   * Set when a provisional analysis (long files, issue 12) was replaced by the final one: the top
+   * class of the provisional classes (the class panel says when the final top class differs).
+   */
+  provisionalTop?: number;
   /** Target class of the explanation (defaults to the top pooled class). */
   target?: number;
   /** Zero-shot bundles: a typed prompt, explained instead of `target` while non-empty. */

@@ -611,40 +611,76 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       const m = files.manifest;
       if (req.sampleRate !== m.sampleRate) throw new Error(`${req.name}: audio at ${req.sampleRate} Hz, the model needs ${m.sampleRate} Hz`);
       const cfg = pipelineConfig(m);
+      const C = cfg.classes;
+      const sr = cfg.sampleRate;
+      /** The message of an analysis: of the windows classified so far (all of them once final). */
+      const message = (st: AnalysisState<Hidden>, levels: Uint8Array): AnalysisMsg => {
+        const fill = st.fill && !st.fill.complete ? st.fill : null;
+        const ws = st.plan.starts.map((_, w) => w).filter((w) => !fill || fill.done[w]);
+        return {
+          fileId: req.fileId,
+          sampleRate: sr,
+          durationS: req.samples.length / sr,
+          bins: st.source.bins,
+          frames: st.source.frames,
+          hopLength: cfg.stft.hopLength,
+          levels,
+          probs: st.probs.slice(),
+          windows: ws.map((w) => ({
+            startS: st.plan.starts[w] / sr,
+            endS: Math.min(st.plan.starts[w] + st.plan.windowSamples, st.plan.length) / sr,
+            probs: st.windowProbs.slice(w * C, (w + 1) * C),
+          })),
+          cached: st.cached,
+          timings: { ...st.timings },
+          ...(fill ? { provisional: { windowsDone: fill.windowsDone, windowsTotal: fill.windowsTotal } } : {}),
+        };
+      };
+      /** A byte per value for the page (long files: from the samples, a block of frames at a time). */
+      const levelsOf = (st: AnalysisState<Hidden>) => {
+        const tl = performance.now();
+        const levels = st.magnitude ? magnitudeLevels(st.magnitude) : sourceLevels(st.source, st.maxMagnitude);
+        st.timings.levels = performance.now() - tl;
+        return levels;
+      };
+      const adoptState = (st: AnalysisState<Hidden>) => {
+        const old = analyses.get(req.fileId);
+        if (old && old.state !== st) releaseAnalysis(old.state, runner);
+        analyses.set(req.fileId, { name: req.name, state: st });
+      };
+      let early: AnalysisState<Hidden> | null = null;
       let state: AnalysisState<Hidden>;
       try {
         const long = req.samples.length > FLOAT16_HIDDEN_FROM_S * cfg.sampleRate;
-        state = await analyze(req.samples, cfg, long ? packingRunner : runner, { signal, onProgress, batchSize: 4 });
+        state = await analyze(req.samples, cfg, long ? packingRunner : runner, {
+          signal,
+          onProgress,
+          batchSize: 4,
+          // two passes (issue 12): the classes of the windows that tile the file go to the page now,
+          // and explanations of them may start while the other windows are classified
+          ...(req.provisional
+            ? {
+                onProvisional: (s: AnalysisState) => {
+                  const st = s as AnalysisState<Hidden>;
+                  early = st;
+                  adoptState(st);
+                  const msg = message(st, levelsOf(st));
+                  post({ type: 'partial', id, result: msg }, transferablesOf(msg.levels, msg.probs, ...msg.windows.map((w) => w.probs)));
+                },
+              }
+            : {}),
+        });
       } catch (e) {
+        // a provisional state that was never completed is dropped (its explanations reject too)
+        const cur = analyses.get(req.fileId);
+        if (early && cur?.state === early) {
+          releaseAnalysis(early, runner);
+          analyses.delete(req.fileId);
+        }
         throw withFileName(req.name, e);
       }
-      const old = analyses.get(req.fileId);
-      if (old) releaseAnalysis(old.state, runner);
-      analyses.set(req.fileId, { name: req.name, state });
-      const C = cfg.classes;
-      const sr = cfg.sampleRate;
-      const tl = performance.now();
-      // a byte per value for the page; the worker recomputes window inputs from the STFT
-      // (long files: from the samples, a block of frames at a time)
-      const levels = state.magnitude ? magnitudeLevels(state.magnitude) : sourceLevels(state.source, state.maxMagnitude);
-      state.timings.levels = performance.now() - tl;
-      const result: AnalysisMsg = {
-        fileId: req.fileId,
-        sampleRate: sr,
-        durationS: req.samples.length / sr,
-        bins: state.source.bins,
-        frames: state.source.frames,
-        hopLength: cfg.stft.hopLength,
-        levels,
-        probs: state.probs.slice(),
-        windows: state.plan.starts.map((s, w) => ({
-          startS: s / sr,
-          endS: Math.min(s + state.plan.windowSamples, state.plan.length) / sr,
-          probs: state.windowProbs.slice(w * C, (w + 1) * C),
-        })),
-        cached: state.cached,
-        timings: state.timings,
-      };
+      adoptState(state);
+      const result: AnalysisMsg = early ? { ...message(state, new Uint8Array(0)), levelsInPartial: true } : message(state, levelsOf(state));
       state.magnitude = null;
       post({ type: 'result', id, result }, transferablesOf(result.levels, result.probs, ...result.windows.map((w) => w.probs)));
       return;
@@ -675,6 +711,10 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         let td: TimeExplanation | undefined;
         const pe = req.prompt !== undefined ? await runner.embedPrompt!(req.prompt) : null;
         if (pe && kind !== 'lmac') throw new Error('typed prompts are explained by L-MAC only');
+        // during a two-pass analysis (issue 12) only L-MAC of a class starts at once (its windows
+        // follow the classifier); the other explainers and typed prompts wait for all windows
+        const fill = a.state.fill && !a.state.fill.complete ? a.state.fill : null;
+        if (fill && (pe || kind !== 'lmac')) await fill.finished(signal);
         if (pe) {
           timings.text = performance.now() - t0;
           prompt = {
@@ -742,6 +782,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           };
           post({ type: 'partial', id, result: partial }, transferablesOf(partial.maskLevels, partial.mask, partial.maskedIn, partial.maskedOut, partial.segments?.importance, partial.latent?.scores, partial.latent?.keep));
           sentArrays = true;
+          // the metrics use the final per-window probabilities
+          if (a.state.fill && !a.state.fill.complete) await a.state.fill.finished(signal);
           const shownMask = req.threshold === null ? soft : thresholdMask(soft, req.threshold);
           onProgress({ stage: 'metrics', done: 0, total: 2 });
           // long files: the metrics of the windows on screen only (two classifier runs per window)

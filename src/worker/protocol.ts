@@ -122,6 +122,14 @@ export interface AnalysisMsg {
   /** Whether the classifier's hidden outputs are cached (false past the memory budget). */
   cached: boolean;
   timings: Record<string, number>;
+  /**
+   * Set on the provisional analysis of a two-pass analysis (issue 12; request `provisional`): probs
+   * is the mean over the first pass' windows (every other one and the last: they tile the file),
+   * `windows` lists those only; the other windows are being classified, and the final result follows.
+   */
+  provisional?: { windowsDone: number; windowsTotal: number };
+  /** Set on the final result after a provisional one: its `levels` are empty, the provisional's stand. */
+  levelsInPartial?: boolean;
 }
 
 /** A typed prompt's tokens (unknown words are ignored) and its audio–prompt similarities. */
@@ -237,6 +245,12 @@ export type Request =
       /** Mono at the bundle's sample rate (transferred). */
       samples: Float32Array;
       sampleRate: number;
+      /**
+       * Long files (more than TWO_PASS_MIN_WINDOWS windows, src/core/explain.ts): classify the
+       * windows that tile the file first and post those classes as a 'partial' (AnalysisMsg.provisional)
+       * before the other windows; explanations can be asked for meanwhile (issue 12).
+       */
+      provisional?: boolean;
     }
   | {
       type: 'explain';
@@ -303,8 +317,11 @@ export interface SerializedError {
 
 export type Response =
   | { type: 'progress'; id: number; progress: Progress }
-  /** An explanation posted before its metrics are computed (the final 'result' then carries them). */
-  | { type: 'partial'; id: number; result: ExplanationMsg }
+  /**
+   * An explanation posted before its metrics are computed (the final 'result' then carries them),
+   * or the provisional classes of a two-pass analysis (AnalysisMsg.provisional set).
+   */
+  | { type: 'partial'; id: number; result: ExplanationMsg | AnalysisMsg }
   /** The focused range of an explanation, before the rest of the file (ExplanationMsg.focus set). */
   | { type: 'focus'; id: number; result: ExplanationMsg }
   | { type: 'result'; id: number; result: ResultMap[RequestType] }
