@@ -121,7 +121,7 @@ export type LiveResult = LiveMsg;
 /** Options of `analyze()` beyond the file (issue 12). */
 export interface AnalyzeOptions {
   /**
-   * Long files (more than TWO_PASS_MIN_WINDOWS = 12 windows): the classes of a first pass over the
+   * Files over 2 min (the worker's long-file path): the classes of a first pass over the
    * windows that tile the file (every other one and the last), before the rest are classified:
    * `Analysis.provisional` set, probs their mean, `windows` those windows only. Explanations may be
    * asked for at once (L-MAC then explains from what is classified, the part on screen first); the

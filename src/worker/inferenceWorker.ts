@@ -656,9 +656,9 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           signal,
           onProgress,
           batchSize: 4,
-          // two passes (issue 12): the classes of the windows that tile the file go to the page now,
-          // and explanations of them may start while the other windows are classified
-          ...(req.provisional
+          // two passes for files over 2 min (issue 12): the classes of the windows that tile the file
+          // go to the page now, and explanations of them may start while the other windows are classified
+          ...(req.provisional && long
             ? {
                 onProvisional: (s: AnalysisState) => {
                   const st = s as AnalysisState<Hidden>;

@@ -246,7 +246,7 @@ export type Request =
       samples: Float32Array;
       sampleRate: number;
       /**
-       * Long files (more than TWO_PASS_MIN_WINDOWS windows, src/core/explain.ts): classify the
+       * Files over 2 min (long files, with float16 hidden outputs): classify the
        * windows that tile the file first and post those classes as a 'partial' (AnalysisMsg.provisional)
        * before the other windows; explanations can be asked for meanwhile (issue 12).
        */
