@@ -16,10 +16,26 @@ target B. The loss per example, c the target, w = p_c on the mixture:
     + λ_g · BCE(S, T_c)       for examples the criterion selects        guidance (methods.md)
     + λ_s · mean(M)           for the others (the paper drops L1 where the guidance applies)
     + λ_tv · (mean |∂_t M| + mean |∂_f M|)                             smoothness (no speckle)
+    − λ_sisdr · min(SI-SDR(ISTFT(S ⊙ X), s_c), 30 dB)   for real targets  listenability (--lambda_sisdr)
 
 (the first two lines only every ce_every-th step: they need two classifier passes with gradients,
 two thirds of a step's cost on 2 CPU cores). BCE is class-balanced by default (the mean over T's
 positive bins and the mean over its negative bins, averaged), so a larger mask mean is no shortcut.
+With --balanced=2 it is energy-weighted instead: each bin weighs |X|² / Σ|X|² (the weights the energy
+share and SI-SDR give it), so a mask that lets B through where B is loud costs what it costs there.
+
+Listenability term (--lambda_sisdr > 0, issue 13): the explanation's audio before the belief gate,
+ISTFT(S ⊙ X) with X the mixture's complex STFT (its phase; S on the linear bins, as evaluate.py and
+the app apply it), should be the clean source of the target: the placed A for target A, the clean
+background B for target B (so the residual X − S⊙X is trained towards the other source as well).
+SI-SDR per dB as metrics.si_sdr (zero-mean, float32, differentiable), capped at 30 dB; random-target
+examples get no such term. It needs the mixture's waveform and sources, so it applies on the steps
+with fresh mixtures only (with --cache_n, the cached guidance-only steps go without it).
+
+Learning rate: --lr_schedule=constant (warm-up then lr) or cosine: linear warm-up over `warmup` steps,
+then a cosine to 0 at `minutes` of total step time. The cosine starts where the schedule was first
+used (a run resumed from a constant-lr checkpoint starts its warm-up and cosine there); that start
+(step, wall) is stored in the checkpoint, so a resumed cosine run continues the same curve.
 
 S = sigmoid(decoder logits) is the mask before the belief gate (M = gate · S): the gate is one
 scalar per example, so where it is closed the BCE still teaches S the target's bins (the gate
@@ -52,9 +68,9 @@ import torch
 import torch.nn.functional as F
 
 from common import cli_help, RUNS, Logger, load_trained, parse_config, save_ckpt, setup
-from frontend import stft
+from frontend import istft, stft
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder
-from metrics import roc_auc
+from metrics import roc_auc, si_sdr
 from placed import placed_batch, source_bins
 
 
@@ -90,10 +106,37 @@ class FinetuneConfig:
     cache_seed: int = 4242
     cache_ce: int = 0  # 1: the classifier-term steps use cached mixtures too (0: fresh mixtures, as without cache)
     stop_at: str = ""  # "HH:MM" (UTC): also stop at this wall-clock time
+    lambda_sisdr: float = 0.0  # per dB: −SI-SDR(ISTFT(S ⊙ X), clean source of the target), fresh steps only
+    sisdr_cap: float = 30.0
+    lr_schedule: str = "constant"  # "constant" or "cosine" (to 0 at `minutes` of step time)
 
 
 def parse_args(argv):
-    return parse_config(FinetuneConfig(), argv)
+    cfg = parse_config(FinetuneConfig(), argv)
+    if cfg.lr_schedule not in ("constant", "cosine"):
+        raise SystemExit(f"--lr_schedule: expected constant or cosine, got {cfg.lr_schedule!r}")
+    if cfg.balanced not in (0, 1, 2):
+        raise SystemExit(f"--balanced: expected 0 (plain), 1 (class-balanced) or 2 (energy-weighted), got {cfg.balanced}")
+    return cfg
+
+
+def lr_at(cfg, step, wall, start_step, start_wall):
+    """The learning rate of the step after `step` (module doc): warm-up from start_step, then
+    constant or a cosine from start_wall to 0 at cfg.minutes of step time."""
+    lr = cfg.lr * min(1.0, (step - start_step + 1) / cfg.warmup)
+    if cfg.lr_schedule == "cosine":
+        span = max(cfg.minutes * 60 - start_wall, 1e-9)
+        lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, wall - start_wall) / span)))
+    return lr
+
+
+def si_sdr_db(est, ref, eps=1e-8):
+    """SI-SDR in dB per row, as metrics.si_sdr (zero-mean, α = <ŝ, s>/‖s‖²) but float32 and differentiable."""
+    est = est - est.mean(1, keepdim=True)
+    ref = ref - ref.mean(1, keepdim=True)
+    alpha = (est * ref).sum(1, keepdim=True) / (ref.pow(2).sum(1, keepdim=True) + eps)
+    s = alpha * ref
+    return 10 * torch.log10((s.pow(2).sum(1) + eps) / ((s - est).pow(2).sum(1) + eps))
 
 
 def load_classifier():
@@ -114,14 +157,17 @@ def make_examples(classifier, waves, targets, idx, cfg, rng, g):
     """Mixture magnitudes, targets, T masks and p_c for 2·pairs examples (+ the random-target ones)."""
     pairs = sample_pairs(targets, idx, cfg.pairs, rng)
     b = placed_batch(waves, targets, pairs, rng.uniform(cfg.snr_lo, cfg.snr_hi, len(pairs)), rng)
-    mag = stft(b["mix"]).abs()
+    spec = stft(b["mix"])
+    mag = spec.abs()
     ta, _, _ = source_bins(b["event"], b["bg"])
     with torch.no_grad():
         logits, hidden = classifier(mag)
         probs = logits.softmax(1)
     tb = (stft(b["bg"]).abs() > stft(b["event"]).abs()).float()
     target, T, w, rnd, p2 = two_targets(probs, b["target_a"], b["target_b"], ta, tb, g, cfg)
-    return _rep(mag), [_rep(h) for h in hidden], target, T, w, rnd, p2
+    # the clean source of each example's target: placed A for target A, the background B for target B
+    audio = {"spec": _rep(spec), "src": torch.cat([b["event"], b["bg"]])}
+    return _rep(mag), [_rep(h) for h in hidden], target, T, w, rnd, p2, audio
 
 
 def _rep(t):
@@ -149,10 +195,10 @@ def cached_examples(pool, cfg, rng, g, with_mag=False):
     probs = b["logits"].softmax(1)
     target, T, w, rnd, p2 = two_targets(probs, b["target_a"], b["target_b"], b["ta"], b["tb"], g, cfg)
     mag = _rep(b["mag"]) if with_mag else None
-    return mag, [_rep(h) for h in b["hidden"]], target, T, w, rnd, p2
+    return mag, [_rep(h) for h in b["hidden"]], target, T, w, rnd, p2, None
 
 
-def loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=True):
+def loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=True, audio=None):
     shape = torch.sigmoid(decoder.decode(*hidden, decoder.embed(target)))
     gate = decoder.belief_gate(hidden[3], target)
     mask = (shape * gate[:, None, None]).clamp(1e-6, 1 - 1e-6)  # = decoder(*hidden, target)
@@ -167,7 +213,12 @@ def loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=Tr
         ce_in = ce_out = r_c = comp = torch.zeros(B)
     cos = F.cosine_similarity(shape.flatten(1), T.flatten(1), dim=1, eps=1e-8)
     bce_map = F.binary_cross_entropy(shape.clamp(1e-6, 1 - 1e-6), T, reduction="none")
-    if cfg.balanced:
+    if cfg.balanced == 2:
+        if mag is None:
+            raise ValueError("--balanced=2 (energy-weighted BCE) needs |X|: not with cached guidance-only steps")
+        e = mag.pow(2)
+        bce = (bce_map * e).sum((1, 2)) / e.sum((1, 2)).clamp_min(1e-20)
+    elif cfg.balanced:
         npos, nneg = T.sum((1, 2)).clamp_min(1), (1 - T).sum((1, 2)).clamp_min(1)
         bce = 0.5 * ((bce_map * T).sum((1, 2)) / npos + (bce_map * (1 - T)).sum((1, 2)) / nneg)
     else:
@@ -184,8 +235,15 @@ def loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=Tr
     # random targets: only the sparsity / empty-target terms
     per = (w * (cfg.lambda_in * ce_in - cfg.lambda_out * ce_out + cfg.lambda_comp * comp)
            + cfg.lambda_g * sel_f * bce + cfg.lambda_sparsity * (1 - sel_f) * mm + cfg.lambda_tv * tv)
+    parts = {}
+    if cfg.lambda_sisdr > 0 and audio is not None:
+        real = (~rnd).float()
+        expl = istft(shape * audio["spec"], audio["src"].shape[1])  # before the gate, as evaluate.py applies masks
+        sdr = si_sdr_db(expl, audio["src"])
+        per = per - cfg.lambda_sisdr * real * sdr.clamp_max(cfg.sisdr_cap)
+        parts["sisdr"] = (sdr * real).sum() / real.sum().clamp_min(1)
     parts = {"loss": per.mean(), "ce_in": ce_in.mean(), "ce_out": ce_out.mean(), "r_c": r_c.mean(),
-             "bce": bce.mean(), "cos": cos.mean(), "sel": sel_f.mean(), "mm": mm.mean(), "tv": tv.mean()}
+             "bce": bce.mean(), "cos": cos.mean(), "sel": sel_f.mean(), "mm": mm.mean(), "tv": tv.mean(), **parts}
     return per.mean(), {k: float(v) for k, v in parts.items()}, mask
 
 
@@ -205,19 +263,25 @@ def main():
     rng = np.random.default_rng(cfg.seed)
     ckpt_path = os.path.join(log.dir, "ckpt.pt")
     step, wall = 0, 0.0
+    sched = None  # (step, wall) where the current lr schedule started
     if os.path.exists(ckpt_path):
         st = torch.load(ckpt_path)
         decoder.load_state_dict(st["model"]); opt.load_state_dict(st["opt"])
         g.set_state(st["gen"]); torch.set_rng_state(st["rng"]); rng.bit_generator.state = st["np_rng"]
         step, wall = st["step"], st["wall"]
-        log(event="resume", step=step, wall=round(wall, 1))
+        old = st.get("sched")
+        if old and old[0] == cfg.lr_schedule:
+            sched = (old[1], old[2])
+        log(event="resume", step=step, wall=round(wall, 1), lr_schedule=cfg.lr_schedule,
+            sched_start=list(sched) if sched else [step, round(wall, 1)])
     else:
         log(event="start", config=asdict(cfg))
     # fixed fold-4 check: 48 placed mixtures at 0 dB, target A; TF-AUC and energy share of the mask
     vrng = np.random.default_rng(99)
     vpairs = sample_pairs(ds.targets, va, 48, vrng)
     vb = placed_batch(ds.waves, ds.targets, vpairs, 0.0, vrng)
-    vmag = stft(vb["mix"]).abs()
+    vspec = stft(vb["mix"])
+    vmag = vspec.abs()
     vta, _, _ = source_bins(vb["event"], vb["bg"])
 
     def val():
@@ -230,12 +294,19 @@ def main():
             share = ((e * vta).sum((1, 2)) / e.sum((1, 2)).clamp_min(1e-20))
             top = decoder(*h, logits.argmax(1))
             q = classifier(top * vmag)[0].argmax(1)
+            L = vb["mix"].shape[1]
+            sdr_in = si_sdr(istft(m * vspec, L), vb["event"]).numpy()
+            sdr_out = si_sdr(istft((1 - m) * vspec, L), vb["bg"]).numpy()
         auc = np.array(auc)
+        d = det.numpy()
+        dmean = lambda v: round(float(np.nanmean(v[d])), 3) if d.any() else float("nan")
         return {"val_tfauc_all": round(float(np.nanmean(auc)), 4),
                 "val_tfauc_det": round(float(np.nanmean(auc[det.numpy()])) if det.any() else float("nan"), 4),
                 "val_det": int(det.sum()), "val_share": round(float(share.mean()), 4),
                 "val_mm_top": round(float(top.mean()), 4),
-                "val_fid_in": round(float((q == logits.argmax(1)).float().mean()), 4)}
+                "val_fid_in": round(float((q == logits.argmax(1)).float().mean()), 4),
+                "val_sisdr_in_all": round(float(np.nanmean(sdr_in)), 3), "val_sisdr_out_all": round(float(np.nanmean(sdr_out)), 3),
+                "val_sisdr_in_det": dmean(sdr_in), "val_sisdr_out_det": dmean(sdr_out)}
 
     pool = None
     if cfg.cache_n > 0:
@@ -249,20 +320,24 @@ def main():
         if deadline < time.time():
             raise SystemExit(f"--stop_at {cfg.stop_at} UTC has passed already")
     val_every = cfg.val_every or cfg.ckpt_every * 3
-    if step == 0:
-        log(step=0, **val())
+    if sched is None:
+        sched = (step, wall)
+    if step == 0 or cfg.lambda_sisdr > 0 or cfg.lr_schedule != "constant":
+        log(step=step, start=True, **val())
     agg, n = {}, 0
     tkind = {True: [0.0, 0], False: [0.0, 0]}  # seconds, steps: classifier-term steps, guidance-only steps
     while step < cfg.max_steps and wall < cfg.minutes * 60 and time.time() < deadline:
         t0 = time.time()
+        lr = lr_at(cfg, step, wall, *sched)
         for gr in opt.param_groups:
-            gr["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
+            gr["lr"] = lr
         with_ce = step % cfg.ce_every == 0
         if pool is not None and (not with_ce or cfg.cache_ce):
-            mag, hidden, target, T, w, rnd, _ = cached_examples(pool, cfg, rng, g, with_mag=with_ce)
+            mag, hidden, target, T, w, rnd, _, audio = cached_examples(pool, cfg, rng, g, with_mag=with_ce or cfg.balanced == 2)
         else:
-            mag, hidden, target, T, w, rnd, _ = make_examples(classifier, ds.waves, ds.targets, tr, cfg, rng, g)
-        loss, parts, _ = loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=with_ce)
+            mag, hidden, target, T, w, rnd, _, audio = make_examples(classifier, ds.waves, ds.targets, tr, cfg, rng, g)
+        loss, parts, _ = loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=with_ce, audio=audio)
+        parts["lr"] = lr
         opt.zero_grad(); loss.backward(); opt.step()
         step += 1
         dt = time.time() - t0
@@ -280,13 +355,13 @@ def main():
         if step % cfg.ckpt_every == 0:
             save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
                       rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,
-                      config=asdict(cfg), model_config=asdict(decoder.cfg))
+                      config=asdict(cfg), model_config=asdict(decoder.cfg), sched=(cfg.lr_schedule, *sched))
         if step % val_every == 0:
             log(step=step, **val())
     log(step=step, final=True, **val())
     save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
               rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,
-              config=asdict(cfg), model_config=asdict(decoder.cfg))
+              config=asdict(cfg), model_config=asdict(decoder.cfg), sched=(cfg.lr_schedule, *sched))
     torch.save({"model": decoder.state_dict(), "model_config": asdict(decoder.cfg), "wall": wall,
                 "config": asdict(cfg), "steps": step}, os.path.join(log.dir, "final.pt"))
     log(event="done", step=step, wall=round(wall, 1))
