@@ -54,7 +54,8 @@ by every run with the same pool settings and classifier): decoder-only forward/b
 placement, STFT or classifier pass. The classifier-term steps (every ce_every-th) still place fresh
 mixtures (or, with --cache_ce=1, use cached ones with their cached |X|). The random-target share
 applies to cached examples as well. The log's s_per_ce_step / s_per_guide_step are the mean step
-times of the two kinds. `--stop_at=HH:MM` (UTC) ends the run at that time as well as at `minutes`.
+times of the two kinds. `--stop_at=HH:MM` (UTC) ends the run at that time as well as at `minutes` (the next such time: a time
+earlier than now is tomorrow's).
 """
 import calendar
 import math
@@ -317,8 +318,9 @@ def main():
         hh, mm_ = (int(x) for x in cfg.stop_at.split(":"))
         now = time.gmtime()
         deadline = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm_, 0))
-        if deadline < time.time():
-            raise SystemExit(f"--stop_at {cfg.stop_at} UTC has passed already")
+        if deadline < time.time():  # a time earlier than now means tomorrow (runs across midnight)
+            deadline += 86400
+        log(event="stop_at", utc=time.strftime("%Y-%m-%d %H:%M", time.gmtime(deadline)))
     val_every = cfg.val_every or cfg.ckpt_every * 3
     if sched is None:
         sched = (step, wall)
