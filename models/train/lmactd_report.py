@@ -2,6 +2,10 @@
 lmactd_bench.mjs's JSON; the section is appended to RESULTS.md by hand (other stages edit it too).
 
     /usr/bin/python3 models/train/lmactd_report.py runs/lmactd/eval.json runs/lmactd/bench.json
+    /usr/bin/python3 models/train/lmactd_report.py new.json --rows-from full.json
+
+--rows-from: the faithfulness rows that do not depend on the time decoder (L-MAC, L-MAC (audio),
+all-ones, random) from a full run on the same clips, for a `--td-only` JSON (+ `--only belief`).
 """
 from common import cli_help
 import json
@@ -16,8 +20,22 @@ def fmt(v, k):
 
 
 def main():
-    ev = json.load(open(sys.argv[1]))
-    bench = json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
+    args = sys.argv[1:]
+    rows_from = None
+    if "--rows-from" in args:
+        i = args.index("--rows-from")
+        rows_from = json.load(open(args[i + 1]))
+        del args[i:i + 2]
+    ev = json.load(open(args[0]))
+    bench = json.load(open(args[1])) if len(args) > 1 else None
+    if rows_from:
+        if rows_from["clips"] != ev["clips"]:
+            raise SystemExit(f"--rows-from has {rows_from['clips']} clips, {args[0]} {ev['clips']}")
+        for kind in ("in", "out"):
+            for r, v in rows_from["faithfulness"][kind].items():
+                ev["faithfulness"][kind].setdefault(r, v)
+    if "belief" in ev and "beliefEnergyTop" not in ev:  # lmactd_eval.py --only belief
+        ev["beliefEnergyTop"], ev["beliefEnergyUnlikely"] = ev["belief"]["energyTop"], ev["belief"]["energyUnlikely"]
     out = []
     for kind, title in (("in", "in-domain (0 dB mixtures)"), ("out", "out-of-domain (0.8·s + 0.2·c)")):
         f = ev["faithfulness"][kind]
