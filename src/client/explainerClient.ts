@@ -420,34 +420,41 @@ export class ExplainerClient {
     const { samples, timings: dt } = await decodeToMono(file, name, info.sampleRate, this.decodeBudget);
     if (signal?.aborted) throw abortError();
     onProgress?.({ stage: 'decode', done: 1, total: 1 });
-    let t = performance.now();
     // the player's WAV written a part at a time (no whole-file ArrayBuffer), peaks for the view
-    let maxAbs = 0;
-    for (let i = 0; i < samples.length; i++) {
-      const v = Math.abs(samples[i]);
-      if (v > maxAbs) maxAbs = v;
-    }
-    const original: OriginalAudio = { wav: wavBlob(samples, info.sampleRate), peaks: peaks(samples, PEAK_BUCKETS), maxAbs };
-    dt.originalWav = performance.now() - t;
-    // files up to 2 min: the page keeps the samples and the worker gets a copy; longer ones
-    // (issue 12): the samples move to the worker (no copy) and the page keeps none
+    const original = (): OriginalAudio => {
+      const t = performance.now();
+      let maxAbs = 0;
+      for (let i = 0; i < samples.length; i++) {
+        const v = Math.abs(samples[i]);
+        if (v > maxAbs) maxAbs = v;
+      }
+      const o: OriginalAudio = { wav: wavBlob(samples, info.sampleRate), peaks: peaks(samples, PEAK_BUCKETS), maxAbs };
+      dt.originalWav = performance.now() - t;
+      return o;
+    };
+    // files up to 2 min: the page keeps the samples and the worker gets a copy, sent first (the
+    // player's WAV and peaks are written while the worker computes the STFT); longer ones (issue
+    // 12): the WAV first, then the samples move to the worker (no copy) and the page keeps none
     const keep = samples.length <= FLOAT_ARRAYS_MAX_S * info.sampleRate;
-    t = performance.now();
+    const orig = keep ? null : original();
+    const t = performance.now();
     const sent = keep ? samples.slice() : movedOrCopied(samples);
     dt.handover = performance.now() - t;
     const { onProvisional } = opts;
+    // written right after the samples are posted (below), before any message from the worker
+    let originalAudio: OriginalAudio | null = orig;
     const toAnalysis = (r: AnalysisMsg): Analysis => {
       const { timings: wt, levelsInPartial: _, ...rest } = r;
       return {
         ...rest,
         name,
         ...(keep ? { samples } : {}),
-        original,
+        original: originalAudio ?? original(),
         timings: { ...dt, ...wt, worker: wt.total ?? wt.provisional, total: performance.now() - t0 },
       };
     };
     let early: AnalysisMsg | null = null;
-    const res: AnalysisMsg = await this.call<'analyze'>(
+    const pending = this.call<'analyze'>(
       { type: 'analyze', fileId, name, samples: sent, sampleRate: info.sampleRate, ...(onProvisional ? { provisional: true } : {}) },
       {
         transfer: transferablesOf(sent),
@@ -459,6 +466,8 @@ export class ExplainerClient {
         },
       },
     );
+    originalAudio ??= original();
+    const res: AnalysisMsg = await pending;
     if (res.levelsInPartial) {
       const p = early as AnalysisMsg | null;
       if (!p) throw new Error(`${name}: the worker sent no provisional analysis with the levels`);

@@ -275,32 +275,53 @@ export function istftStream(
   // 8-bit levels: value = level / 255 (a table: 0 and 255 give exactly 0 and 1); a float mask as is
   const m8 = mask instanceof Uint8Array ? mask : null;
   const mf = m8 ? null : (mask as Float32Array | undefined);
-  const gain = (i: number): number => (m8 ? LEVEL_VALUES[m8[i]] : mf ? mf[i] : 1);
   const invert = !!opts.invert;
   // frames are inverted in pairs from frame 0, as in istft: blocks of an even number of frames
   const B = Math.max(2, 2 * Math.floor((opts.blockFrames ?? 1024) / 2));
   const half = nFft / 2;
   const win = hannWindow(winLength, nFft);
+  // Two real frames a, b share one complex inverse FFT: y = IFFT(A + jB), a = Re y, b = Im y. The
+  // inverse is taken as a forward FFT of the conjugate, IFFT(z) = conj(FFT(conj z)) / N (fft.js's
+  // inverseTransform is its forward pass with conjugated twiddles plus a division loop, about twice
+  // the time): the same products and sums up to signs, so bit for bit the values of
+  // inverseTransform; the 1/N (a power of two: exact) goes into the window.
+  const winN = new Float64Array(nFft);
+  for (let i = 0; i < nFft; i++) winN[i] = win[i] / nFft;
+  // The summed squared window at overlap-add position q, Σ w[q − t·hop]² over the frames t that
+  // cover q, added in frame order from 0 (as an accumulation frame by frame would): away from the
+  // ends it depends on q mod hop only, a table; at the ends the sum is taken where it is needed.
+  const winSq = new Float64Array(nFft);
+  for (let i = 0; i < nFft; i++) winSq[i] = win[i] * win[i];
+  const envAt = (q: number): number => {
+    let e = 0;
+    for (let t = Math.max(0, Math.ceil((q - nFft + 1) / hopLength)); t <= Math.min(frames - 1, Math.floor(q / hopLength)); t++) e += winSq[q - t * hopLength];
+    return e;
+  };
+  // positions [envLo, envHi) are covered by every frame they would be in a longer signal
+  const envLo = nFft - hopLength;
+  const envHi = frames * hopLength;
+  const envPeriod = new Float64Array(hopLength);
+  for (let q = envLo; q < Math.min(envHi, envLo + hopLength); q++) envPeriod[q % hopLength] = envAt(q);
   const fft = getFft(nFft);
   const z = new Float64Array(2 * nFft);
   const y = new Float64Array(2 * nFft);
-  // ola/env cover positions [base, base + bufLen) of the whole overlap-add signal
+  // ola covers positions [base, base + bufLen) of the whole overlap-add signal
   const bufLen = B * hopLength + nFft;
   const out = new Float32Array(bufLen);
   let emitted = 0;
-  let ola = new Float64Array(bufLen);
-  let env = new Float64Array(bufLen);
-  let nextOla = new Float64Array(bufLen);
-  let nextEnv = new Float64Array(bufLen);
+  let ola: Float64Array = new Float64Array(bufLen);
+  let nextOla: Float64Array | null = null;
   const olaLen = nFft + hopLength * (frames - 1);
   const flush = (from: number, to: number, base: number) => {
     // positions [from, to) are final; output sample i is position half + i
     const q0 = Math.max(from, half);
     const q1 = Math.min(to, half + length);
     if (q1 <= q0) return;
+    let r = q0 % hopLength;
     for (let q = q0; q < q1; q++) {
-      const e = env[q - base];
+      const e = q >= envLo && q < envHi ? envPeriod[r] : envAt(q);
       out[q - q0] = e > 1e-11 ? ola[q - base] / e : 0;
+      if (++r === hopLength) r = 0;
     }
     emit(q0 - half, out.subarray(0, q1 - q0));
     emitted = q1 - half;
@@ -308,47 +329,56 @@ export function istftStream(
   for (let t0 = 0; t0 < frames; t0 += B) {
     const t1 = Math.min(frames, t0 + B);
     const blk = src.block(t0, t1);
+    const bre = blk.re;
+    const bim = blk.im;
     const n = t1 - t0;
     const base = t0 * hopLength;
     for (let t = t0; t < t1; t += 2) {
       const hasB = t + 1 < frames;
-      for (let f = 0; f < bins; f++) {
+      for (let f = 0; f <= half; f++) {
         const il = f * n + (t - t0);
         const ig = f * frames + t;
-        const ga = mask ? (invert ? 1 - gain(ig) : gain(ig)) : 1;
-        let ar = blk.re[il] * ga;
-        let ai = blk.im[il] * ga;
+        // the gains: M, 1 − M, or 1 without a mask
+        let ga = 1;
+        let gb = 1;
+        if (mf) {
+          ga = mf[ig];
+          if (hasB) gb = mf[ig + 1];
+        } else if (m8) {
+          ga = LEVEL_VALUES[m8[ig]];
+          if (hasB) gb = LEVEL_VALUES[m8[ig + 1]];
+        }
+        if (mask && invert) {
+          ga = 1 - ga;
+          gb = 1 - gb;
+        }
+        let ar = bre[il] * ga;
+        let ai = bim[il] * ga;
         let br = 0;
         let bi = 0;
         if (hasB) {
-          const gb = mask ? (invert ? 1 - gain(ig + 1) : gain(ig + 1)) : 1;
-          br = blk.re[il + 1] * gb;
-          bi = blk.im[il + 1] * gb;
+          br = bre[il + 1] * gb;
+          bi = bim[il + 1] * gb;
         }
         if (f === 0 || f === half) {
           ai = 0;
           bi = 0;
         }
+        // conj of z[f] = (ar − bi) + j(ai + br) and of z[N − f] = (ar + bi) + j(br − ai)
         z[2 * f] = ar - bi;
-        z[2 * f + 1] = ai + br;
+        z[2 * f + 1] = -(ai + br);
         if (f > 0 && f < half) {
           const k = nFft - f;
           z[2 * k] = ar + bi;
-          z[2 * k + 1] = -ai + br;
+          z[2 * k + 1] = ai - br;
         }
       }
-      fft.inverseTransform(y, z);
+      fft.transform(y, z);
       const off = t * hopLength - base;
-      for (let i = 0; i < nFft; i++) {
-        ola[off + i] += y[2 * i] * win[i];
-        env[off + i] += win[i] * win[i];
-      }
+      for (let i = 0; i < nFft; i++) ola[off + i] += y[2 * i] * winN[i];
       if (hasB) {
         const offB = off + hopLength;
-        for (let i = 0; i < nFft; i++) {
-          ola[offB + i] += y[2 * i + 1] * win[i];
-          env[offB + i] += win[i] * win[i];
-        }
+        for (let i = 0; i < nFft; i++) ola[offB + i] += -y[2 * i + 1] * winN[i];
       }
     }
     if (t1 === frames) flush(base, olaLen, base);
@@ -356,12 +386,11 @@ export function istftStream(
       // positions before the next block's first frame are final; the rest carries over
       const nb = t1 * hopLength;
       flush(base, nb, base);
-      nextOla.fill(0);
-      nextEnv.fill(0);
-      nextOla.set(ola.subarray(nb - base));
-      nextEnv.set(env.subarray(nb - base));
-      [ola, nextOla] = [nextOla, ola];
-      [env, nextEnv] = [nextEnv, env];
+      const next: Float64Array = nextOla ?? new Float64Array(bufLen);
+      next.fill(0);
+      next.set(ola.subarray(nb - base));
+      nextOla = ola;
+      ola = next;
     }
   }
   // torch.istft zero-pads to `length` past the last frame

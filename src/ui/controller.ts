@@ -24,6 +24,9 @@ export interface ExplainerOps {
 /** Files of at most this many model windows (≈ 12.5 s at 5 s windows, 50 % overlap) are shown with their first explanation. */
 const PRE_EXPLAIN_MAX_WINDOWS = 4;
 
+/** An analysis's progress is shown from this many ms after it started (issue 12: a 5 s clip's is done by then). */
+export const PROGRESS_DELAY_MS = 250;
+
 /** Files of more windows than this (≈ 30 s) are explained progressively: what is on screen first. */
 export const PROGRESSIVE_MIN_WINDOWS = 12;
 
@@ -141,18 +144,36 @@ export function useController(ex: ExplainerOps) {
         analyzing.current.set(id, ac);
         const { patchFile } = useUi.getState();
         patchFile(id, { status: 'analyzing', progress: { stage: 'decode', done: 0, total: 1 }, error: undefined });
+        // progress is drawn from PROGRESS_DELAY_MS on: a short file's analysis is over before then,
+        // and its progress renders (and the progress bar's width transition, a layout per frame)
+        // would only take the cores from the worker
+        const started = performance.now();
+        let latest: Progress | null = null;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const onProgress = (p: Progress) => {
+          if (performance.now() - started >= PROGRESS_DELAY_MS) {
+            patchFile(id, { progress: p });
+            return;
+          }
+          latest = p;
+          timer ??= setTimeout(() => {
+            if (latest && analyzing.current.get(id) === ac) patchFile(id, { progress: latest });
+          }, PROGRESS_DELAY_MS - (performance.now() - started));
+        };
         try {
           const file = entry.blob instanceof File ? entry.blob : new File([entry.blob], entry.name, { type: entry.blob.type });
           let early: Analysis | null = null;
-          const analysis = await exRef.current.analyze(id, file, (p) => patchFile(id, { progress: p }), ac.signal, {
+          const analysis = await exRef.current.analyze(id, file, onProgress, ac.signal, {
             // long files (issue 12): the classes of the windows that tile the file are shown (and
             // their top class explained, the part on screen first) while the other windows are classified
             onProvisional: (a) => {
               if (gen !== generation.current || ac.signal.aborted) return;
               early = a;
+              clearTimeout(timer);
               patchFile(id, { status: 'ready', analysis: a, target: topK(a.probs, 1)[0], progress: undefined, provisionalTop: undefined });
             },
           });
+          clearTimeout(timer);
           if (gen !== generation.current) continue;
           if (!useUi.getState().files.some((f) => f.id === id)) {
             exRef.current.forget(id);
@@ -170,6 +191,7 @@ export function useController(ex: ExplainerOps) {
           if (ac.signal.aborted || isAbort(e)) patchFile(id, { status: 'cancelled', progress: undefined, error: `${entry.name}: analysis cancelled` });
           else patchFile(id, { status: 'error', progress: undefined, error: errorMessage(e, entry.name) });
         } finally {
+          clearTimeout(timer);
           analyzing.current.delete(id);
         }
       }
