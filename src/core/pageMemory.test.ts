@@ -99,6 +99,13 @@ describe('WAV files a part at a time', () => {
     expect(b.size).toBe(ref.length);
     expectSame(await bytesOf(b), ref);
     expectSame(await bytesOf(wavBlob(new Float32Array(0), 22050)), new Uint8Array(encodeWav(new Float32Array(0), 22050, 'pcm16')));
+    // one part or less (a 5 s clip): header and samples in one buffer
+    for (const m of [80_000, 1 << 19]) {
+      const y = x.subarray(0, m);
+      const one = wavBlob(y, 16000);
+      expect(one.type).toBe('audio/wav');
+      expectSame(await bytesOf(one), new Uint8Array(encodeWav(y, 16000, 'pcm16')));
+    }
   });
 
   it('WavBlobWriter: silence, then blocks of any size, then silence equals encodeWav of the zero-padded signal', async () => {

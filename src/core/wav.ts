@@ -61,6 +61,22 @@ export function encodeWav(samples: Float32Array, sampleRate: number, format: Wav
 /** Whether typed arrays are little-endian here (as WAV is): then samples are stored without a DataView. */
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
+/** Samples [o, o + n) of `block` as 16-bit PCM (pcm16) into `buf` at byte `at` (even). */
+function pcm16Into(block: ArrayLike<number>, o: number, n: number, buf: ArrayBuffer, at: number): void {
+  if (LITTLE_ENDIAN) {
+    // the same conversion as pcm16(), inlined into an Int16Array (several times faster than DataView)
+    const out = new Int16Array(buf, at, n);
+    for (let i = 0; i < n; i++) {
+      const x = block[o + i];
+      const q = Math.round((x < -1 ? -1 : x > 1 ? 1 : x) * 32768);
+      out[i] = q > 32767 ? 32767 : q;
+    }
+  } else {
+    const v = new DataView(buf, at);
+    for (let i = 0; i < n; i++) v.setInt16(2 * i, pcm16(block[o + i]), true);
+  }
+}
+
 /** Samples per part of a WavBlobWriter (1 MiB of 16-bit PCM). */
 const PART_SAMPLES = 1 << 19;
 let silencePart: Blob | null = null;
@@ -96,18 +112,7 @@ export class WavBlobWriter {
     for (let o = 0; o < block.length; o += PART_SAMPLES) {
       const n = Math.min(PART_SAMPLES, block.length - o);
       const buf = new ArrayBuffer(2 * n);
-      if (LITTLE_ENDIAN) {
-        // the same conversion as pcm16(), inlined into an Int16Array (several times faster than DataView)
-        const out = new Int16Array(buf);
-        for (let i = 0; i < n; i++) {
-          const x = block[o + i];
-          const q = Math.round((x < -1 ? -1 : x > 1 ? 1 : x) * 32768);
-          out[i] = q > 32767 ? 32767 : q;
-        }
-      } else {
-        const v = new DataView(buf);
-        for (let i = 0; i < n; i++) v.setInt16(2 * i, pcm16(block[o + i]), true);
-      }
+      pcm16Into(block, o, n, buf, 0);
       this.parts.push(new Blob([buf]));
     }
     this.written += block.length;
@@ -134,6 +139,14 @@ export class WavBlobWriter {
 
 /** `encodeWav(samples, sampleRate, 'pcm16')` as a Blob, converted a part at a time (no whole-file ArrayBuffer). */
 export function wavBlob(samples: Float32Array, sampleRate: number): Blob {
+  // up to one part (a 5 s clip): header and samples in one buffer, one Blob (each Blob is a
+  // round trip to the browser's blob registry: three per file otherwise)
+  if (samples.length <= PART_SAMPLES) {
+    const buf = new ArrayBuffer(44 + 2 * samples.length);
+    new Uint8Array(buf).set(new Uint8Array(wavHeader(samples.length, sampleRate, 'pcm16')));
+    pcm16Into(samples, 0, samples.length, buf, 44);
+    return new Blob([buf], { type: 'audio/wav' });
+  }
   const w = new WavBlobWriter(sampleRate, samples.length);
   w.write(samples);
   return w.finish();

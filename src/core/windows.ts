@@ -196,15 +196,28 @@ export class MaskStitcher {
     const { windowFrames: T, totalFrames: TT, frameOffsets } = this.plan;
     const a = this.bounds[s];
     const b = this.bounds[s + 1];
+    // the covering windows' masks, weights and first frames, looked up once per segment (not per value)
+    const lo = this.lo[s];
+    const n = this.hi[s] - lo + 1;
+    const src: Float32Array[] = [];
+    const w: Float64Array[] = [];
+    const o: number[] = [];
+    for (let j = lo; j < lo + n; j++) {
+      src.push(this.held.get(j)!);
+      w.push(this.weights[j]);
+      o.push(frameOffsets[j]);
+    }
+    const mask = this.mask;
     for (let f = 0; f < this.bins; f++) {
       const d = f * TT;
+      const fT = f * T;
       for (let t = a; t < b; t++) {
         let v = 0;
-        for (let j = this.lo[s]; j <= this.hi[s]; j++) {
-          const k = t - frameOffsets[j];
-          v += this.weights[j][k] * this.held.get(j)![f * T + k];
+        for (let i = 0; i < n; i++) {
+          const k = t - o[i];
+          v += w[i][k] * src[i][fT + k];
         }
-        this.mask[d + t] = v;
+        mask[d + t] = v;
       }
     }
     this.final[s] = true;
