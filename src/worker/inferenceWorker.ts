@@ -381,6 +381,37 @@ function withFloats(st: Pick<AnalysisState, 'plan' | 'config'>): boolean {
 }
 
 /**
+ * The audio of a focus message: the explanation's final samples `part` from sample `start`, and
+ * the residual there (the original minus them), each as a full-length WAV with silence elsewhere
+ * and its peaks; with `floats`, the full-length float arrays as well.
+ */
+function focusTracks(st: AnalysisState<Hidden>, start: number, part: Float32Array, floats: boolean): { audio: ExplanationAudio; maskedIn?: Float32Array; maskedOut?: Float32Array } {
+  const len = st.plan.length;
+  const sr = st.config.sampleRate;
+  const orig = st.original;
+  const outPart = new Float32Array(part.length);
+  if (orig) for (let i = 0; i < part.length; i++) outPart[i] = orig[start + i] - part[i];
+  const track = (x: Float32Array) => {
+    const w = new WavBlobWriter(sr, len);
+    w.silence(start);
+    w.write(x);
+    w.silence(len - start - x.length);
+    const pk = new PeakAccumulator(len, PEAK_BUCKETS);
+    pk.add(start, x);
+    return { wav: w.finish(), peaks: pk.result() };
+  };
+  const tin = track(part);
+  const tout = track(outPart);
+  const audio: ExplanationAudio = { explanation: tin.wav, residual: tout.wav, peaks: { explanation: tin.peaks, residual: tout.peaks } };
+  if (!floats) return { audio };
+  const maskedIn = new Float32Array(len);
+  maskedIn.set(part, start);
+  const maskedOut = new Float32Array(len);
+  maskedOut.set(outPart, start);
+  return { audio, maskedIn, maskedOut };
+}
+
+/**
  * Post the focused part of a progressive explanation (issue 12): the mask as stitched so far
  * (thresholded like the request) and the audio of the frames that are final — one ISTFT of
  * that range; the residual there is the original minus it; silence elsewhere. The WAV files are
@@ -397,29 +428,7 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
   const sr = st.config.sampleRate;
   // a binary mask as its levels: 0 and 255 are exactly 0 and 1
   const part = istftFrames(st.source, st.config.stft, len, f.frame0, f.frame1, { mask: th === null ? f.mask : maskLevels });
-  const orig = st.original;
-  const outPart = new Float32Array(part.samples.length);
-  if (orig) for (let i = 0; i < part.samples.length; i++) outPart[i] = orig[part.start + i] - part.samples[i];
-  const track = (x: Float32Array) => {
-    const w = new WavBlobWriter(sr, len);
-    w.silence(part.start);
-    w.write(x);
-    w.silence(len - part.start - x.length);
-    const pk = new PeakAccumulator(len, PEAK_BUCKETS);
-    pk.add(part.start, x);
-    return { wav: w.finish(), peaks: pk.result() };
-  };
-  const tin = track(part.samples);
-  const tout = track(outPart);
-  const audio: ExplanationAudio = { explanation: tin.wav, residual: tout.wav, peaks: { explanation: tin.peaks, residual: tout.peaks } };
-  let maskedIn: Float32Array | undefined;
-  let maskedOut: Float32Array | undefined;
-  if (floats) {
-    maskedIn = new Float32Array(len);
-    maskedIn.set(part.samples, part.start);
-    maskedOut = new Float32Array(len);
-    maskedOut.set(outPart, part.start);
-  }
+  const { audio, maskedIn, maskedOut } = focusTracks(st, part.start, part.samples, floats);
   let sum = 0;
   let n = 0;
   const TT = st.plan.totalFrames;
@@ -457,7 +466,6 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
 function postTimeFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: AnalysisState<Hidden>, f: TimeFocus): void {
   const t0 = performance.now();
   const th = req.threshold;
-  const len = st.plan.length;
   const sr = st.config.sampleRate;
   const F = st.source.bins;
   const TT = st.plan.totalFrames;
@@ -467,29 +475,7 @@ function postTimeFocus(id: number, req: Extract<Request, { type: 'explain' }>, s
   const maskLevels = th === null ? quantizeMask(soft) : binaryMaskLevels(soft, th);
   const floats = withFloats(st);
   const mask = !floats ? undefined : th === null ? soft : thresholdMask(soft, th);
-  const orig = st.original;
-  const part = f.explanation;
-  const outPart = new Float32Array(part.length);
-  if (orig) for (let i = 0; i < part.length; i++) outPart[i] = orig[f.start + i] - part[i];
-  const track = (x: Float32Array) => {
-    const w = new WavBlobWriter(sr, len);
-    w.silence(f.start);
-    w.write(x);
-    w.silence(len - f.start - x.length);
-    const pk = new PeakAccumulator(len, PEAK_BUCKETS);
-    pk.add(f.start, x);
-    return { wav: w.finish(), peaks: pk.result() };
-  };
-  const tin = track(part);
-  const tout = track(outPart);
-  let maskedIn: Float32Array | undefined;
-  let maskedOut: Float32Array | undefined;
-  if (floats) {
-    maskedIn = new Float32Array(len);
-    maskedIn.set(part, f.start);
-    maskedOut = new Float32Array(len);
-    maskedOut.set(outPart, f.start);
-  }
+  const { audio, maskedIn, maskedOut } = focusTracks(st, f.start, f.explanation, floats);
   // the mean over the overlay frames that are final, signal frames only (as postFocus)
   let sum = 0;
   let cnt = 0;
@@ -508,7 +494,7 @@ function postTimeFocus(id: number, req: Extract<Request, { type: 'explain' }>, s
     maskLevels,
     ...(mask ? { mask, maskedIn, maskedOut } : {}),
     maskMean: cnt ? sum / cnt : 0,
-    audio: { explanation: tin.wav, residual: tout.wav, peaks: { explanation: tin.peaks, residual: tout.peaks } },
+    audio,
     metrics: null,
     timings: { focus: performance.now() - t0 },
     focus: { t0: f.start / sr, t1: f.end / sr, windowsDone: f.windowsDone, windowsTotal: f.windowsTotal },
