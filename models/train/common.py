@@ -148,3 +148,12 @@ def predict(classifier, waves: np.ndarray, batch: int = 64) -> torch.Tensor:
         x = torch.from_numpy(waves[i:i + batch])
         out.append(classifier(magnitude(x))[0])
     return torch.cat(out)
+
+
+def si_sdr_db(est, ref, eps=1e-8):
+    """SI-SDR in dB per row, as metrics.si_sdr (zero-mean, α = <ŝ, s>/‖s‖²) but float32 and differentiable."""
+    est = est - est.mean(1, keepdim=True)
+    ref = ref - ref.mean(1, keepdim=True)
+    alpha = (est * ref).sum(1, keepdim=True) / (ref.pow(2).sum(1, keepdim=True) + eps)
+    s = alpha * ref
+    return 10 * torch.log10((s.pow(2).sum(1) + eps) / ((s - est).pow(2).sum(1) + eps))

@@ -68,7 +68,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import cli_help, RUNS, Logger, load_trained, parse_config, save_ckpt, setup
+from common import cli_help, RUNS, Logger, load_trained, parse_config, save_ckpt, setup, si_sdr_db
 from frontend import istft, stft
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder
 from metrics import roc_auc, si_sdr
@@ -129,15 +129,6 @@ def lr_at(cfg, step, wall, start_step, start_wall):
         span = max(cfg.minutes * 60 - start_wall, 1e-9)
         lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, wall - start_wall) / span)))
     return lr
-
-
-def si_sdr_db(est, ref, eps=1e-8):
-    """SI-SDR in dB per row, as metrics.si_sdr (zero-mean, α = <ŝ, s>/‖s‖²) but float32 and differentiable."""
-    est = est - est.mean(1, keepdim=True)
-    ref = ref - ref.mean(1, keepdim=True)
-    alpha = (est * ref).sum(1, keepdim=True) / (ref.pow(2).sum(1, keepdim=True) + eps)
-    s = alpha * ref
-    return 10 * torch.log10((s.pow(2).sum(1) + eps) / ((s - est).pow(2).sum(1) + eps))
 
 
 def load_classifier():

@@ -59,7 +59,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import cli_help, RUNS, Logger, parse_config, save_ckpt, setup
+from common import cli_help, RUNS, Logger, parse_config, save_ckpt, setup, si_sdr_db
 from evaluate import mixtures
 from data import coloured_noise, load_esc50, mix_at_snr, other_class_partners, random_shift
 from finetune_decoder import sample_pairs
@@ -127,15 +127,6 @@ def stop_time(hhmm: str):
     t = now.replace(hour=h, minute=m, second=0, microsecond=0).timestamp()
     # the next such time: 00:55 asked at 23:50 is tomorrow's (within 12 h back: today's, already past)
     return t + 86400 if t < now.timestamp() - 12 * 3600 else t
-
-
-def si_sdr_db(est, ref, eps=1e-8):
-    """SI-SDR in dB per row (zero-mean, as metrics.si_sdr), differentiable, float32."""
-    est = est - est.mean(1, keepdim=True)
-    ref = ref - ref.mean(1, keepdim=True)
-    alpha = (est * ref).sum(1, keepdim=True) / (ref.pow(2).sum(1, keepdim=True) + eps)
-    s = alpha * ref
-    return 10 * torch.log10((s.pow(2).sum(1) + eps) / ((s - est).pow(2).sum(1) + eps))
 
 
 def snr_db(est, ref, eps=1e-8):
