@@ -1,6 +1,7 @@
 /** Helpers shared by the e2e specs (each spec keeps its own page). */
 import { expect, type Locator, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import { encodeWav } from '../src/core/wav';
 
 export function fileItem(page: Page, name: string): Locator {
   return page.locator(`[data-testid="file-item"][data-name="${name}"]`);
@@ -26,4 +27,21 @@ export function hasTool(cmd: string, args: string[] = ['--version']): boolean {
 
 export function hasSox(): boolean {
   return hasTool('sox', ['--version']);
+}
+
+/** A generated 16 kHz WAV of `seconds`: a gliding tone, knocks every 0.9 s and a noise burst every 7 s (long-file specs). */
+export function longTestWav(seconds: number): Buffer {
+  const rate = 16000;
+  const x = new Float32Array(rate * seconds);
+  let ph = 0;
+  let s = 12345;
+  for (let i = 0; i < x.length; i++) {
+    const t = i / rate;
+    ph += (2 * Math.PI * (800 + 300 * Math.sin(2 * Math.PI * 0.5 * t))) / rate;
+    s = (s * 16807) % 2147483647;
+    const burst = t % 7 < 1.2 ? 0.25 * (s / 2147483647 - 0.5) : 0;
+    const k = t % 0.9;
+    x[i] = 0.25 * Math.sin(ph) + burst + (k < 0.05 ? 0.5 * Math.exp(-k * 80) * Math.sin(2 * Math.PI * 180 * k) : 0);
+  }
+  return Buffer.from(encodeWav(x, rate, 'pcm16'));
 }

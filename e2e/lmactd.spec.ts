@@ -11,8 +11,8 @@ import { test, expect, type Page } from '@playwright/test';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeWav, encodeWav } from '../src/core/wav';
-import { expectReady, fileItem } from './helpers';
+import { decodeWav } from '../src/core/wav';
+import { expectReady, fileItem, longTestWav } from './helpers';
 
 const DOWNLOADS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'e2e-artifacts', 'downloads', 'lmactd');
 mkdirSync(DOWNLOADS, { recursive: true });
@@ -143,23 +143,6 @@ test('a 40 s example with LMAC-TD: the cross-faded windows still sum to the orig
   expect(energy(x)).toBeGreaterThan(1e-4 * energy(z));
 });
 
-/** 90 s at 16 kHz (generated): a gliding tone, knocks every 0.9 s and a noise burst every 7 s, as e2e/longFile.spec.ts. */
-function longWav(seconds: number): Buffer {
-  const rate = 16000;
-  const x = new Float32Array(rate * seconds);
-  let ph = 0;
-  let s = 12345;
-  for (let i = 0; i < x.length; i++) {
-    const t = i / rate;
-    ph += (2 * Math.PI * (800 + 300 * Math.sin(2 * Math.PI * 0.5 * t))) / rate;
-    s = (s * 16807) % 2147483647;
-    const burst = t % 7 < 1.2 ? 0.25 * (s / 2147483647 - 0.5) : 0;
-    const k = t % 0.9;
-    x[i] = 0.25 * Math.sin(ph) + burst + (k < 0.05 ? 0.5 * Math.exp(-k * 80) * Math.sin(2 * Math.PI * 180 * k) : 0);
-  }
-  return Buffer.from(encodeWav(x, rate, 'pcm16'));
-}
-
 interface Shown {
   explainer: string;
   focus: { t0: number; t1: number; windowsDone: number; windowsTotal: number } | null;
@@ -197,7 +180,7 @@ test('a 90 s file with LMAC-TD: the windows around the play head first, then the
     });
   }, NAME);
   const shown = () => page.evaluate(() => (window as unknown as { __td: Shown[] }).__td);
-  await page.getByTestId('file-input').setInputFiles({ name: NAME, mimeType: 'audio/wav', buffer: longWav(90) });
+  await page.getByTestId('file-input').setInputFiles({ name: NAME, mimeType: 'audio/wav', buffer: longTestWav(90) });
   await expectReady(page, NAME, 240_000);
   await fileItem(page, NAME).locator('.file-main').click();
   await expect(page.getByTestId('file-view')).toHaveAttribute('data-file', NAME);

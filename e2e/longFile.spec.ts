@@ -7,30 +7,12 @@
  */
 import { test, expect, type Page } from '@playwright/test';
 import { loadavg } from 'node:os';
-import { encodeWav } from '../src/core/wav';
 import * as h from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
 const MINUTES = 20;
 const NAME = 'long-20min.wav';
-
-/** 20 min at 16 kHz: a gliding tone, knocks every 0.9 s and a noise burst every 7 s (generated here). */
-function longWav(): Buffer {
-  const rate = 16000;
-  const x = new Float32Array(rate * 60 * MINUTES);
-  let ph = 0;
-  let s = 12345;
-  for (let i = 0; i < x.length; i++) {
-    const t = i / rate;
-    ph += (2 * Math.PI * (800 + 300 * Math.sin(2 * Math.PI * 0.5 * t))) / rate;
-    s = (s * 16807) % 2147483647;
-    const burst = t % 7 < 1.2 ? 0.25 * (s / 2147483647 - 0.5) : 0;
-    const k = t % 0.9;
-    x[i] = 0.25 * Math.sin(ph) + burst + (k < 0.05 ? 0.5 * Math.exp(-k * 80) * Math.sin(2 * Math.PI * 180 * k) : 0);
-  }
-  return Buffer.from(encodeWav(x, rate, 'pcm16'));
-}
 
 interface Ev {
   t: number;
@@ -117,7 +99,7 @@ test('a 20-minute file: the part around the play head first, then the whole file
   await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
   await recordExplanations(page);
   const t0 = Date.now();
-  await page.getByTestId('file-input').setInputFiles({ name: NAME, mimeType: 'audio/wav', buffer: longWav() });
+  await page.getByTestId('file-input').setInputFiles({ name: NAME, mimeType: 'audio/wav', buffer: h.longTestWav(60 * MINUTES) });
   await h.expectReady(page, NAME, 600_000);
   const tReady = Date.now();
   await expect(page.getByTestId('file-view')).toHaveAttribute('data-file', NAME);
