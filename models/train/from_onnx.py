@@ -1,6 +1,11 @@
 """PyTorch modules rebuilt from the shipped ONNX files (models/esc50/*.onnx).
 
     /usr/bin/python3 models/train/from_onnx.py      # writes runs/classifier/final.pt, runs/decoder-stage1/final.pt
+    /usr/bin/python3 models/train/from_onnx.py models/esc50-guided decoder-guided   # + runs/decoder-guided/final.pt
+
+With a bundle folder and a stage name, the decoder is rebuilt from that bundle's decoder.onnx (same
+architecture as models/esc50's, e.g. the fine-tuned models/esc50-guided) and written as that stage,
+so finetune_decoder.py --init=<stage> can continue from a shipped decoder.
 
 The stage-1 PyTorch checkpoints (runs/classifier, runs/decoder) are not in git and were not on this
 machine; the ONNX graphs are. torch.onnx.export folds every BatchNorm that follows a Conv into the
@@ -11,6 +16,7 @@ mode (checked against onnxruntime-node here, ≤ 1e-4); the decoder's BatchNorms
 mode when it is fine-tuned (finetune_decoder.py does this).
 """
 import os
+import sys
 
 import numpy as np
 import onnx
@@ -70,11 +76,11 @@ def decoder_from_onnx(path=os.path.join(BUNDLE, "decoder.onnx")) -> MaskDecoder:
     return _load(d, _inits(path), pairs).eval()
 
 
-def main():
+def main(bundle=BUNDLE, decoder_stage="decoder-stage1"):
     from dataclasses import asdict
     from export import run_onnx, test_signal, HIDDEN
     from frontend import magnitude
-    c, d = classifier_from_onnx(), decoder_from_onnx()
+    c, d = classifier_from_onnx(), decoder_from_onnx(os.path.join(bundle, "decoder.onnx"))
     sig = torch.from_numpy(test_signal())
     rnd = torch.from_numpy(np.random.default_rng(1).standard_normal((2, 80000)).astype(np.float32) * 0.1)
     mag = magnitude(torch.cat([sig[None], rnd]))
@@ -83,21 +89,23 @@ def main():
         target = torch.cat([logits[:1].argmax(1), torch.tensor([3, 17])])
         mask = d(*hidden, target)
     o_cls = run_onnx(os.path.join(BUNDLE, "classifier.onnx"), [("magnitude", mag.numpy())])
-    o_dec = run_onnx(os.path.join(BUNDLE, "decoder.onnx"),
+    o_dec = run_onnx(os.path.join(bundle, "decoder.onnx"),
                      [(h, t.numpy()) for h, t in zip(HIDDEN, hidden)] + [("target", target.numpy())])
     diffs = {"logits": float(np.abs(o_cls["logits"] - logits.numpy()).max()),
              "mask": float(np.abs(o_dec["mask"] - mask.numpy()).max())}
     print("rebuilt vs ONNX max abs diff:", diffs)
     assert max(diffs.values()) <= 1e-4, diffs
-    for stage, m in (("classifier", c), ("decoder-stage1", d)):
+    for stage, m in (("classifier", c), (decoder_stage, d)):
         os.makedirs(os.path.join(RUNS, stage), exist_ok=True)
         out = os.path.join(RUNS, stage, "final.pt")
         torch.save({"model": m.state_dict(), "model_config": asdict(m.cfg), "wall": None,
-                    "config": {"source": "rebuilt from models/esc50 ONNX by from_onnx.py"}}, out)
+                    "config": {"source": f"rebuilt from {os.path.relpath(bundle, ROOT)} ONNX by from_onnx.py"}}, out)
         print("wrote", out)
 
 
 if __name__ == "__main__":
     cli_help(__doc__)
     torch.set_num_threads(1)
-    main()
+    if len(sys.argv) not in (1, 3):
+        sys.exit("usage: from_onnx.py [BUNDLE_DIR STAGE_NAME]  (see --help)")
+    main(*( [os.path.abspath(sys.argv[1]), sys.argv[2]] if len(sys.argv) == 3 else []))
