@@ -148,10 +148,13 @@ export function App() {
           <DropZone onFiles={ctl.addFiles} />
           <Recorder bundle={bundle} onRecording={(f) => ctl.addFiles([f])} live={ex.live} />
           <FileList ctl={ctl} />
+        </aside>
+        <main className="main">{file ? <FileView file={file} bundle={bundle} ctl={ctl} /> : <Welcome />}</main>
+        {/* below the file view at phone width (styles.css), so its tracks are in view once explained */}
+        <aside className="side-more">
           <Examples onFiles={ctl.addFiles} />
           <ModelInfo bundle={bundle} />
         </aside>
-        <main className="main">{file ? <FileView file={file} bundle={bundle} ctl={ctl} /> : <Welcome />}</main>
       </div>
     </div>
   );
