@@ -2,8 +2,11 @@
  * Long files (issue 12): a generated 20-minute file is shown with provisional classes (a first
  * classifier pass over every other window) and gets the explanation of the part around the play
  * head (what the user hears and sees first) while the other windows are still being classified;
- * the final classes follow, then the whole file, with the fill's progress shown; switching class
+ * the final classes follow, then the whole file, with the fill's progress shown; after zooming the
+ * spectrogram into the middle of the file, another class explains that visible range first; switching class
  * during the fill cancels it cleanly (the old class never completes, the new one does, no error).
+ * LMAC-TD, which needs every window, says it waits for the second pass; that pass can be cancelled
+ * from the file list (the provisional classes and the part explained stay, labelled) and run again.
  */
 import { test, expect, type Page } from '@playwright/test';
 import { loadavg } from 'node:os';
@@ -31,6 +34,8 @@ interface Ev {
   originalBytes: number;
   /** Whether the file's classes were still provisional (the classifier's second pass running). */
   provisional: boolean;
+  /** The largest |x| of the explanation audio inside the view the test zoomed to (window.__view; 0 before). */
+  peakView: number;
 }
 
 /** Records in the page every explanation the file shows (a store subscription: nothing is missed). */
@@ -39,7 +44,7 @@ async function recordExplanations(page: Page) {
     type E = { target: number; focus?: Ev['focus']; maskMean: number; maskedIn?: Float32Array; audio: { explanation: Blob; peaks: { explanation: Float32Array } } };
     type A = { durationS: number; samples?: Float32Array; original: { wav: Blob }; provisional?: { windowsDone: number; windowsTotal: number } };
     type F = { name: string; explanation?: E; analysis?: A };
-    type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __ev: Ev[]; __an: { t: number; provisional: A['provisional'] | null }[] };
+    type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __ev: Ev[]; __an: { t: number; provisional: A['provisional'] | null }[]; __view?: { t0: number; t1: number } };
     const w = window as unknown as W;
     w.__ev = [];
     w.__an = [];
@@ -77,6 +82,7 @@ async function recordExplanations(page: Page) {
         pageSamples: f.analysis.samples !== undefined,
         originalBytes: f.analysis.original.wav.size,
         provisional: f.analysis.provisional !== undefined,
+        peakView: w.__view ? peakIn(p, d, w.__view.t0, w.__view.t1) : 0,
       });
     });
   }, NAME);
@@ -90,7 +96,7 @@ async function analyses(page: Page): Promise<{ t: number; provisional: { windows
   return page.evaluate(() => (window as unknown as { __an: { t: number; provisional: { windowsDone: number; windowsTotal: number } | null }[] }).__an);
 }
 
-test('a 20-minute file: the part around the play head first, then the whole file; switching class during the fill cancels it', async ({ page }) => {
+test('a 20-minute file: the part around the play head first, then the whole file; another class for a zoomed view: that view first; switching class during the fill cancels it', async ({ page }) => {
   test.setTimeout(900_000);
   page.on('console', (m) => {
     if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
@@ -134,15 +140,37 @@ test('a 20-minute file: the part around the play head first, then the whole file
   await expect(page.getByTestId('solo-in')).toBeEnabled();
   const oldTarget = first.target;
 
+  // zoom the spectrogram (the mouse wheel over its middle) to about 13 s around 10:00: the part
+  // on screen is now there, far from the play head
+  const canvas = page.getByTestId('spectrogram-canvas');
+  await canvas.scrollIntoViewIfNeeded();
+  const cb = (await canvas.boundingBox())!;
+  await page.mouse.move(cb.x + cb.width / 2, cb.y + cb.height / 2);
+  for (let i = 0; i < 3; i++) await page.mouse.wheel(0, -1000);
+  const spec = page.getByTestId('spectrogram');
+  await expect.poll(async () => Number(await spec.getAttribute('data-t1')) - Number(await spec.getAttribute('data-t0'))).toBeLessThan(20);
+  const view = { t0: Number(await spec.getAttribute('data-t0')), t1: Number(await spec.getAttribute('data-t1')) };
+  expect(view.t0).toBeGreaterThan(500);
+  expect(view.t1).toBeLessThan(700);
+  // the peaks to look at: well inside the view (the mask fades at a window's edges)
+  const inner = { t0: view.t0 + 1, t1: view.t1 - 1 };
+  await page.evaluate((v) => ((window as unknown as { __view: typeof v }).__view = v), inner);
+
   // switch class while the rest of the file is filling in (the classes may still be provisional)
   const rows = page.getByTestId('class-row');
   const picked = await rows.nth(1).getAttribute('data-class');
   await rows.nth(1).click();
   const tSwitch = Date.now();
   await expect(page.locator(`[data-testid="class-item"][data-class="${picked}"]`)).toHaveClass(/selected/);
-  // the new class: its focused part, then its whole file
+  // the new class: its focused part (the visible range), then its whole file
   await expect.poll(async () => (await events(page)).some((e) => e.target !== oldTarget && e.focus), { timeout: 300_000 }).toBe(true);
   const tNewFocus = Date.now();
+  const newFocus = (await events(page)).find((e) => e.target !== oldTarget && e.focus)!;
+  expect(newFocus.focus!.t0, 'the part explained first covers the view').toBeLessThanOrEqual(view.t0 + 0.05);
+  expect(newFocus.focus!.t1).toBeGreaterThanOrEqual(view.t1 - 0.05);
+  expect(newFocus.focus!.t1 - newFocus.focus!.t0, 'and not much more (the windows that overlap it)').toBeLessThan(view.t1 - view.t0 + 12);
+  expect(newFocus.peakView, 'audible in the view').toBeGreaterThan(1e-3);
+  expect(newFocus.peakFocus, 'not yet at the start of the file').toBe(0);
   await expect.poll(async () => (await events(page)).some((e) => e.target !== oldTarget && !e.focus), { timeout: 600_000 }).toBe(true);
   const tNewAll = Date.now();
   const evs = await events(page);
@@ -165,11 +193,95 @@ test('a 20-minute file: the part around the play head first, then the whole file
   expect(all.maskMean).toBeGreaterThan(0);
   await expect(page.getByTestId('target')).not.toContainText(/error|failed|cancelled/i);
   await expect(page.getByTestId('fill')).toHaveCount(0, { timeout: 60_000 });
-  // the metrics ran on the windows on screen only (around the play head at 0: 0-30 s), and say so
-  await expect(page.getByTestId('metrics-range')).toContainText(/measured on the \d+ of \d+ windows that were on screen \(0:00\.00–0:3\d\.\d\d\)/, { timeout: 300_000 });
+  // the metrics ran on the windows on screen only (the zoomed view), and say so
+  const mr = page.getByTestId('metrics-range');
+  await expect(mr).toContainText(/measured on the \d+ of \d+ windows that were on screen \(\d+:\d\d\.\d\d–\d+:\d\d\.\d\d\)/, { timeout: 300_000 });
+  const [m0, m1] = [...(await mr.textContent())!.matchAll(/(\d+):(\d\d\.\d\d)/g)].map((m) => 60 * Number(m[1]) + Number(m[2]));
+  expect(m0).toBeLessThanOrEqual(view.t0 + 0.05);
+  expect(m1).toBeGreaterThanOrEqual(view.t1 - 0.05);
+  expect(m1 - m0).toBeLessThan(view.t1 - view.t0 + 12);
   await expect(page.getByTestId('metric-lmac-AI')).not.toHaveText('—');
   console.log(
     `${MINUTES}-minute WAV: provisional classes ${((tReady - t0) / 1000).toFixed(1)} s, final classes ${((fin!.t - an[0].t) / 1000).toFixed(1)} s later; focused part ${((tFocus - tReady) / 1000).toFixed(1)} s after;` +
-      ` another class: its focused part ${((tNewFocus - tSwitch) / 1000).toFixed(1)} s, whole file ${((tNewAll - tSwitch) / 1000).toFixed(1)} s after the click; load average ${loadavg()[0].toFixed(2)}`,
+      ` another class (view ${view.t0.toFixed(1)}-${view.t1.toFixed(1)} s): its focused part ${((tNewFocus - tSwitch) / 1000).toFixed(1)} s, whole file ${((tNewAll - tSwitch) / 1000).toFixed(1)} s after the click; load average ${loadavg()[0].toFixed(2)}`,
   );
+});
+
+test('a 20-minute file: LMAC-TD says it waits for the second pass; cancelling that pass keeps the provisional classes and the part explained, and Retry analyses the file again', async ({ page }) => {
+  test.setTimeout(900_000);
+  const name = 'long-20min-cancel.wav';
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
+  await page.getByTestId('file-input').setInputFiles({ name, mimeType: 'audio/wav', buffer: h.longTestWav(60 * MINUTES) });
+  await h.expectReady(page, name, 600_000);
+  const item = h.fileItem(page, name);
+  // provisional classes: the file list says the other windows are being classified, with a Cancel
+  await expect(item).toHaveAttribute('data-second-pass', 'running');
+  await expect(item.getByTestId('cancel')).toBeVisible();
+  await expect(item.locator('.file-status')).toHaveText(/classifying (\d+\/\d+|…)/);
+  await expect(item.locator('.progress')).toBeVisible();
+  // the L-MAC part on screen comes while the second pass runs
+  await expect(page.getByTestId('fill')).toHaveAttribute('data-focus', /^\d/, { timeout: 300_000 });
+  await expect(page.getByTestId('solo-in')).toBeEnabled();
+  const focus = (await page.getByTestId('fill').getAttribute('data-focus'))!;
+  await expect(item).toHaveAttribute('data-second-pass', 'running');
+
+  // LMAC-TD cannot start before every window is classified: the page says so (not "the part on screen first")
+  await page.getByTestId('explainer-lmactd').check();
+  const fill = page.getByTestId('fill');
+  await expect(fill).toHaveAttribute('data-waiting', 'classes');
+  await expect(fill).toContainText(/LMAC-TD needs every window classified: waiting for the classifier \(\d+\/\d+ windows\)/);
+  await expect(fill).not.toContainText('Explaining the part on screen first');
+  // back to L-MAC: its part on screen is explained again at once, on the provisional classes
+  await page.getByTestId('explainer-lmac').check();
+  await expect(fill).toHaveAttribute('data-focus', focus, { timeout: 300_000 });
+  expect(await item.getAttribute('data-second-pass'), 'the second pass still runs (else the test cannot cancel it)').toBe('running');
+
+  // cancel the second pass from the file list
+  await item.getByTestId('cancel').click();
+  await expect(item).toHaveAttribute('data-second-pass', 'stopped');
+  await expect(item).toHaveAttribute('data-status', 'ready');
+  await expect(item.locator('.file-status')).toContainText('classes provisional (analysis cancelled)');
+  await expect(item.getByTestId('cancel')).toHaveCount(0);
+  // the provisional classes and the part explained stay, labelled; nothing is lost, no error
+  await expect(page.getByTestId('file-view')).toHaveAttribute('data-file', name);
+  await expect(page.getByTestId('classes-provisional')).toHaveAttribute('data-stopped', 'cancelled');
+  await expect(page.getByTestId('classes-provisional')).toContainText('was cancelled, so these classes stay provisional');
+  await expect(page.getByTestId('fill-stopped')).toContainText(/Analysis cancelled at \d+ of \d+ windows: the classes are provisional, only 0:00\.00–0:\d\d\.\d\d is explained/);
+  await expect(page.getByTestId('fill')).toHaveCount(0);
+  await expect(page.getByTestId('solo-in')).toBeEnabled();
+  await expect(page.getByTestId('class-row').first()).toBeVisible();
+  await expect(page.getByTestId('target')).not.toContainText(/error|failed/i);
+  // and it stays so: no request is sent again and again for the explanation that cannot be finished
+  const busy = () => page.evaluate((n) => {
+    type F = { name: string; explaining?: boolean; explainError?: string };
+    const st = (window as unknown as { __lmac: { ui: { getState(): { files: F[] } } } }).__lmac.ui.getState();
+    const f = st.files.find((x) => x.name === n)!;
+    return { explaining: !!f.explaining, error: f.explainError ?? null };
+  }, name);
+  await page.waitForTimeout(3000);
+  expect(await busy()).toEqual({ explaining: false, error: null });
+  await expect(page.getByTestId('fill-stopped')).toBeVisible();
+  // another class cannot be explained without the other windows: the note says so, nothing fails
+  const other = page.getByTestId('class-row').nth(1);
+  const otherLabel = (await other.locator('.label').textContent())!.trim();
+  const shownLabel = (await page.getByTestId('class-row').first().locator('.label').textContent())!.trim();
+  await other.click();
+  await expect(page.getByTestId('target')).toContainText(otherLabel);
+  await expect(page.getByTestId('fill-stopped')).toContainText(`(the explanation shown is for ${shownLabel}). Another class, threshold or explainer needs every window.`);
+  await page.waitForTimeout(3000);
+  expect(await busy()).toEqual({ explaining: false, error: null });
+  await expect(page.getByTestId('solo-in')).toBeEnabled();
+
+  // Retry analyses the whole file again: provisional classes again, with the second pass running
+  await page.getByTestId('retry-main').click();
+  await expect(item).toHaveAttribute('data-status', /^(queued|analyzing)$/);
+  await expect(page.getByTestId('fill-stopped')).toHaveCount(0);
+  await h.expectReady(page, name, 600_000);
+  await expect(item).not.toHaveAttribute('data-second-pass', 'stopped');
+  await expect(page.getByTestId('fill')).toHaveAttribute('data-focus', /^\d/, { timeout: 300_000 });
+  console.log(`cancel/retry: load average ${loadavg()[0].toFixed(2)}`);
 });

@@ -15,7 +15,7 @@ import { Waveforms } from './Waveforms';
 import { MetricsPanel } from './MetricsPanel';
 import { LatentPanel } from './LatentPanel';
 import { getPlayer } from './player';
-import { activePrompt, selectedFile, useUi, type FileEntry, type Track } from './store';
+import { activePrompt, effectiveExplainer, selectedFile, useUi, type FileEntry, type Track } from './store';
 import { formatDuration, formatTime, prettyLabel } from './format';
 import type { BundleInfo, Explanation } from '../client/explainerClient';
 
@@ -176,6 +176,7 @@ function Welcome() {
 }
 
 function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo | null; ctl: Controller }) {
+  const explainer = useUi((s) => effectiveExplainer(s, bundle?.hasDecoder, bundle?.hasTimeDecoder, bundle?.hasLatent));
   if (file.status === 'error' || file.status === 'cancelled') {
     return (
       <section className="card error-card" data-testid="file-error" role="alert">
@@ -205,6 +206,7 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
   const e = file.explanation && file.explanation.fileId === file.id ? file.explanation : undefined;
   const labels = bundle?.labels ?? [];
   const target = file.target;
+  const prompt = activePrompt(file, bundle?.prompts);
   return (
     <div className="file-view" data-testid="file-view" data-file={file.name}>
       <section className="card head">
@@ -219,7 +221,18 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           <b>{e?.prompt ? `“${e.prompt.text}”` : target != null ? prettyLabel(labels[target] ?? `class ${target}`) : '—'}</b>
           {file.explainError && <span className="error small"> {file.explainError}</span>}
         </div>
-        {file.explaining && windowCount(a) > PROGRESSIVE_MIN_WINDOWS && (!e || !!e.focus || e.target !== target) && <FillProgress file={file} e={e} ctl={ctl} />}
+        {file.explaining && windowCount(a) > PROGRESSIVE_MIN_WINDOWS && (!e || !!e.focus || e.target !== target) && (
+          <FillProgress
+            file={file}
+            e={e}
+            ctl={ctl}
+            // as the worker: during the second pass only L-MAC of a class starts; the others wait for every window
+            waitsFor={a.provisional && (prompt !== null || explainer !== 'lmac') ? (prompt !== null ? 'A typed prompt' : EXPLAINER_NAMES[explainer]) : null}
+            // the explanation shown is of the request in flight (else its focused part is not this one's)
+            current={!!e && (e.explainer ?? 'lmac') === (prompt !== null ? 'lmac' : explainer) && (prompt !== null ? e.prompt?.text === prompt : !e.prompt && e.target === target)}
+          />
+        )}
+        {file.classifyStopped && a.provisional && <StoppedNote file={file} e={e} labels={labels} ctl={ctl} />}
       </section>
       {/* the transport and the three tracks first: in view on a laptop screen once explained */}
       <section className="card tracks-card" data-testid="tracks">
@@ -239,11 +252,13 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
           <ClassPanel
             analysis={a}
             labels={labels}
-            target={activePrompt(file, bundle?.prompts) === null ? target : undefined}
+            target={prompt === null ? target : undefined}
             busy={!!file.explaining}
             onTarget={(i) => ctl.setTarget(file.id, i)}
             classifying={a.provisional ? file.progress : undefined}
             provisionalTop={file.provisionalTop}
+            stopped={file.classifyStopped}
+            onAnalyseAgain={() => ctl.retry(file.id)}
           />
         </section>
         <section className="card spec-card">
@@ -263,16 +278,28 @@ function FileView({ file, bundle, ctl }: { file: FileEntry; bundle: BundleInfo |
   );
 }
 
-/** A long file's explanation filling in: the part on screen first, then the rest (cancellable). */
-function FillProgress({ file, e, ctl }: { file: FileEntry; e: Explanation | undefined; ctl: Controller }) {
-  const p = file.explainProgress;
-  const f = e?.focus;
+const EXPLAINER_NAMES: Record<string, string> = { lmac: 'L-MAC', lmactd: 'LMAC-TD', perturbation: 'The perturbation explainer', latent: 'The latent explainer' };
+
+/**
+ * A long file's explanation filling in: the part on screen first, then the rest (cancellable).
+ * `waitsFor`: the explainer (or "A typed prompt") that starts only once the classifier's second
+ * pass is over; until then the bar is that pass's progress. `current`: the explanation shown is
+ * the one being filled in (not the previous class's or explainer's).
+ */
+function FillProgress({ file, e, ctl, waitsFor, current }: { file: FileEntry; e: Explanation | undefined; ctl: Controller; waitsFor: string | null; current: boolean }) {
+  const f = current ? e?.focus : undefined;
+  const waiting = !!waitsFor && !f && !file.explainProgress;
+  const p = waiting ? file.progress : file.explainProgress;
   const pct = p && p.total ? Math.round((100 * p.done) / p.total) : 0;
   return (
-    <div className="fill" data-testid="fill" data-focus={f ? `${f.t0.toFixed(3)}-${f.t1.toFixed(3)}` : ''}>
+    <div className="fill" data-testid="fill" data-focus={f ? `${f.t0.toFixed(3)}-${f.t1.toFixed(3)}` : ''} data-waiting={waiting ? 'classes' : undefined}>
       <span className="small">
-        {f ? `${formatTime(f.t0)}–${formatTime(f.t1)} explained (listen there now); rest of the file: ` : 'Explaining the part on screen first: '}
-        {p ? `${p.stage} ${p.done}/${p.total}` : '…'}
+        {waiting
+          ? `${waitsFor} needs every window classified: waiting for the classifier (${p && p.total ? `${p.done}/${p.total}` : '…'} windows), then the part on screen comes first`
+          : f
+            ? `${formatTime(f.t0)}–${formatTime(f.t1)} explained (listen there now); rest of the file: `
+            : 'Explaining the part on screen first: '}
+        {waiting ? '' : p ? `${p.stage} ${p.done}/${p.total}` : '…'}
       </span>
       <span className="progress">
         <span style={{ width: `${pct}%` }} />
@@ -281,5 +308,22 @@ function FillProgress({ file, e, ctl }: { file: FileEntry; e: Explanation | unde
         Cancel
       </button>
     </div>
+  );
+}
+
+/** A long file whose second pass stopped: what the page still shows, and how to get the rest. */
+function StoppedNote({ file, e, labels, ctl }: { file: FileEntry; e: Explanation | undefined; labels: string[]; ctl: Controller }) {
+  const pv = file.analysis?.provisional;
+  const f = e?.focus;
+  const shown = e && !e.prompt && e.target !== file.target ? prettyLabel(labels[e.target] ?? `class ${e.target}`) : null;
+  return (
+    <p className="small stopped-note" data-testid="fill-stopped">
+      {file.classifyStopped === 'cancelled' ? 'Analysis cancelled' : 'Analysis stopped'} at {pv?.windowsDone ?? '?'} of {pv?.windowsTotal ?? '?'} windows: the classes
+      are provisional{e ? (f ? `, only ${formatTime(f.t0)}–${formatTime(f.t1)} is explained` : '') : ' and nothing is explained'}
+      {shown ? ` (the explanation shown is for ${shown})` : ''}. Another class, threshold or explainer needs every window.{' '}
+      <button className="small" onClick={() => ctl.retry(file.id)} data-testid="retry-main" title="Analyse the whole file again">
+        Analyse again
+      </button>
+    </p>
   );
 }

@@ -19,8 +19,11 @@ export function ClassPanel(props: {
   classifying?: Progress;
   /** The provisional top class, once the final classes replaced the provisional ones. */
   provisionalTop?: number;
+  /** Why the second pass stopped (FileEntry.classifyStopped), and how to run the analysis again. */
+  stopped?: string;
+  onAnalyseAgain?: () => void;
 }) {
-  const { analysis, labels, target, onTarget, classifying, provisionalTop } = props;
+  const { analysis, labels, target, onTarget, classifying, provisionalTop, stopped, onAnalyseAgain } = props;
   const [query, setQuery] = useState('');
   const top = useMemo(() => topK(analysis.probs, TOP), [analysis.probs]);
   const all = useMemo(() => topK(analysis.probs, analysis.probs.length), [analysis.probs]);
@@ -32,10 +35,22 @@ export function ClassPanel(props: {
   const name = (i: number) => prettyLabel(labels[i] ?? `class ${i}`);
   return (
     <div className="classes">
-      {pv && (
+      {pv && !stopped && (
         <p className="muted small classes-note" data-testid="classes-provisional">
           Provisional: from {pv.windowsDone} of {pv.windowsTotal} windows (every other one: together they cover the file). The other windows are
           being classified{classifying && classifying.total ? ` (${classifying.done}/${classifying.total})` : ''}; the classes are final when that ends.
+        </p>
+      )}
+      {pv && stopped && (
+        <p className="small classes-note" data-testid="classes-provisional" data-stopped={stopped === 'cancelled' ? 'cancelled' : 'failed'}>
+          Provisional: from {pv.windowsDone} of {pv.windowsTotal} windows (every other one: together they cover the file).{' '}
+          {stopped === 'cancelled' ? 'The analysis of the other windows was cancelled' : `The analysis of the other windows failed (${stopped})`}, so these
+          classes stay provisional.{' '}
+          {onAnalyseAgain && (
+            <button className="link" onClick={onAnalyseAgain} data-testid="analyse-again">
+              Analyse the whole file again
+            </button>
+          )}
         </p>
       )}
       {!pv && provisionalTop != null && provisionalTop !== finalTop && (

@@ -76,6 +76,11 @@ export function Examples({ onFiles }: { onFiles: (files: File[]) => void }) {
   );
 }
 
+/** Whether the classifier's second pass over a long file runs (its provisional classes are shown meanwhile). */
+function secondPass(f: FileEntry): boolean {
+  return f.status === 'ready' && !!f.analysis?.provisional && !f.classifyStopped;
+}
+
 function statusText(f: FileEntry): string {
   switch (f.status) {
     case 'queued':
@@ -84,8 +89,13 @@ function statusText(f: FileEntry): string {
       const p = f.progress;
       return p && p.total > 0 ? `${p.stage} ${Math.round((100 * p.done) / p.total)}%` : 'analysing…';
     }
-    case 'ready':
-      return f.analysis ? formatDuration(f.analysis.durationS) : 'ready';
+    case 'ready': {
+      if (!f.analysis) return 'ready';
+      const d = formatDuration(f.analysis.durationS);
+      if (f.classifyStopped) return `${d} · classes provisional (${f.classifyStopped === 'cancelled' ? 'analysis cancelled' : 'analysis failed'})`;
+      const p = f.progress;
+      return secondPass(f) ? `${d} · classifying ${p && p.total ? `${p.done}/${p.total}` : '…'}` : d;
+    }
     case 'cancelled':
       return 'cancelled';
     case 'error':
@@ -108,27 +118,33 @@ export function FileList({ ctl }: { ctl: Controller }) {
           data-name={f.name}
           data-status={f.status}
           data-duration={f.analysis ? f.analysis.durationS.toFixed(3) : undefined}
+          data-second-pass={secondPass(f) ? 'running' : f.classifyStopped ? 'stopped' : undefined}
         >
           <button className="file-main" onClick={() => select(f.id)} title={f.error ?? f.name}>
             <span className="file-name">{f.name}</span>
             <span className="file-meta">
               {formatBytes(f.size)} · <span className="file-status">{statusText(f)}</span>
             </span>
-            {f.status === 'analyzing' && (
+            {(f.status === 'analyzing' || secondPass(f)) && (
               <span className="progress">
                 <span style={{ width: `${f.progress && f.progress.total ? (100 * f.progress.done) / f.progress.total : 5}%` }} />
               </span>
             )}
             {f.error && <span className="file-error">{f.error}</span>}
+            {f.classifyStopped && f.classifyStopped !== 'cancelled' && <span className="file-error">{f.classifyStopped}</span>}
           </button>
           <span className="file-actions">
-            {(f.status === 'analyzing' || f.status === 'queued') && (
-              <button onClick={() => ctl.cancel(f.id)} data-testid="cancel" title="Cancel the analysis">
+            {(f.status === 'analyzing' || f.status === 'queued' || secondPass(f)) && (
+              <button
+                onClick={() => ctl.cancel(f.id)}
+                data-testid="cancel"
+                title={secondPass(f) ? 'Stop classifying the rest of the file (the provisional classes and what is explained stay)' : 'Cancel the analysis'}
+              >
                 Cancel
               </button>
             )}
-            {(f.status === 'cancelled' || f.status === 'error') && (
-              <button onClick={() => ctl.retry(f.id)} title="Try again">
+            {(f.status === 'cancelled' || f.status === 'error' || !!f.classifyStopped) && (
+              <button onClick={() => ctl.retry(f.id)} data-testid="retry" title={f.classifyStopped ? 'Analyse the whole file again' : 'Try again'}>
                 Retry
               </button>
             )}

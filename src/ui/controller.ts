@@ -160,9 +160,10 @@ export function useController(ex: ExplainerOps) {
             if (latest && analyzing.current.get(id) === ac) patchFile(id, { progress: latest });
           }, PROGRESS_DELAY_MS - (performance.now() - started));
         };
+        // a long file's provisional analysis (shown while the other windows are classified)
+        let early: Analysis | null = null;
         try {
           const file = entry.blob instanceof File ? entry.blob : new File([entry.blob], entry.name, { type: entry.blob.type });
-          let early: Analysis | null = null;
           const analysis = await exRef.current.analyze(id, file, onProgress, ac.signal, {
             // long files (issue 12): the classes of the windows that tile the file are shown (and
             // their top class explained, the part on screen first) while the other windows are classified
@@ -188,6 +189,13 @@ export function useController(ex: ExplainerOps) {
           await showWithExplanation(id, analysis, topK(analysis.probs, 1)[0], ac.signal);
         } catch (e) {
           if (gen !== generation.current) continue;
+          if (early && useUi.getState().files.some((f) => f.id === id)) {
+            // the second pass stopped (cancelled, or failed): the provisional classes and what was
+            // explained of them stay on screen, marked as such
+            const why = ac.signal.aborted || isAbort(e) ? 'cancelled' : errorMessage(e, entry.name);
+            patchFile(id, { progress: undefined, classifyStopped: why });
+            continue;
+          }
           if (ac.signal.aborted || isAbort(e)) patchFile(id, { status: 'cancelled', progress: undefined, error: `${entry.name}: analysis cancelled` });
           else patchFile(id, { status: 'error', progress: undefined, error: errorMessage(e, entry.name) });
         } finally {
@@ -220,16 +228,23 @@ export function useController(ex: ExplainerOps) {
     [pump],
   );
 
+  /** Cancel a file's analysis: queued or running, or the second pass of a long file (its provisional classes stay). */
   const cancel = useCallback((id: string) => {
     analyzing.current.get(id)?.abort();
+    // an explanation of a provisional analysis waits for windows that will not come now
+    if (explainAc.current?.id === id && useUi.getState().files.find((x) => x.id === id)?.analysis?.provisional) explainAc.current.ac.abort();
     queue.current = queue.current.filter((q) => q !== id);
     const f = useUi.getState().files.find((x) => x.id === id);
     if (f?.status === 'queued') useUi.getState().patchFile(id, { status: 'cancelled', error: `${f.name}: analysis cancelled` });
   }, []);
 
+  /** Analyse a file again: after an error or a cancel, and after its second pass stopped (a provisional analysis). */
   const retry = useCallback(
     (id: string) => {
-      useUi.getState().patchFile(id, { status: 'queued', error: undefined });
+      const f = useUi.getState().files.find((x) => x.id === id);
+      // a stopped provisional analysis is replaced by the new one (the worker no longer has it)
+      const stale = f?.classifyStopped ? { analysis: undefined, explanation: undefined, explaining: false, explainError: undefined, explainProgress: undefined, provisionalTop: undefined, classifyStopped: undefined } : {};
+      useUi.getState().patchFile(id, { status: 'queued', error: undefined, ...stale });
       queue.current.push(id);
       void pump();
     },
@@ -271,7 +286,7 @@ export function useController(ex: ExplainerOps) {
       const { files, patchFile } = useUi.getState();
       const again = files.filter((f) => f.status !== 'error' || f.analysis);
       for (const f of again)
-        patchFile(f.id, { status: 'queued', analysis: undefined, explanation: undefined, target: undefined, explaining: false, explainError: undefined, explainProgress: undefined, progress: undefined, error: undefined });
+        patchFile(f.id, { status: 'queued', analysis: undefined, explanation: undefined, target: undefined, explaining: false, explainError: undefined, explainProgress: undefined, progress: undefined, error: undefined, provisionalTop: undefined, classifyStopped: undefined });
       queue.current.push(...again.map((f) => f.id));
       void pump();
     },
@@ -302,6 +317,8 @@ export function useController(ex: ExplainerOps) {
   const needs =
     sel?.status === 'ready' &&
     sel.target != null &&
+    // a provisional analysis whose second pass stopped: the worker no longer has it
+    !sel.classifyStopped &&
     (!sel.explanation ||
       (prompt !== null ? sel.explanation.prompt?.text !== prompt : sel.explanation.prompt !== undefined || sel.explanation.target !== sel.target) ||
       sel.explanation.threshold !== threshold ||

@@ -18,6 +18,12 @@ export interface FileEntry {
    * class of the provisional classes (the class panel says when the final top class differs).
    */
   provisionalTop?: number;
+  /**
+   * Why the classifier's second pass over a long file stopped before every window was classified
+   * ('cancelled', or its error): the provisional classes and the explanation shown so far stay,
+   * and nothing new is explained until the file is analysed again (the worker dropped its state).
+   */
+  classifyStopped?: string;
   /** Target class of the explanation (defaults to the top pooled class). */
   target?: number;
   /** Zero-shot bundles: a typed prompt, explained instead of `target` while non-empty. */
