@@ -141,3 +141,22 @@ test('a denied microphone permission says so, and the app keeps working', async 
     await browser.close();
   }
 });
+
+test('a machine without a microphone says so, and the app keeps working', async ({ baseURL }) => {
+  // permission granted, but no capture device (no fake one either): getUserMedia has nothing to open
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--use-fake-ui-for-media-stream'] });
+  try {
+    const { page } = await open(browser, baseURL!, ['microphone']);
+    const inputs = await page.evaluate(async () => (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput').length);
+    test.skip(inputs > 0, `this machine has ${inputs} audio input(s): the no-device case cannot be shown here`);
+    await page.getByTestId('record').click();
+    await expect(page.getByTestId('mic-error')).toContainText('No microphone was found', { timeout: 20_000 });
+    await expect(page.getByTestId('recorder')).toHaveAttribute('data-state', 'idle');
+    await expect(page.getByTestId('record')).toBeEnabled();
+    // the rest of the app still works: an example is analysed
+    await page.getByTestId('example-siren').click();
+    await h.expectReady(page, 'siren-chirp.wav');
+  } finally {
+    await browser.close();
+  }
+});
