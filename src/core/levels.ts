@@ -1,6 +1,6 @@
 // |X| as 8-bit display levels (the spectrogram view, PNG export): computed in the worker so the page
 // holds a byte per STFT value instead of a float (issue 12: long files in bounded memory).
-import type { SpecSource } from './stft';
+import { BLOCK_FRAMES, type SpecSource } from './stft';
 
 /** One magnitude's level: 0..255 over `rangeDb` below `maxDb` (truncated, as a Uint8Array stores it). */
 export function level(m: number, maxDb: number, rangeDb: number): number {
@@ -99,7 +99,7 @@ export function magnitudeLevels(magnitude: Float32Array, rangeDb = 80): Uint8Arr
  * whole-file STFT, issue 12): `maxMagnitude` is the largest |X| of the file (the pipeline notes it
  * while the classifier reads every window). Equals magnitudeLevels(|X|) when it is that maximum.
  */
-export function sourceLevels(src: SpecSource, maxMagnitude: number, rangeDb = 80, blockFrames = 2048): Uint8Array {
+export function sourceLevels(src: SpecSource, maxMagnitude: number, rangeDb = 80, blockFrames = BLOCK_FRAMES): Uint8Array {
   const maxDb = 20 * Math.log10(Math.max(1e-12, maxMagnitude));
   const lt = new LevelTable(levelSteps(maxDb, rangeDb));
   const { bins, frames } = src;

@@ -10,7 +10,7 @@ import { focusOrder, sourceOf, windowBatch, windowMagnitudeInto, windowPhase } f
 import { framesOf, pooledOver, pooledProbsOf, type MetricsOptions } from './faithfulness';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
 import type { ModelRunner } from './modelRunner';
-import { magnitude as stftMagnitude, signalSource, specSource, stft, stftFrames, type SpecSource, type Spectrogram } from './stft';
+import { BLOCK_FRAMES, magnitude as stftMagnitude, signalSource, specSource, stft, stftFrames, type SpecSource, type Spectrogram } from './stft';
 import { padToPlan, signalPart, type WindowPlan } from './windows';
 
 const now = (): number => performance.now();
@@ -137,8 +137,8 @@ function sourceFor(state: Pick<AnalysisState, 'plan' | 'config'> & { source?: Sp
   return whole ? specSource(stft(padToPlan(x, state.plan), state.config.stft)) : signalSource(x, state.plan.paddedLength, state.config.stft);
 }
 
-/** Frames per block when the overlay is computed from SpecSources (long files). */
-const RATIO_BLOCK_FRAMES = 2048;
+/** Frames per block when the overlay is computed from SpecSources (long files; BLOCK_FRAMES: not a power of two, see there). */
+const RATIO_BLOCK_FRAMES = BLOCK_FRAMES;
 
 type RatioState = Pick<AnalysisState, 'plan' | 'magnitude' | 'config'> & { source?: SpecSource; spec?: Spectrogram; maxMagnitude?: number };
 
