@@ -8,6 +8,7 @@ import { MaskStitcher, padToPlan, planWindows, signalMaskMean, type WindowPlan }
 import { binaryMaskLevels, quantizeMask } from './maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
 import { WavBlobWriter, wavBlob } from './wav';
+import { yieldToEventLoop } from './macrotask';
 
 export interface Progress {
   stage: string;
@@ -285,11 +286,6 @@ export interface ExplainResult {
 }
 
 const now = (): number => performance.now();
-
-/** Let queued events (e.g. a cancel message) run between batches. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 0));
-}
 
 /** Numerically stable softmax of `n` values from `src` at `offset` into `dst` at `offset`. */
 export function softmaxInto(src: Float32Array, dst: Float32Array, offset: number, n: number): void {

@@ -13,9 +13,9 @@ import { signalFrames, signalPart } from './windows';
 import type { ClassifierResult, ModelRunner, WindowPhase } from './modelRunner';
 import { magnitude as stftMagnitude, type Spectrogram, type SpecSource } from './stft';
 import { cosine } from './textEncoder';
+import { yieldToEventLoop } from './macrotask';
 
 const now = (): number => performance.now();
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 /** The frames of a state: its STFT by range (`source`) or a whole-file spectrogram. */
 type Frames = { source?: SpecSource; spec?: Spectrogram };

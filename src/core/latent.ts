@@ -9,6 +9,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { BundleError, ManifestError, verifySha256, type Manifest } from './manifest';
 import { istft, magnitude, stft, type Spectrogram, type StftParams } from './stft';
+import { yieldToEventLoop } from './macrotask';
 import { WaveStitcher, windowWaveformInto } from './lmactd';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
 import type { WindowPlan } from './windows';
@@ -427,8 +428,6 @@ export interface LatentFileAttribution {
   timings: Record<string, number>;
 }
 
-const yieldNow = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
-
 function fileSignal(state: LatentFileInput): Float32Array {
   const x = state.original;
   if (!x || x.length !== state.plan.length) throw new Error('the latent explainer needs the analysed signal (the analysis did not keep it)');
@@ -464,7 +463,7 @@ export async function attributeLatentFile(
     frames = a.frames;
     windows.push({ z: a.z, logits: a.logits, scores: a.scores });
     opts.onProgress?.({ stage: 'latent attribution', done: w + 1, total: n });
-    await yieldNow();
+    await yieldToEventLoop();
   }
   return { target, method, baseline, baselineVec, channels: graphs.channels, groups: spec.groups, frames, windows, timings: { attribution: performance.now() - t0 } };
 }
@@ -529,7 +528,7 @@ export async function synthesiseLatentFile(
     outSt.add(w, s.removed);
     tStitch += performance.now() - t;
     opts.onProgress?.({ stage: 'latent synthesis', done: w + 1, total: n });
-    await yieldNow();
+    await yieldToEventLoop();
   }
   const t = performance.now();
   const explanation = inSt.result();

@@ -12,9 +12,9 @@ import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
 import type { ModelRunner } from './modelRunner';
 import { BLOCK_FRAMES, magnitude as stftMagnitude, signalSource, specSource, stft, stftFrames, type SpecSource, type Spectrogram } from './stft';
 import { padToPlan, signalPart, type WindowPlan } from './windows';
+import { yieldToEventLoop } from './macrotask';
 
 const now = (): number => performance.now();
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 /** The taper of one window's explanation before normalisation: sin(π(n + ½)/W), positive everywhere. */
 function taper(windowSamples: number): Float64Array {
