@@ -562,7 +562,7 @@ async function hourRun(page: Page) {
       .join(', ');
   try {
     await page.evaluate((name) => {
-      type E = { target: number; focus?: unknown };
+      type E = { target: number; focus?: unknown; timings?: Record<string, number> };
       type F = { name: string; status: string; error?: string; explanation?: E; analysis?: { provisional?: unknown } };
       const w = window as unknown as { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __hour: Record<string, number | string> };
       w.__hour = {};
@@ -585,7 +585,11 @@ async function hourRun(page: Page) {
         if (phase === 'first') h.firstTarget ??= e.target;
         h[`${phase}Shown`] ??= now;
         if (e.focus) h[`${phase}Focus`] ??= now;
-        else h[`${phase}Whole`] ??= now;
+        else if (h[`${phase}Whole`] === undefined) {
+          h[`${phase}Whole`] = now;
+          // the worker's stage timings of the whole-file explanation (ms)
+          h[`${phase}WholeTimings`] = JSON.stringify(e.timings ?? {});
+        }
       });
     }, f.name);
     await page.getByTestId('file-input').setInputFiles(f.path);
@@ -617,6 +621,9 @@ async function hourRun(page: Page) {
     console.log(`\n${MINUTES}-minute ${f.name.endsWith('.mp3') ? 'MP3' : 'WAV'} (${(readFileSync(f.path).length / 1e6).toFixed(1)} MB, 22.05 kHz mono), in the app from the file's arrival:`);
     console.log(`  classes ${s(h.ready, h.added)} s${h.final > h.ready ? ` (provisional; final ${s(h.final, h.added)} s)` : ''}; explanation of the part on screen audible ${s(h.firstFocus ?? h.firstShown, h.added)} s; whole file ${s(h.firstWhole, h.added)} s`);
     console.log(`  another class: part on screen ${h.otherFocus ? s(h.otherFocus, h.switched) : '—'} s, whole file ${s(h.otherWhole, h.switched)} s after the click`);
+    const stages = (j: unknown) => fmt(JSON.parse(String(j ?? '{}')) as Timings);
+    console.log(`    worker stages, first class whole file: ${stages(h.firstWholeTimings)}`);
+    console.log(`    worker stages, another class whole file: ${stages(h.otherWholeTimings)}`);
     console.log(`  peak PSS of the Chromium processes ${(peak / 1024).toFixed(0)} MiB (${(base / 1024).toFixed(0)} MiB before the file), during: ${peakPhase}`);
     console.log(`    at the peak, MiB by process type: ${types(atPeak)}`);
     console.log(`    each type's own maximum, MiB: ${types(typeMax)}; before the file: ${types(first.byType)}`);
