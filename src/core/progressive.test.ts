@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '../../tests/skip';
 import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
-import { analyze, focusOrder, pipelineConfig, renderExplanation, residualOf, stitchedMask, type FocusMask, type PipelineConfig } from './explain';
+import { analyze, focusMaskLevels, focusOrder, pipelineConfig, renderExplanation, residualOf, stitchedMask, type FocusMask, type PipelineConfig } from './explain';
+import { binaryMaskLevels, quantizeMask } from './maskLevels';
 import { mulberry32 } from './perturbation';
 import { istft, istftFrames, stft } from './stft';
 import { MaskStitcher, padToPlan, planWindows } from './windows';
@@ -164,6 +165,26 @@ describe.skipIf(skipUnless(hasBundle, 'focused stitching on models/esc50', `no $
     expect(f!.frame1).toBeGreaterThanOrEqual(focus.frame1);
     for (let b = 0; b < state.spec.bins; b += 17)
       for (let t = f!.frame0; t < f!.frame1; t++) expect(f!.mask[b * T + t]).toBe(oneShot[b * T + t]);
+    // the mask is 0 outside the frames the stitched windows cover (and not only there), and the
+    // levels a long file's focus message gets from that extent are the whole mask's levels
+    const bins = state.spec.bins;
+    const { frame0: e0, frame1: e1 } = f!.extent;
+    expect(e0).toBeLessThanOrEqual(f!.frame0);
+    expect(e1).toBeGreaterThanOrEqual(f!.frame1);
+    expect(e1 - e0).toBeLessThan(T);
+    let outside = 0;
+    let edges = 0;
+    for (let b = 0; b < bins; b++)
+      for (let t = 0; t < T; t++) {
+        const v = f!.mask[b * T + t];
+        if (t < e0 || t >= e1) outside += v !== 0 ? 1 : 0;
+        else if (t === e0 || t === e1 - 1) edges += v > 0 ? 1 : 0;
+      }
+    expect(outside).toBe(0);
+    expect(edges).toBeGreaterThan(0);
+    expect(focusMaskLevels(f!, null, bins, T)).toEqual(quantizeMask(f!.mask));
+    expect(focusMaskLevels(f!, 0.5, bins, T)).toEqual(binaryMaskLevels(f!.mask, 0.5));
+    expect(focusMaskLevels(f!, 0, bins, T)).toEqual(binaryMaskLevels(f!.mask, 0));
     // it came before the rest of the file was decoded
     expect(progressAtFocus).toBeLessThan(progress.length);
     expect(progress[progress.length - 1]).toBe(state.plan.starts.length);

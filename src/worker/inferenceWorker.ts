@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { signalFrames, signalMaskMean } from '../core/windows';
-import { analyze, explanationAudio, pipelineConfig, releaseAnalysis, renderExplanation, renderExplanationAudio, stitchedMask, thresholdMask, type AnalysisState, type ExplanationAudio, type FocusMask, type RunOptions, type StitchOptions } from '../core/explain';
+import { analyze, explanationAudio, focusMaskLevels, pipelineConfig, releaseAnalysis, renderExplanation, renderExplanationAudio, stitchedMask, thresholdMask, type AnalysisState, type ExplanationAudio, type FocusMask, type RunOptions, type StitchOptions } from '../core/explain';
 import { binaryMaskLevels, quantizeMask } from '../core/maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS } from '../core/peaks';
 import { WavBlobWriter } from '../core/wav';
@@ -421,7 +421,7 @@ function focusTracks(st: AnalysisState<Hidden>, start: number, part: Float32Arra
 function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: AnalysisState<Hidden>, f: FocusMask, prompt: ExplanationMsg['prompt']): void {
   const t0 = performance.now();
   const th = req.threshold;
-  const maskLevels = th === null ? quantizeMask(f.mask) : binaryMaskLevels(f.mask, th);
+  const maskLevels = focusMaskLevels(f, th, st.source.bins, st.plan.totalFrames);
   const floats = withFloats(st);
   const mask = !floats ? undefined : th === null ? f.mask : thresholdMask(f.mask, th);
   const len = st.plan.length;
