@@ -5,7 +5,7 @@ import type { Manifest } from './manifest';
 import type { ModelRunner, PromptEmbedding, WindowPhase } from './modelRunner';
 import { istft, istftFrom, istftStream, magnitude as stftMagnitude, signalSource, specSource, stft, unitPhaseInto, type Spectrogram, type SpecSource, type StftParams } from './stft';
 import { MaskStitcher, padToPlan, planWindows, signalMaskMean, type WindowPlan } from './windows';
-import { binaryMaskLevels, quantizeMask } from './maskLevels';
+import { binaryMaskLevels, levelsOf, quantizeMask, type SoftMask } from './maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
 import { WavBlobWriter, wavBlob } from './wav';
 import { yieldToEventLoop } from './macrotask';
@@ -261,8 +261,8 @@ export interface AnalysisState<H = unknown> {
   /** Whether hidden outputs are cached (false when over the memory budget). */
   cached: boolean;
   timings: Record<string, number>;
-  /** Last stitched soft mask (threshold changes reuse it). */
-  lastSoft: { key: string; mask: Float32Array } | null;
+  /** Last stitched soft mask (threshold changes reuse it): float values, or 8-bit levels (StitchOptions.levels). */
+  lastSoft: { key: string; mask: SoftMask } | null;
   /**
    * A two-pass analysis (issue 12; AnalyzeOptions.onProvisional): its second pass. While it runs
    * (`!fill.complete`), probs is the mean over the first pass, and windowProbs, logits and chunks
@@ -530,8 +530,8 @@ export interface FocusRange {
 
 /** The mask of the focused windows, before the rest of the file (progressive stitching). */
 export interface FocusMask {
-  /** [bins × totalFrames]: final at the frames `covered` marks, a partial mean or 0 elsewhere. */
-  mask: Float32Array;
+  /** [bins × totalFrames]: final at the frames `covered` marks, a partial mean or 0 elsewhere (levels with StitchOptions.levels). */
+  mask: SoftMask;
   /** [totalFrames]: 1 where `mask` is final. */
   covered: Uint8Array;
   /** The first and last+1 frame that are final around the focus. */
@@ -549,6 +549,8 @@ export interface FocusMask {
  * whole mask). On an hour the focus has ~20 of 1442 windows: not a pass over 115 M values.
  */
 export function focusMaskLevels(f: FocusMask, th: number | null, bins: number, TT: number): Uint8Array {
+  // a long file's partial mask is levels already (a fresh array: it goes to the page as it is)
+  if (th === null && f.mask instanceof Uint8Array) return f.mask;
   const { frame0: a, frame1: b } = f.extent;
   if ((th !== null && th <= 0) || b - a >= TT) return th === null ? quantizeMask(f.mask) : binaryMaskLevels(f.mask, th);
   const out = new Uint8Array(f.mask.length);
@@ -565,6 +567,11 @@ export interface StitchOptions extends RunOptions {
   focus?: FocusRange;
   /** Called once the focused windows are stitched, when other windows remain. */
   onFocus?: (f: FocusMask) => void;
+  /**
+   * Stitch into 8-bit levels (maskLevel of each stitched value) instead of float32: long files
+   * (issue 12), a quarter of the memory (115 MB instead of 462 MB for an hour).
+   */
+  levels?: boolean;
 }
 
 /**
@@ -592,16 +599,19 @@ export function focusOrder(plan: WindowPlan, chunks: { windows: number[] }[], fo
 
 /**
  * Stitched soft mask [bins × totalFrames] for a target class or prompt (decoder over cached
- * hidden outputs). With `focus`, the windows on screen are decoded first and `onFocus` gets their
- * mask; the stitched result is the same whatever the order (overlap-add with fixed weights).
+ * hidden outputs), float32 or (`opts.levels`) 8-bit levels. With `focus`, the windows on screen
+ * are decoded first and `onFocus` gets their mask; the stitched result is the same whatever the
+ * order (overlap-add with fixed weights).
  */
+export async function stitchedMask<H>(state: AnalysisState<H>, runner: ModelRunner<H>, target: Target, opts?: StitchOptions & { levels?: false }, timings?: Record<string, number>): Promise<Float32Array>;
+export async function stitchedMask<H>(state: AnalysisState<H>, runner: ModelRunner<H>, target: Target, opts: StitchOptions, timings?: Record<string, number>): Promise<SoftMask>;
 export async function stitchedMask<H>(
   state: AnalysisState<H>,
   runner: ModelRunner<H>,
   target: Target,
   opts: StitchOptions = {},
   timings: Record<string, number> = {},
-): Promise<Float32Array> {
+): Promise<SoftMask> {
   const { signal, onProgress } = opts;
   if (!runner.hasDecoder) throw new Error('this bundle has no decoder: explanations are not available');
   if (typeof target === 'number') {
@@ -609,13 +619,14 @@ export async function stitchedMask<H>(
       throw new Error(`target class ${target} is out of range 0..${state.config.classes - 1}`);
   } else if (!runner.runDecoderText) throw new Error('this bundle has no prompt-conditioned decoder: typed prompts are not available');
   const key = targetKey(target);
-  if (state.lastSoft && state.lastSoft.key === key) return state.lastSoft.mask;
+  const levels = opts.levels === true;
+  if (state.lastSoft && state.lastSoft.key === key && state.lastSoft.mask instanceof Uint8Array === levels) return state.lastSoft.mask;
   // another target's mask is not kept while this one is stitched: one full-size soft mask per file
-  // (issue 12: 462 MB for an hour); going back to that target reruns its decoder
+  // (issue 12: 115 MB of levels for an hour); going back to that target reruns its decoder
   state.lastSoft = null;
   const { plan, source } = state;
   const per = source.bins * plan.windowFrames;
-  const stitcher = new MaskStitcher(plan, source.bins);
+  const stitcher = new MaskStitcher<SoftMask>(plan, source.bins, levels);
   const nWin = plan.starts.length;
   let tDec = 0;
   let tCls = 0;
@@ -833,12 +844,13 @@ export interface RenderedExplanation {
  * `renderExplanation` for long files (issue 12) without its full-length float arrays: the mask
  * goes out as 8-bit levels, the ISTFT runs a block of frames at a time (istftStream) straight into
  * the explanation's and the residual's WAV files and peaks. The same audio bytes and mask mean as
- * `renderExplanation` + `explanationAudio`, and the levels `quantizeMask` gives of its mask.
+ * `renderExplanation` + `explanationAudio`, and the levels `quantizeMask` gives of its mask. `soft`
+ * may be 8-bit levels (a long file's stitched mask): the ISTFT then applies level / 255.
  */
 export function renderExplanationAudio(
   state: Pick<AnalysisState, 'plan' | 'config'> & { original?: Float32Array | null; source?: SpecSource; spec?: Spectrogram },
   target: number,
-  soft: Float32Array,
+  soft: SoftMask,
   threshold: number | null,
   opts: RunOptions = {},
   timings: Record<string, number> = {},
@@ -846,8 +858,8 @@ export function renderExplanationAudio(
 ): RenderedExplanation {
   opts.signal?.throwIfAborted();
   let t = now();
-  const maskLevels = threshold === null ? quantizeMask(soft) : binaryMaskLevels(soft, threshold);
-  const maskMean = threshold === null ? signalMaskMean(soft, state.plan) : signalMaskMean(maskLevels, state.plan, 255);
+  const maskLevels = threshold === null ? levelsOf(soft) : binaryMaskLevels(soft, threshold);
+  const maskMean = threshold === null ? signalMaskMean(soft, state.plan, soft instanceof Uint8Array ? 255 : 1) : signalMaskMean(maskLevels, state.plan, 255);
   timings.threshold = now() - t;
   opts.onProgress?.({ stage: 'istft', done: 0, total: 2 });
   t = now();

@@ -9,6 +9,7 @@
 import type { AnalysisState, RunOptions } from './explain';
 import { sliceFrames, softmaxInto, sourceOf, windowMagnitudeInto, windowPhaseInto } from './explain';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
+import { LEVEL_VALUES, type SoftMask } from './maskLevels';
 import { signalFrames, signalPart } from './windows';
 import type { ClassifierResult, ModelRunner, WindowPhase } from './modelRunner';
 import { magnitude as stftMagnitude, type Spectrogram, type SpecSource } from './stft';
@@ -134,14 +135,15 @@ export async function pooledProbsOf<H>(
   return out;
 }
 
-/** fill() for the masked-in (item 0) and masked-out (item 1) magnitudes of a whole-file mask. */
-function maskedFill(state: Pick<AnalysisState, 'plan' | 'magnitude'> & Frames, mask: Float32Array): Fill {
+/** fill() for the masked-in (item 0) and masked-out (item 1) magnitudes of a whole-file mask (float values or 8-bit levels). */
+function maskedFill(state: Pick<AnalysisState, 'plan' | 'magnitude'> & Frames, mask: SoftMask): Fill {
   const { plan } = state;
   const { bins: F, frames: TT } = sourceOf(state);
   const T = plan.windowFrames;
   if (mask.length !== F * TT) throw new Error(`mask has ${mask.length} values, expected ${F} × ${TT}`);
   // short files: the whole-file |X| once; long ones (no whole-file STFT, issue 12): a window's |X| when it is filled
   const mag = sourceOf(state).whole ? fileMagnitude(state as Pick<AnalysisState, 'spec' | 'magnitude'>) : null;
+  const m8 = mask instanceof Uint8Array ? mask : null;
   return (item, w, dst, off) => {
     const o = plan.frameOffsets[w];
     if (mag) sliceFrames(mag, F, TT, o, T, dst, off);
@@ -149,7 +151,11 @@ function maskedFill(state: Pick<AnalysisState, 'plan' | 'magnitude'> & Frames, m
     for (let f = 0; f < F; f++) {
       const src = f * TT + o;
       const d = off + f * T;
-      if (item === 0) for (let t = 0; t < T; t++) dst[d + t] *= mask[src + t];
+      if (m8) {
+        // levels: value level / 255, as the ISTFT applies them
+        if (item === 0) for (let t = 0; t < T; t++) dst[d + t] *= LEVEL_VALUES[m8[src + t]];
+        else for (let t = 0; t < T; t++) dst[d + t] *= 1 - LEVEL_VALUES[m8[src + t]];
+      } else if (item === 0) for (let t = 0; t < T; t++) dst[d + t] *= mask[src + t];
       else for (let t = 0; t < T; t++) dst[d + t] *= 1 - mask[src + t];
     }
   };
@@ -169,7 +175,7 @@ export async function maskedPromptSimilarity<H>(
   state: Pick<AnalysisState, 'plan' | 'magnitude' | 'embeddings'> & Frames,
   runner: ModelRunner<H>,
   prompt: Float32Array,
-  mask: Float32Array,
+  mask: SoftMask,
   opts: MetricsOptions = {},
 ): Promise<PromptSimilarity> {
   if (!state.embeddings) throw new Error('this bundle has no audio embedding: prompt similarity is not available');
@@ -202,7 +208,7 @@ export interface PromptSimilarity {
 export async function maskedProbs<H>(
   state: Pick<AnalysisState, 'plan' | 'config' | 'magnitude'> & Frames,
   runner: ModelRunner<H>,
-  mask: Float32Array,
+  mask: SoftMask,
   opts: MetricsOptions = {},
 ): Promise<{ q: Float32Array; r: Float32Array }> {
   const C = state.config.classes;
@@ -219,16 +225,18 @@ export async function explanationMetrics<H>(
   state: Pick<AnalysisState, 'plan' | 'config' | 'magnitude' | 'probs' | 'windowProbs'> & Frames,
   runner: ModelRunner<H>,
   target: number,
-  mask: Float32Array,
+  mask: SoftMask,
   opts: MetricsOptions = {},
   timings?: Record<string, number>,
 ): Promise<ClipMetrics> {
   const t = now();
   const { q, r } = await maskedProbs(state, runner, mask, opts);
   const w = opts.windows;
-  // restricted to some windows: p pooled over them, the mask statistics over their frames
+  // restricted to some windows: p pooled over them, the mask statistics over their frames (all
+  // windows' frames are the signal frames: how levels become values for them)
   const p = w ? pooledOver(state.windowProbs, state.config.classes, w) : state.probs;
-  const m = clipMetrics(p, q, r, target, maskMetrics(w ? framesOf(mask, sourceOf(state).bins, state.plan, w) : signalPart(mask, state.plan)));
+  const fw = w ?? (mask instanceof Uint8Array ? state.plan.starts.map((_, i) => i) : null);
+  const m = clipMetrics(p, q, r, target, maskMetrics(fw ? framesOf(mask, sourceOf(state).bins, state.plan, fw) : signalPart(mask as Float32Array, state.plan)));
   if (timings) timings.metrics = now() - t;
   return m;
 }
@@ -247,14 +255,15 @@ export function pooledOver(windowProbs: Float32Array, C: number, windows: number
   return out;
 }
 
-/** The signal frames a run of windows covers, [bins × frames], cut from a whole-file mask. */
-export function framesOf(mask: Float32Array, bins: number, plan: AnalysisState['plan'], windows: number[]): Float32Array {
+/** The signal frames a run of windows covers, [bins × frames], cut from a whole-file mask (levels become their values). */
+export function framesOf(mask: SoftMask, bins: number, plan: AnalysisState['plan'], windows: number[]): Float32Array {
   const TT = plan.totalFrames;
   const a = Math.min(...windows.map((w) => plan.frameOffsets[w]));
   // not past the real signal: the zero padding of a short clip is inaudible whatever its mask (issue 13)
   const b = Math.min(signalFrames(plan), Math.max(...windows.map((w) => plan.frameOffsets[w] + plan.windowFrames)));
   const n = b - a;
   const out = new Float32Array(bins * n);
-  for (let f = 0; f < bins; f++) out.set(mask.subarray(f * TT + a, f * TT + b), f * n);
+  if (mask instanceof Uint8Array) for (let f = 0; f < bins; f++) for (let t = a; t < b; t++) out[f * n + t - a] = LEVEL_VALUES[mask[f * TT + t]];
+  else for (let f = 0; f < bins; f++) out.set(mask.subarray(f * TT + a, f * TT + b), f * n);
   return out;
 }

@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '../../tests/skip';
 import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode';
-import { analyze, pipelineConfig, renderExplanation, stitchedMask, type PipelineConfig } from './explain';
+import { analyze, pipelineConfig, renderExplanation, renderExplanationAudio, stitchedMask, type PipelineConfig } from './explain';
 import { explanationMetrics, windowsInRange } from './faithfulness';
 import { magnitudeLevels, sourceLevels } from './levels';
+import { binaryMaskLevels, maskLevel, quantizeMask } from './maskLevels';
 import { mulberry32 } from './perturbation';
 import { istft, istftFrames, istftFrom, magnitude, signalSource, specSource, stft, stftFrames } from './stft';
 import { MaskStitcher, padToPlan, planWindows, stitchWeights } from './windows';
@@ -144,6 +145,47 @@ describe('float32 stitching', () => {
       expect(alt.result()).toEqual(ref);
     }
   });
+
+  it('into 8-bit levels: maskLevel of the float64 sum, in any order, partial levels final where covered, within 1/510 of the float32 mask', () => {
+    const bins = 4;
+    for (const len of [16000 * 31 + 123, W]) {
+      const plan = planWindows(len, W, SP.hopLength);
+      const T = plan.windowFrames;
+      const TT = plan.totalFrames;
+      const r = mulberry32(len + 1);
+      const masks = plan.starts.map(() => Float32Array.from({ length: bins * T }, () => r()));
+      const ws = stitchWeights(plan);
+      const acc = new Float64Array(bins * TT);
+      masks.forEach((m, j) => {
+        for (let f = 0; f < bins; f++) for (let t = 0; t < T; t++) acc[f * TT + plan.frameOffsets[j] + t] += ws[j][t] * m[f * T + t];
+      });
+      const ref = Uint8Array.from(acc, maskLevel);
+      const floats = new MaskStitcher(plan, bins);
+      const levels = new MaskStitcher<Uint8Array>(plan, bins, true);
+      const order = [...masks.keys()].sort((a, b) => (a % 2) - (b % 2) || b - a);
+      order.forEach((j, k) => {
+        floats.add(j, masks[j]);
+        levels.add(j, masks[j]);
+        if (k === Math.floor(order.length / 2)) {
+          const covered = new Uint8Array(TT);
+          const part = levels.partial(covered);
+          expect(part).toBeInstanceOf(Uint8Array);
+          let n = 0;
+          for (let t = 0; t < TT; t++) if (covered[t]) for (let f = 0; f < bins; f++, n++) expect(part[f * TT + t]).toBe(ref[f * TT + t]);
+          if (len > W) expect(n).toBeGreaterThan(0);
+        }
+      });
+      const out = levels.result();
+      expect(out).toBeInstanceOf(Uint8Array);
+      expect(out).toEqual(ref);
+      const fm = floats.result();
+      let worst = 0;
+      for (let i = 0; i < fm.length; i++) worst = Math.max(worst, Math.abs(out[i] / 255 - fm[i]));
+      expect(worst).toBeLessThanOrEqual(1 / 510 + 1e-7);
+      // the levels use the range (a constant mask would not test the rounding)
+      expect(new Set(out).size).toBeGreaterThan(100);
+    }
+  });
 });
 
 const bundleDir = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..'), 'models', 'esc50');
@@ -208,5 +250,62 @@ describe.skipIf(skipUnless(hasBundle, 'long-file pipeline on models/esc50', `no 
     const p = some.reduce((acc, w) => acc + long.windowProbs[w * C + target] / some.length, 0);
     expect(part.pc).toBeCloseTo(p, 6);
     expect(part.pc).not.toBeCloseTo(ql.pc, 6);
+
+    // the app stitches a long file's mask into 8-bit levels (a quarter of the memory): each is the
+    // level of its float64 stitched value, so the float32 mask's level or (where float32 rounding
+    // crosses a half level) one off
+    long.lastSoft = null;
+    const m8 = await stitchedMask(long, model.runner, target, { levels: true });
+    expect(m8).toBeInstanceOf(Uint8Array);
+    const q8 = quantizeMask(ml);
+    let off = 0;
+    for (let i = 0; i < m8.length; i++) if (m8[i] !== q8[i]) (off++, expect(Math.abs(m8[i] - q8[i])).toBe(1));
+    expect(off).toBeLessThan(m8.length / 1000);
+    // progressive into levels (focus first) ends with exactly the one-shot levels, the focus final
+    long.lastSoft = null;
+    let focusLevels: Uint8Array | null = null;
+    let focusCovered: Uint8Array | null = null;
+    const prog = await stitchedMask(long, model.runner, target, {
+      levels: true,
+      batchSize: 1,
+      focus: { frame0: 600, frame1: 700 },
+      onFocus: (f) => ((focusLevels = f.mask as Uint8Array), (focusCovered = f.covered)),
+    });
+    expect(prog).toEqual(m8);
+    expect(focusLevels).toBeInstanceOf(Uint8Array);
+    const TT = long.plan.totalFrames;
+    let finalFrames = 0;
+    let wrong = 0;
+    for (let t = 0; t < TT; t++) if (focusCovered![t]) {
+      finalFrames++;
+      for (let f = 0; f < long.source.bins; f++) if (focusLevels![f * TT + t] !== m8[f * TT + t]) wrong++;
+    }
+    expect(wrong).toBe(0);
+    expect(finalFrames).toBeGreaterThan(0);
+    expect(finalFrames).toBeLessThan(TT);
+    // the audio from levels: ISTFT is linear and the STFT a tight frame here, so its distance from
+    // the float mask's audio is at most max|ΔM| ≤ 1/510 times the signal's (RMS)
+    const a8 = renderExplanationAudio(long, target, m8, null);
+    const af = renderExplanationAudio(long, target, ml, null);
+    const pcm = async (b: Blob) => new Int16Array((await b.arrayBuffer()).slice(44));
+    const [x8, xf] = [await pcm(a8.audio.explanation), await pcm(af.audio.explanation)];
+    let e2 = 0;
+    let s2 = 0;
+    for (let i = 0; i < x.length; i++) {
+      e2 += ((x8[i] - xf[i]) / 32767) ** 2;
+      s2 += x[i] ** 2;
+    }
+    expect(Math.sqrt(e2)).toBeLessThanOrEqual(Math.sqrt(s2) / 510 + Math.sqrt(x.length) / 32767);
+    expect(e2).toBeGreaterThan(0);
+    expect(Math.abs(a8.maskMean - af.maskMean)).toBeLessThanOrEqual(1 / 510);
+    expect(a8.maskLevels).toEqual(m8);
+    // a threshold on levels differs from the float one only where the value is within half a level of it
+    const b8 = binaryMaskLevels(m8, 0.5);
+    const bf = binaryMaskLevels(ml, 0.5);
+    for (let i = 0; i < b8.length; i++) if (b8[i] !== bf[i]) expect(Math.abs(ml[i] - 0.5)).toBeLessThanOrEqual(1 / 510 + 1e-6);
+    // the metrics of the levels: within a few thousandths of the float mask's
+    const q = await explanationMetrics(long, model.runner, target, m8);
+    for (const k of ['pc', 'qc', 'rc'] as const) expect(Math.abs(q[k] - ql[k])).toBeLessThan(5e-3);
+    expect(q.predQ).toBe(ql.predQ);
   });
 });

@@ -2,6 +2,12 @@
 // (an hour's mask is 115 MB instead of 462 MB). The float mask stays in the worker, which makes
 // the audio and the metrics from it; views, the PNG and a long file's JSON export use these levels.
 
+/** A whole-file mask as float values or as 8-bit levels (value = level / 255): long files keep levels (issue 12). */
+export type SoftMask = Float32Array | Uint8Array;
+
+/** The value of each level, level / 255 (0 and 255 are exactly 0 and 1). */
+export const LEVEL_VALUES = Float64Array.from({ length: 256 }, (_, q) => q / 255);
+
 /** Level of a mask value in [0, 1]: round(v · 255), clamped (value = level / 255). */
 export function maskLevel(v: number): number {
   const q = Math.round(v * 255);
@@ -22,11 +28,25 @@ export function quantizeMask(mask: ArrayLike<number>): Uint8Array {
   return out;
 }
 
-/** The binary mask (soft ≥ threshold) as levels: 255 where kept, 0 elsewhere (exactly 1 and 0 as values). */
-export function binaryMaskLevels(soft: ArrayLike<number>, threshold: number): Uint8Array {
+/**
+ * The binary mask (value ≥ threshold) as levels: 255 where kept, 0 elsewhere (exactly 1 and 0 as
+ * values). Of a float mask or of levels (their values level / 255 compared).
+ */
+export function binaryMaskLevels(soft: ArrayLike<number> | Uint8Array, threshold: number): Uint8Array {
   const out = new Uint8Array(soft.length);
+  if (soft instanceof Uint8Array) {
+    const keep = new Uint8Array(256);
+    for (let q = 0; q < 256; q++) if (LEVEL_VALUES[q] >= threshold) keep[q] = 255;
+    for (let i = 0; i < soft.length; i++) if (keep[soft[i]]) out[i] = 255;
+    return out;
+  }
   for (let i = 0; i < soft.length; i++) if (soft[i] >= threshold) out[i] = 255;
   return out;
+}
+
+/** A mask's levels: levels as they are (a copy), a float mask quantised (quantizeMask). */
+export function levelsOf(mask: SoftMask): Uint8Array {
+  return mask instanceof Uint8Array ? mask.slice() : quantizeMask(mask);
 }
 
 /** Levels back to values in [0, 1] (level / 255). */

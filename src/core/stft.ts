@@ -1,6 +1,7 @@
 // STFT / ISTFT matching torch.stft / torch.istft with a periodic Hann window, center=True,
 // reflect padding (see docs/DESIGN.md "DSP conventions"). FFTs come from the `fft.js` package.
 import FFT from 'fft.js';
+import { LEVEL_VALUES } from './maskLevels';
 
 export interface StftParams {
   nFft: number;
@@ -248,9 +249,6 @@ export function signalSource(x: Float32Array, paddedLength: number, p: StftParam
  * 64-byte lines per row, so consecutive rows land in different sets.
  */
 export const BLOCK_FRAMES = 1008;
-
-/** Mask level → value (level / 255), as istftStream applies 8-bit masks. */
-const LEVEL_VALUES = Float64Array.from({ length: 256 }, (_, q) => q / 255);
 
 /**
  * `istft` over a SpecSource, a block of frames at a time (issue 12): the overlap-add buffers hold

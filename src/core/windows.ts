@@ -1,5 +1,6 @@
 // Windowing of audio of any length into model windows, and overlap-add stitching of the
 // per-window masks into one mask over the whole-file STFT (docs/DESIGN.md "Long and short audio").
+import { maskLevel, type SoftMask } from './maskLevels';
 
 export interface WindowPlan {
   /** Original signal length (samples). */
@@ -119,10 +120,12 @@ export function stitchWeights(plan: WindowPlan): Float64Array[] {
  * first and last+1 frame, so the windows covering a segment are fixed; a segment is written once
  * all of them are added, its value the float64 sum of weight × mask in window order, rounded to
  * float32 — the same value whatever order the windows come in (progressive stitching). A window's
- * mask is kept (a copy) only until every segment it covers is written.
+ * mask is kept (a copy) only until every segment it covers is written. With `levels` the mask is
+ * kept as 8-bit levels instead (maskLevel of the float64 sum: a quarter of the memory, issue 12),
+ * written in place as the segments complete.
  */
-export class MaskStitcher {
-  readonly mask: Float32Array;
+export class MaskStitcher<M extends SoftMask = Float32Array> {
+  readonly mask: M;
   private readonly weights: Float64Array[];
   private readonly added: boolean[];
   /** Segment boundaries: segment s is frames [bounds[s], bounds[s + 1]). */
@@ -139,9 +142,11 @@ export class MaskStitcher {
   constructor(
     readonly plan: WindowPlan,
     readonly bins: number,
+    /** Keep the mask as 8-bit levels (then M is Uint8Array: `new MaskStitcher<Uint8Array>(plan, bins, true)`). */
+    levels = false,
   ) {
     const { windowFrames: T, totalFrames: TT, frameOffsets } = plan;
-    this.mask = new Float32Array(bins * TT);
+    this.mask = (levels ? new Uint8Array(bins * TT) : new Float32Array(bins * TT)) as M;
     this.weights = stitchWeights(plan);
     this.added = plan.starts.map(() => false);
     const cuts = new Set<number>([0, TT]);
@@ -208,6 +213,7 @@ export class MaskStitcher {
       o.push(frameOffsets[j]);
     }
     const mask = this.mask;
+    const levels = mask instanceof Uint8Array;
     for (let f = 0; f < this.bins; f++) {
       const d = f * TT;
       const fT = f * T;
@@ -217,7 +223,7 @@ export class MaskStitcher {
           const k = t - o[i];
           v += w[i][k] * src[i][fT + k];
         }
-        mask[d + t] = v;
+        mask[d + t] = levels ? maskLevel(v) : v;
       }
     }
     this.final[s] = true;
@@ -234,9 +240,11 @@ export class MaskStitcher {
    * reached, their weighted mean; 0 where none did. `covered` (optional, [totalFrames]) gets 1
    * at the frames that are final.
    */
-  partial(covered?: Uint8Array): Float32Array {
+  partial(covered?: Uint8Array): M {
     const { windowFrames: T, totalFrames: TT, frameOffsets } = this.plan;
-    const out = new Float32Array(this.mask.length);
+    const levels = this.mask instanceof Uint8Array;
+    // a fresh array is zero: only the parts written below become resident
+    const out = (levels ? new Uint8Array(this.mask.length) : new Float32Array(this.mask.length)) as M;
     for (let s = 0; s + 1 < this.bounds.length; s++) {
       const a = this.bounds[s];
       const b = this.bounds[s + 1];
@@ -257,7 +265,7 @@ export class MaskStitcher {
             const k = t - frameOffsets[j];
             v += this.weights[j][k] * this.held.get(j)![f * T + k];
           }
-          out[f * TT + t] = v / wsum;
+          out[f * TT + t] = levels ? maskLevel(v / wsum) : v / wsum;
         }
       }
     }
@@ -265,7 +273,7 @@ export class MaskStitcher {
   }
 
   /** The stitched mask; throws if a window is missing. */
-  result(): Float32Array {
+  result(): M {
     const missing = this.added.indexOf(false);
     if (missing >= 0) throw new Error(`MaskStitcher: window ${missing} was not added`);
     return this.mask;

@@ -9,7 +9,7 @@ import ortWasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?u
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { signalFrames, signalMaskMean } from '../core/windows';
 import { analyze, explanationAudio, focusMaskLevels, pipelineConfig, releaseAnalysis, renderExplanation, renderExplanationAudio, stitchedMask, thresholdMask, type AnalysisState, type ExplanationAudio, type FocusMask, type RunOptions, type StitchOptions } from '../core/explain';
-import { binaryMaskLevels, quantizeMask } from '../core/maskLevels';
+import { binaryMaskLevels, LEVEL_VALUES, quantizeMask, type SoftMask } from '../core/maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS } from '../core/peaks';
 import { WavBlobWriter } from '../core/wav';
 import { istftFrames } from '../core/stft';
@@ -422,8 +422,9 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
   const t0 = performance.now();
   const th = req.threshold;
   const maskLevels = focusMaskLevels(f, th, st.source.bins, st.plan.totalFrames);
-  const floats = withFloats(st);
-  const mask = !floats ? undefined : th === null ? f.mask : thresholdMask(f.mask, th);
+  const m8 = f.mask instanceof Uint8Array ? f.mask : null;
+  const floats = withFloats(st) && !m8;
+  const mask = !floats ? undefined : th === null ? (f.mask as Float32Array) : thresholdMask(f.mask as Float32Array, th);
   const len = st.plan.length;
   const sr = st.config.sampleRate;
   // a binary mask as its levels: 0 and 255 are exactly 0 and 1
@@ -436,7 +437,7 @@ function postFocus(id: number, req: Extract<Request, { type: 'explain' }>, st: A
   const f1 = Math.min(f.frame1, signalFrames(st.plan));
   for (let b = 0; b < st.source.bins; b++)
     for (let t = f.frame0; t < f1; t++) {
-      const v = f.mask[b * TT + t];
+      const v = m8 ? LEVEL_VALUES[m8[b * TT + t]] : f.mask[b * TT + t];
       sum += th === null ? v : v >= th ? 1 : 0;
       n++;
     }
@@ -510,8 +511,8 @@ type Rendered = Pick<ExplanationMsg, 'target' | 'threshold' | 'maskLevels' | 'ma
  * (renderExplanation) plus their levels and WAV files; for longer ones only the levels and the
  * WAV files, written as the ISTFT goes (renderExplanationAudio: no full-length float copies).
  */
-function render(st: AnalysisState<Hidden>, target: number, soft: Float32Array, threshold: number | null, opts: RunOptions, timings: Record<string, number>, t0: number): Rendered {
-  if (!withFloats(st)) return renderExplanationAudio(st, target, soft, threshold, opts, timings, t0);
+function render(st: AnalysisState<Hidden>, target: number, soft: SoftMask, threshold: number | null, opts: RunOptions, timings: Record<string, number>, t0: number): Rendered {
+  if (!withFloats(st) || soft instanceof Uint8Array) return renderExplanationAudio(st, target, soft, threshold, opts, timings, t0);
   const r = renderExplanation(st, target, soft, threshold, opts, timings, t0);
   const t = performance.now();
   const audio = explanationAudio(r.maskedIn, r.maskedOut, st.config.sampleRate);
@@ -676,7 +677,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       if (!a) throw new Error(`no analysis for file ${req.fileId} (analyse it first)`);
       const kind = req.explainer ?? 'lmac';
       let prompt: ExplanationMsg['prompt'];
-      const opts: StitchOptions = { signal, onProgress, batchSize: 4 };
+      // long files stitch L-MAC's mask into 8-bit levels (issue 12: a quarter of a float32 mask)
+      const opts: StitchOptions = { signal, onProgress, batchSize: 4, levels: !withFloats(a.state) };
       if (req.focus && kind === 'lmac') {
         const st = a.state;
         const fps = st.config.sampleRate / st.config.stft.hopLength;
@@ -693,7 +695,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       let lat: LatentFileCache & { last: NonNullable<LatentFileCache['last']> } | undefined;
       let latentInfo: ExplanationMsg['latent'];
       try {
-        let soft: Float32Array;
+        let soft: SoftMask;
         let td: TimeExplanation | undefined;
         const pe = req.prompt !== undefined ? await runner.embedPrompt!(req.prompt) : null;
         if (pe && kind !== 'lmac') throw new Error('typed prompts are explained by L-MAC only');
@@ -770,7 +772,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           sentArrays = true;
           // the metrics use the final per-window probabilities
           if (a.state.fill && !a.state.fill.complete) await a.state.fill.finished(signal);
-          const shownMask = req.threshold === null ? soft : thresholdMask(soft, req.threshold);
+          const shownMask = req.threshold === null ? soft : soft instanceof Uint8Array ? binaryMaskLevels(soft, req.threshold) : thresholdMask(soft, req.threshold);
           onProgress({ stage: 'metrics', done: 0, total: 2 });
           // long files: the metrics of the windows on screen only (two classifier runs per window)
           const st = a.state;
@@ -788,7 +790,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
             prompt.similarity = sim;
             r.timings.metrics = performance.now() - tm;
           } else if (lat && latent) metrics = await latent.metrics(lat, a.state, { ...mopts, onProgress }, r.timings);
-          else if (td) metrics = await timeDomainMetrics(a.state, runner, req.target, td.explanation, td.residual, shownMask, mopts, r.timings);
+          else if (td) metrics = await timeDomainMetrics(a.state, runner, req.target, td.explanation, td.residual, shownMask as Float32Array /* its mask is float (td.mask) */, mopts, r.timings);
           else metrics = await explanationMetrics(a.state, runner, req.target, shownMask, mopts, r.timings);
         }
         r.timings.total = performance.now() - t0;
