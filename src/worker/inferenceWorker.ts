@@ -10,6 +10,7 @@ import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url
 import { signalFrames, signalMaskMean } from '../core/windows';
 import { analyze, explanationAudio, focusMaskLevels, pipelineConfig, releaseAnalysis, renderExplanation, renderExplanationAudio, stitchedMask, thresholdMask, type AnalysisState, type ExplanationAudio, type FocusMask, type RunOptions, type StitchOptions } from '../core/explain';
 import { binaryMaskLevels, LEVEL_VALUES, quantizeMask, type SoftMask } from '../core/maskLevels';
+import { HIDDEN_LEVELS_TOLERANCE, hiddenLevelsBytes, packHiddenLevels, unpackHiddenLevels, type HiddenLevels } from '../core/hiddenLevels';
 import { PeakAccumulator, PEAK_BUCKETS } from '../core/peaks';
 import { WavBlobWriter } from '../core/wav';
 import { istftFrames } from '../core/stft';
@@ -29,13 +30,15 @@ declare const self: DedicatedWorkerGlobalScope;
 
 /**
  * The classifier's hidden outputs of a batch, as the decoder gets them: ORT tensors, or for long
- * files (issue 12) the same values stored as float16 (half the memory, so an hour's windows stay
- * cached under the budget instead of the classifier running again for every new target).
+ * files (issue 12) stored compactly: the classifier's hidden outputs as 8-bit levels per item and
+ * channel (src/core/hiddenLevels.ts: a quarter of float32, so an hour's windows stay cached, ≈ 325
+ * MB, instead of the classifier running again for every new target), the decoder's other inputs
+ * (|X|, logits) as float16 — or everything float16 for a file whose check of the levels failed.
  */
 type Hidden = ort.Tensor[] | PackedHidden;
 interface PackedHidden {
   packed: true;
-  parts: { dims: readonly number[]; data: F16Array }[];
+  parts: { dims: readonly number[]; data?: F16Array | Float32Array; levels?: HiddenLevels }[];
 }
 interface F16Array {
   readonly length: number;
@@ -43,16 +46,42 @@ interface F16Array {
   [i: number]: number;
 }
 const Float16 = (globalThis as { Float16Array?: new (src: ArrayLike<number>) => F16Array }).Float16Array;
-/** Files longer than this (s) keep their hidden outputs in float16. */
+/** Files longer than this (s) keep their hidden outputs packed (8-bit levels, float16). */
 const FLOAT16_HIDDEN_FROM_S = 120;
 
-function packHidden(h: ort.Tensor[]): Hidden {
-  if (!Float16 || !h.every((t) => t.location === 'cpu' && t.type === 'float32')) return h;
-  return { packed: true, parts: h.map((t) => ({ dims: t.dims, data: new Float16(t.data as Float32Array) })) };
+/** Pack a batch's hidden outputs: the first `levelsCount` (the classifier's own) as levels, the rest float16 (or as they are). */
+function packHidden(h: ort.Tensor[], levelsCount: number): Hidden {
+  if (!h.every((t) => t.location === 'cpu' && t.type === 'float32')) return h;
+  if (!Float16 && levelsCount === 0) return h;
+  return {
+    packed: true,
+    parts: h.map((t, i) => {
+      const data = t.data as Float32Array;
+      const levels = i < levelsCount ? packHiddenLevels(data, t.dims) : null;
+      return levels ? { dims: t.dims, levels } : { dims: t.dims, data: Float16 ? new Float16(data) : data };
+    }),
+  };
 }
 
 function unpackHidden(h: Hidden): ort.Tensor[] {
-  return Array.isArray(h) ? h : h.parts.map((p) => new ort.Tensor('float32', Float32Array.from(p.data as ArrayLike<number>), p.dims));
+  return Array.isArray(h)
+    ? h
+    : h.parts.map((p) => new ort.Tensor('float32', p.levels ? unpackHiddenLevels(p.levels) : p.data instanceof Float32Array ? p.data : Float32Array.from(p.data as ArrayLike<number>), p.dims));
+}
+
+/** The largest difference between the masks of the first item's top class decoded from `h` and from its packed form. */
+async function levelsMaskError(r: ModelRunner<ort.Tensor[]>, h: ort.Tensor[], packed: Hidden, logits: Float32Array, batch: number): Promise<number> {
+  const C = logits.length / batch;
+  let top = 0;
+  for (let k = 1; k < C; k++) if (logits[k] > logits[top]) top = k;
+  const targets = Array.from({ length: batch }, () => top);
+  const a = await r.runDecoder(h, targets);
+  const q = unpackHidden(packed);
+  const b = await r.runDecoder(q, targets);
+  releaseTensors(q);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
 }
 
 const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
@@ -143,22 +172,38 @@ const runner: ModelRunner<Hidden> = {
     if (!r.runDecoderText) return Promise.reject(new Error(`bundle "${manifest().name}" has no prompt-conditioned decoder`));
     return exclusive(() => r.runDecoderText!(unpackHidden(h), e, b));
   },
-  hiddenBytes: (h) => (Array.isArray(h) ? tensorBytes(h) : h.parts.reduce((n, p) => n + p.data.byteLength, 0)),
+  hiddenBytes: (h) => (Array.isArray(h) ? tensorBytes(h) : h.parts.reduce((n, p) => n + (p.levels ? hiddenLevelsBytes(p.levels) : p.data!.byteLength), 0)),
   releaseHidden: (h) => {
     if (Array.isArray(h)) releaseTensors(h);
   },
 };
 
-/** The runner for long files: hidden outputs kept in float16. */
-const packingRunner: ModelRunner<Hidden> = Object.create(runner, {
-  runClassifier: {
-    value: (m: Float32Array, b: number, ph?: Parameters<ModelRunner['runClassifier']>[2]) =>
-      exclusive(async () => {
-        const r = await current().runClassifier(m, b, ph);
-        return { ...r, hidden: packHidden(r.hidden) };
-      }),
-  },
-});
+/**
+ * The runner for one long file: hidden outputs kept packed (packHidden). The first batch checks
+ * the levels: its top class decoded from them and from float32 within HIDDEN_LEVELS_TOLERANCE, else
+ * this file keeps them in float16 (a bundle whose decoder is sensitive to 8-bit inputs).
+ */
+function packingRunner(): ModelRunner<Hidden> {
+  let levelsCount: number | null = null;
+  return Object.create(runner, {
+    runClassifier: {
+      value: (m: Float32Array, b: number, ph?: Parameters<ModelRunner['runClassifier']>[2]) =>
+        exclusive(async () => {
+          const inner = current();
+          const r = await inner.runClassifier(m, b, ph);
+          if (levelsCount === null) {
+            const n = manifest().classifier.hidden.length;
+            levelsCount = 0;
+            if (n > 0 && inner.hasDecoder && r.hidden.length >= n) {
+              const packed = packHidden(r.hidden, n);
+              if ((await levelsMaskError(inner, r.hidden, packed, r.logits, b)) <= HIDDEN_LEVELS_TOLERANCE) levelsCount = n;
+            }
+          }
+          return { ...r, hidden: packHidden(r.hidden, levelsCount) };
+        }),
+    },
+  });
+}
 
 interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
@@ -639,7 +684,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       let state: AnalysisState<Hidden>;
       try {
         const long = req.samples.length > FLOAT16_HIDDEN_FROM_S * cfg.sampleRate;
-        state = await analyze(req.samples, cfg, long ? packingRunner : runner, {
+        state = await analyze(req.samples, cfg, long ? packingRunner() : runner, {
           signal,
           onProgress,
           batchSize: 4,
