@@ -17,6 +17,7 @@ target B. The loss per example, c the target, w = p_c on the mixture:
     + λ_s · mean(M)           for the others (the paper drops L1 where the guidance applies)
     + λ_tv · (mean |∂_t M| + mean |∂_f M|)                             smoothness (no speckle)
     − λ_sisdr · min(SI-SDR(ISTFT(S ⊙ X), s_c), 30 dB)   for real targets  listenability (--lambda_sisdr)
+    + λ_time · mean softplus((s_j − s_i) / τ)            target A: time placement (--lambda_time)
 
 (the first two lines only every ce_every-th step: they need two classifier passes with gradients,
 two thirds of a step's cost on 2 CPU cores). BCE is class-balanced by default (the mean over T's
@@ -31,6 +32,13 @@ background B for target B (so the residual X − S⊙X is trained towards the ot
 SI-SDR per dB as metrics.si_sdr (zero-mean, float32, differentiable), capped at 30 dB; random-target
 examples get no such term. It needs the mixture's waveform and sources, so it applies on the steps
 with fresh mixtures only (with --cache_n, the cached guidance-only steps go without it).
+
+Time-placement term (--lambda_time > 0, issue 13's time-AUC): for target A, s_t = mean over bins of S
+in frame t, i a frame inside the placed interval and j one outside it (the labels evaluate.py's time-AUC
+uses: frame t × hop in [off, off + len)); the mean over all (i, j) pairs of softplus((s_j − s_i) / τ),
+τ = --time_tau, is the logistic surrogate of 1 − time-AUC. It only asks the frames to be ordered, so it
+does not fight the BCE over which bins inside A's frames are A's. Fresh-mixture steps only (it needs
+off/len), and not for target B (B fills the whole clip).
 
 Learning rate: --lr_schedule=constant (warm-up then lr) or cosine: linear warm-up over `warmup` steps,
 then a cosine to 0 at `minutes` of total step time. The cosine starts where the schedule was first
@@ -110,6 +118,8 @@ class FinetuneConfig:
     lambda_sisdr: float = 0.0  # per dB: −SI-SDR(ISTFT(S ⊙ X), clean source of the target), fresh steps only
     sisdr_cap: float = 30.0
     lr_schedule: str = "constant"  # "constant" or "cosine" (to 0 at `minutes` of step time)
+    lambda_time: float = 0.0  # frame-ranking surrogate of time-AUC for target A (module doc), fresh steps only
+    time_tau: float = 0.05
 
 
 def parse_args(argv):
@@ -158,8 +168,29 @@ def make_examples(classifier, waves, targets, idx, cfg, rng, g):
     tb = (stft(b["bg"]).abs() > stft(b["event"]).abs()).float()
     target, T, w, rnd, p2 = two_targets(probs, b["target_a"], b["target_b"], ta, tb, g, cfg)
     # the clean source of each example's target: placed A for target A, the background B for target B
-    audio = {"spec": _rep(spec), "src": torch.cat([b["event"], b["bg"]])}
+    audio = {"spec": _rep(spec), "src": torch.cat([b["event"], b["bg"]]),
+             "frames": torch.cat([frame_labels(b, mag.shape[2]), torch.zeros(len(pairs), mag.shape[2], dtype=torch.bool)]),
+             "has_time": torch.cat([torch.ones(len(pairs), dtype=torch.bool), torch.zeros(len(pairs), dtype=torch.bool)])}
     return _rep(mag), [_rep(h) for h in hidden], target, T, w, rnd, p2, audio
+
+
+def frame_labels(b, n_frames, hop=256):
+    """[B, n_frames] bool: frame t's centre (t × hop) inside the placed interval, as evaluate.py's time-AUC;
+    frames past the mixture's end ((L − 1) // hop + 1 of them are valid) are False."""
+    L = b["mix"].shape[1]
+    frames = torch.arange(n_frames) * hop
+    inside = (frames[None] >= b["off"][:, None]) & (frames[None] < (b["off"] + b["len"])[:, None])
+    return inside & (torch.arange(n_frames) < (L - 1) // hop + 1)[None]
+
+
+def time_rank_loss(shape, frames, valid, tau):
+    """Per example: mean over (inside i, outside j) frame pairs of softplus((s_j − s_i) / tau), s the
+    frame means of shape over bins (first `valid` frames); 0 where a side is empty."""
+    s = shape[:, :, :valid].mean(1)  # [B, T]
+    lab = frames[:, :valid].float()
+    diff = (s[:, None, :] - s[:, :, None]) / tau  # [B, i, j] = (s_j − s_i) / tau
+    w = lab[:, :, None] * (1 - lab)[:, None, :]  # i inside, j outside
+    return (F.softplus(diff) * w).sum((1, 2)) / w.sum((1, 2)).clamp_min(1)
 
 
 def _rep(t):
@@ -234,6 +265,12 @@ def loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=Tr
         sdr = si_sdr_db(expl, audio["src"])
         per = per - cfg.lambda_sisdr * real * sdr.clamp_max(cfg.sisdr_cap)
         parts["sisdr"] = (sdr * real).sum() / real.sum().clamp_min(1)
+    if cfg.lambda_time > 0 and audio is not None:
+        use = (audio["has_time"] & ~rnd).float()
+        L = audio["src"].shape[1]
+        rank = time_rank_loss(shape, audio["frames"], min(shape.shape[2], (L - 1) // 256 + 1), cfg.time_tau)
+        per = per + cfg.lambda_time * use * rank
+        parts["time_rank"] = (rank * use).sum() / use.sum().clamp_min(1)
     parts = {"loss": per.mean(), "ce_in": ce_in.mean(), "ce_out": ce_out.mean(), "r_c": r_c.mean(),
              "bce": bce.mean(), "cos": cos.mean(), "sel": sel_f.mean(), "mm": mm.mean(), "tv": tv.mean(), **parts}
     return per.mean(), {k: float(v) for k, v in parts.items()}, mask
@@ -275,6 +312,8 @@ def main():
     vspec = stft(vb["mix"])
     vmag = vspec.abs()
     vta, _, _ = source_bins(vb["event"], vb["bg"])
+    vframes = frame_labels(vb, vmag.shape[2])
+    vvalid = min(vmag.shape[2], (vb["mix"].shape[1] - 1) // 256 + 1)
 
     def val():
         with torch.no_grad():
@@ -282,6 +321,7 @@ def main():
             m = decoder(*h, vb["target_a"])
             det = logits.argmax(1) == vb["target_a"]
             auc = [roc_auc(m[i].flatten().numpy(), vta[i].flatten().numpy()) for i in range(len(vpairs))]
+            tauc = np.array([roc_auc(m[i, :, :vvalid].mean(0).numpy(), vframes[i, :vvalid].numpy()) for i in range(len(vpairs))])
             e = (m * vmag).pow(2)
             share = ((e * vta).sum((1, 2)) / e.sum((1, 2)).clamp_min(1e-20))
             top = decoder(*h, logits.argmax(1))
@@ -294,6 +334,8 @@ def main():
         dmean = lambda v: round(float(np.nanmean(v[d])), 3) if d.any() else float("nan")
         return {"val_tfauc_all": round(float(np.nanmean(auc)), 4),
                 "val_tfauc_det": round(float(np.nanmean(auc[det.numpy()])) if det.any() else float("nan"), 4),
+                "val_tauc_all": round(float(np.nanmean(tauc)), 4),
+                "val_tauc_det": round(float(np.nanmean(tauc[d])), 4) if d.any() else float("nan"),
                 "val_det": int(det.sum()), "val_share": round(float(share.mean()), 4),
                 "val_mm_top": round(float(top.mean()), 4),
                 "val_fid_in": round(float((q == logits.argmax(1)).float().mean()), 4),

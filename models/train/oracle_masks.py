@@ -46,8 +46,13 @@ def main():
                  "ideal ratio mask": ea / (ea + eb).clamp_min(1e-12),
                  "all-ones": torch.ones_like(mag)}
         L = b["mix"].shape[1]
+        # frame labels as evaluate.py: the frame's centre (frame index × hop) inside the placed interval
+        valid = min(mag.shape[2], (L - 1) // 256 + 1)
+        frames = torch.arange(valid) * 256
+        tlab = ((frames[None] >= b["off"][:, None]) & (frames[None] < (b["off"] + b["len"])[:, None])).numpy()
         for name, m in masks.items():
-            a = acc.setdefault(name, {"tfAuc": [], "siSdrIn": [], "siSdrOut": [], "energyShare": []})
+            a = acc.setdefault(name, {"timeAuc": [], "tfAuc": [], "siSdrIn": [], "siSdrOut": [], "energyShare": []})
+            a["timeAuc"] += [metrics.roc_auc(m[k, :, :valid].mean(0).numpy(), tlab[k]) for k in range(len(pairs))]
             x_in, x_out = istft(m * spec, L), istft((1 - m) * spec, L)
             a["siSdrIn"] += metrics.si_sdr(x_in, b["event"]).tolist()
             a["siSdrOut"] += metrics.si_sdr(x_out, b["bg"]).tolist()
