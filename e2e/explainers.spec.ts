@@ -5,10 +5,11 @@
  * then compared side by side; switching back shows L-MAC again.
  */
 import { test, expect, type Page } from '@playwright/test';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeWav, encodeWav } from '../src/core/wav';
+import { encodeWav } from '../src/core/wav';
+import { logBrowserErrors, exportedWav } from './helpers';
 
 const DOWNLOADS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'e2e-artifacts', 'downloads', 'explainers');
 mkdirSync(DOWNLOADS, { recursive: true });
@@ -32,9 +33,7 @@ function generatedWav(): Buffer {
 
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
+  logBrowserErrors(page);
   await page.goto('/?backend=wasm');
   await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
 });
@@ -45,19 +44,9 @@ test.afterAll(async () => {
 
 const cell = (kind: string, row: string) => page.getByTestId(`metric-${kind}-${row}`);
 
-/** Downloads one export (explanation / residual / original WAV) and decodes it. */
-async function exportedWav(what: 'explanation' | 'residual' | 'original', tag: string): Promise<Float32Array> {
-  const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`export-${what}`).click()]);
-  const p = join(DOWNLOADS, `${tag}-${d.suggestedFilename()}`);
-  await d.saveAs(p);
-  const w = decodeWav(readFileSync(p));
-  expect(w.sampleRate).toBe(16000);
-  return w.channels[0];
-}
-
 /** The exported explanation and residual: each a real part of the original (energy strictly inside), summing to it. */
 async function exportedPair(tag: string): Promise<{ x: Float32Array; y: Float32Array; z: Float32Array }> {
-  const [x, y, z] = [await exportedWav('explanation', tag), await exportedWav('residual', tag), await exportedWav('original', tag)];
+  const [x, y, z] = [await exportedWav(page, DOWNLOADS, 'explanation', tag), await exportedWav(page, DOWNLOADS, 'residual', tag), await exportedWav(page, DOWNLOADS, 'original', tag)];
   for (const v of [x, y]) expect(v.length).toBe(z.length);
   let err = 0;
   let sig = 0;

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeWav, type WavFormat } from '../src/core/wav';
-import { expectReady, fileItem, hasSox, hasTool } from './helpers';
+import { expectReady, fileItem, hasSox, hasTool, logBrowserErrors } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -129,9 +129,7 @@ async function expectAnalysed(name: string, seconds: number) {
 test.beforeAll(async ({ browser }) => {
   dir = mkdtempSync(join(tmpdir(), 'lmac-formats-'));
   page = await browser.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
+  logBrowserErrors(page);
   await page.goto('/');
   await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
 });

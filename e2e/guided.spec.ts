@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../src/core/wav';
-import { expectReady, fileItem } from './helpers';
+import { expectReady, fileItem, logBrowserErrors } from './helpers';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HAS_GUIDED = existsSync(join(ROOT, 'models', 'esc50-guided', 'manifest.json'));
@@ -51,9 +51,7 @@ async function explained(): Promise<{ top: string[]; maskMean: number }> {
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
   page.context().on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
+  logBrowserErrors(page);
   await page.goto('/');
 });
 

@@ -1,7 +1,9 @@
 /** Helpers shared by the e2e specs (each spec keeps its own page). */
 import { expect, type Locator, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { encodeWav } from '../src/core/wav';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeWav, encodeWav } from '../src/core/wav';
 
 export function fileItem(page: Page, name: string): Locator {
   return page.locator(`[data-testid="file-item"][data-name="${name}"]`);
@@ -44,4 +46,23 @@ export function longTestWav(seconds: number): Buffer {
     x[i] = 0.25 * Math.sin(ph) + burst + (k < 0.05 ? 0.5 * Math.exp(-k * 80) * Math.sin(2 * Math.PI * 180 * k) : 0);
   }
   return Buffer.from(encodeWav(x, rate, 'pcm16'));
+}
+
+/** Prints the page's console errors into the test log (so a failing spec shows the browser's side). */
+export function logBrowserErrors(page: Page): void {
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
+  });
+}
+
+/** Downloads one export (explanation / residual / original WAV) into `dir` as `tag-<name>`, checks its
+ * file name against `nameRe` when given and its rate (16 kHz, the bundles' rate), and returns channel 0. */
+export async function exportedWav(page: Page, dir: string, what: 'explanation' | 'residual' | 'original', tag: string, nameRe?: RegExp): Promise<Float32Array> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`export-${what}`).click()]);
+  if (nameRe) expect(d.suggestedFilename()).toMatch(nameRe);
+  const p = join(dir, `${tag}-${d.suggestedFilename()}`);
+  await d.saveAs(p);
+  const w = decodeWav(readFileSync(p));
+  expect(w.sampleRate).toBe(16000);
+  return w.channels[0];
 }

@@ -10,7 +10,7 @@
  * energy falls); the latent panel shows the heat map. Perturbation runs only when picked.
  */
 import { test, expect, type Page } from '@playwright/test';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWav } from '../src/core/wav';
@@ -29,16 +29,6 @@ let page: Page;
 
 const energy = (v: Float32Array) => v.reduce((s, q) => s + q * q, 0);
 const cell = (kind: string, row: string) => page.getByTestId(`metric-${kind}-${row}`);
-
-async function exportedWav(what: 'explanation' | 'residual' | 'original', tag: string, nameRe?: RegExp): Promise<Float32Array> {
-  const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`export-${what}`).click()]);
-  if (nameRe) expect(d.suggestedFilename()).toMatch(nameRe);
-  const p = join(DOWNLOADS, `${tag}-${d.suggestedFilename()}`);
-  await d.saveAs(p);
-  const w = decodeWav(readFileSync(p));
-  expect(w.sampleRate).toBe(16000);
-  return w.channels[0];
-}
 
 /** The samples the shared player's <audio> element plays now (its blob: source, a WAV the page made). */
 async function playerSamples(): Promise<Float32Array> {
@@ -75,9 +65,7 @@ async function settled(beta: number) {
 
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
+  h.logBrowserErrors(page);
   await page.goto('/');
   await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
 });
@@ -111,16 +99,16 @@ test('the latent bundle opens from the picker and its explainer, not perturbatio
   await expect(page.getByTestId('model-info')).toContainText('latent explainer');
 
   // the exported explanation is what the shared Explanation track plays
-  const x = await exportedWav('explanation', 'b0.10', /_explanation_.+-latent-beta10\.wav$/);
+  const x = await h.exportedWav(page, DOWNLOADS, 'explanation', 'b0.10', /_explanation_.+-latent-beta10\.wav$/);
   await page.keyboard.press('2');
   await expect(page.getByTestId('player')).toHaveAttribute('src', /^blob:/);
   await expect.poll(async () => (await playerSamples()).length).toBe(x.length);
   const played = await playerSamples();
   expect(played.reduce((m, v, i) => Math.max(m, Math.abs(v - x[i])), 0)).toBe(0);
-  const y = await exportedWav('residual', 'b0.10', /_residual_.+-latent-beta10\.wav$/);
+  const y = await h.exportedWav(page, DOWNLOADS, 'residual', 'b0.10', /_residual_.+-latent-beta10\.wav$/);
   await page.keyboard.press('3');
   await expect.poll(async () => (await playerSamples()).reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0)).toBe(0);
-  const z = await exportedWav('original', 'b0.10');
+  const z = await h.exportedWav(page, DOWNLOADS, 'original', 'b0.10');
   expect(x.length).toBe(z.length);
   expect(y.length).toBe(z.length);
   // both are decoder outputs: explanation + residual is not the original (unlike L-MAC / LMAC-TD)
@@ -139,15 +127,15 @@ test('moving β re-synthesises: the exported explanation gets louder and the cla
   await h.expectReady(page, KNOCKS);
   await h.fileItem(page, KNOCKS).locator('.file-main').click();
   await expect(page.getByTestId('file-view')).toHaveAttribute('data-file', KNOCKS);
-  const steps = [{ beta: 0.1, ...(await settled(0.1)), e: energy(await exportedWav('explanation', 'knocks-beta10')), eOut: energy(await exportedWav('residual', 'knocks-beta10')) }];
+  const steps = [{ beta: 0.1, ...(await settled(0.1)), e: energy(await h.exportedWav(page, DOWNLOADS, 'explanation', 'knocks-beta10')), eOut: energy(await h.exportedWav(page, DOWNLOADS, 'residual', 'knocks-beta10')) }];
   for (const beta of [0.3, 0.5]) {
     await setBeta(page, beta);
     await expect(page.getByTestId('latent-beta')).toHaveText(beta.toFixed(2));
     const s = await settled(beta);
     await expect(cell('latent', 'MM')).toHaveText((Math.round(beta * 512) / 512).toFixed(3));
     const tag = `beta${Math.round(beta * 100)}`;
-    const e = energy(await exportedWav('explanation', `knocks-${tag}`, new RegExp(`^knocks-and-clicks_explanation_.+-latent-${tag}\\.wav$`)));
-    const eOut = energy(await exportedWav('residual', `knocks-${tag}`));
+    const e = energy(await h.exportedWav(page, DOWNLOADS, 'explanation', `knocks-${tag}`, new RegExp(`^knocks-and-clicks_explanation_.+-latent-${tag}\\.wav$`)));
+    const eOut = energy(await h.exportedWav(page, DOWNLOADS, 'residual', `knocks-${tag}`));
     steps.push({ beta, ...s, e, eOut });
   }
   console.log(
@@ -191,7 +179,7 @@ test('a 40 s example: every window explained, the tracks as long as the file, th
   await expect(page.getByTestId('latent-window').locator('option')).toHaveCount(16);
   await page.getByTestId('latent-window').selectOption('15');
   await expect(page.getByTestId('latent-heatmap')).toBeVisible();
-  const [x, y, z] = [await exportedWav('explanation', 'long'), await exportedWav('residual', 'long'), await exportedWav('original', 'long')];
+  const [x, y, z] = [await h.exportedWav(page, DOWNLOADS, 'explanation', 'long'), await h.exportedWav(page, DOWNLOADS, 'residual', 'long'), await h.exportedWav(page, DOWNLOADS, 'original', 'long')];
   expect(Math.abs(z.length - 40 * 16000)).toBeLessThanOrEqual(2);
   expect(x.length).toBe(z.length);
   expect(y.length).toBe(z.length);

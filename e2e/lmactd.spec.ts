@@ -8,11 +8,10 @@
  * the end), then the whole file, whose WAVs still sum to the original.
  */
 import { test, expect, type Page } from '@playwright/test';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeWav } from '../src/core/wav';
-import { expectReady, fileItem, longTestWav } from './helpers';
+import { expectReady, fileItem, longTestWav, logBrowserErrors, exportedWav } from './helpers';
 
 const DOWNLOADS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'e2e-artifacts', 'downloads', 'lmactd');
 mkdirSync(DOWNLOADS, { recursive: true });
@@ -28,9 +27,7 @@ test.beforeAll(async ({ browser }) => {
   page.on('request', (r) => {
     if (r.url().endsWith('/time_decoder.onnx')) tdRequests.push(r.url());
   });
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
+  logBrowserErrors(page);
   await page.goto('/?backend=wasm');
   await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
 });
@@ -40,16 +37,6 @@ test.afterAll(async () => {
 });
 
 const cell = (kind: string, row: string) => page.getByTestId(`metric-${kind}-${row}`);
-
-async function exportedWav(what: 'explanation' | 'residual' | 'original', tag: string, nameRe?: RegExp): Promise<Float32Array> {
-  const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`export-${what}`).click()]);
-  if (nameRe) expect(d.suggestedFilename()).toMatch(nameRe);
-  const p = join(DOWNLOADS, `${tag}-${d.suggestedFilename()}`);
-  await d.saveAs(p);
-  const w = decodeWav(readFileSync(p));
-  expect(w.sampleRate).toBe(16000);
-  return w.channels[0];
-}
 
 const energy = (v: Float32Array) => v.reduce((s, q) => s + q * q, 0);
 let lmac: Float32Array;
@@ -65,7 +52,7 @@ test('L-MAC first; the switch offers LMAC-TD for this bundle', async () => {
   await expect(page.getByTestId('metrics-col-lmactd')).toHaveText('LMAC-TD');
   await expect(page.getByTestId('model-info')).toContainText('LMAC-TD time decoder');
   await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
-  lmac = await exportedWav('explanation', 'lmac', /_explanation_[a-z_-]+\.wav$/);
+  lmac = await exportedWav(page, DOWNLOADS, 'explanation', 'lmac', /_explanation_[a-z_-]+\.wav$/);
   expect(lmac.length).toBeGreaterThan(0);
   // offered from the manifest, but not downloaded until it is used
   expect(tdRequests).toEqual([]);
@@ -92,9 +79,9 @@ test('LMAC-TD: explanation shown with metrics; its WAVs sum to the original to 1
   // the explanation track can be soloed and played
   await expect(page.getByTestId('spectrogram')).toBeVisible();
   const [x, y, z] = [
-    await exportedWav('explanation', 'lmactd', /_explanation_.+-lmactd\.wav$/),
-    await exportedWav('residual', 'lmactd', /_residual_.+-lmactd\.wav$/),
-    await exportedWav('original', 'lmactd'),
+    await exportedWav(page, DOWNLOADS, 'explanation', 'lmactd', /_explanation_.+-lmactd\.wav$/),
+    await exportedWav(page, DOWNLOADS, 'residual', 'lmactd', /_residual_.+-lmactd\.wav$/),
+    await exportedWav(page, DOWNLOADS, 'original', 'lmactd'),
   ];
   expect(x.length).toBe(z.length);
   expect(y.length).toBe(z.length);
@@ -119,7 +106,7 @@ test('switching back to L-MAC shows the L-MAC explanation again', async () => {
   await expect(panel).toHaveAttribute('data-current', 'yes');
   await expect(page.getByTestId('mask-mean')).toContainText(lmacMM);
   await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
-  const again = await exportedWav('explanation', 'lmac-again');
+  const again = await exportedWav(page, DOWNLOADS, 'explanation', 'lmac-again');
   expect(again.reduce((m, v, i) => Math.max(m, Math.abs(v - lmac[i])), 0)).toBeLessThan(1e-4);
 });
 
@@ -134,7 +121,7 @@ test('a 40 s example with LMAC-TD: the cross-faded windows still sum to the orig
   await expect(panel).toHaveAttribute('data-explainer', 'lmactd', { timeout: 180_000 });
   await expect(panel).toHaveAttribute('data-current', 'yes', { timeout: 180_000 });
   await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
-  const [x, y, z] = [await exportedWav('explanation', 'long-lmactd'), await exportedWav('residual', 'long-lmactd'), await exportedWav('original', 'long-lmactd')];
+  const [x, y, z] = [await exportedWav(page, DOWNLOADS, 'explanation', 'long-lmactd'), await exportedWav(page, DOWNLOADS, 'residual', 'long-lmactd'), await exportedWav(page, DOWNLOADS, 'original', 'long-lmactd')];
   expect(Math.abs(z.length - 40 * 16000)).toBeLessThanOrEqual(2);
   let worst = 0;
   for (let i = 0; i < z.length; i++) worst = Math.max(worst, Math.abs(x[i] + y[i] - z[i]));
@@ -206,7 +193,7 @@ test('a 90 s file with LMAC-TD: the windows around the play head first, then the
   // the metrics ran on the windows on screen only (around the play head at 0: 0-30 s)
   await expect(page.getByTestId('metrics-range')).toContainText(/measured on the \d+ of \d+ windows that were on screen \(0:00\.00–0:3\d\.\d\d\)/, { timeout: 180_000 });
   await expect(page.getByTestId('mask-mean')).toHaveAttribute('data-busy', 'false');
-  const [x, y, z] = [await exportedWav('explanation', 'long90-lmactd'), await exportedWav('residual', 'long90-lmactd'), await exportedWav('original', 'long90-lmactd')];
+  const [x, y, z] = [await exportedWav(page, DOWNLOADS, 'explanation', 'long90-lmactd'), await exportedWav(page, DOWNLOADS, 'residual', 'long90-lmactd'), await exportedWav(page, DOWNLOADS, 'original', 'long90-lmactd')];
   expect(z.length).toBe(90 * 16000);
   let worst = 0;
   for (let i = 0; i < z.length; i++) worst = Math.max(worst, Math.abs(x[i] + y[i] - z[i]));

@@ -39,9 +39,7 @@ async function open(browser: Browser, baseURL: string, permissions: string[], vi
   const requests: string[] = [];
   context.on('request', (r) => requests.push(r.url()));
   const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
+  h.logBrowserErrors(page);
   await page.goto('/');
   await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
   return { page, requests };

@@ -123,9 +123,7 @@ test.beforeAll(async ({ browser }) => {
   mkdirSync(WORK, { recursive: true });
   page = await browser.newPage();
   page.context().on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
+  h.logBrowserErrors(page);
   await page.goto('/');
   await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
 });

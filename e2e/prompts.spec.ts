@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../src/core/wav';
-import { expectReady, fileItem } from './helpers';
+import { expectReady, fileItem, logBrowserErrors } from './helpers';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ART = join(ROOT, 'e2e-artifacts');
@@ -74,9 +74,7 @@ async function similarity(): Promise<{ text: string; original: number; maskedIn:
 test.beforeAll(async ({ browser, baseURL }) => {
   page = await browser.newPage();
   page.context().on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
-  });
+  logBrowserErrors(page);
   await page.goto('/');
   await expect(page.getByTestId('backend-in-use')).toHaveText(/^(WASM|WEBGPU)$/, { timeout: 240_000 });
   void baseURL;
