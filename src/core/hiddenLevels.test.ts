@@ -46,6 +46,22 @@ describe('packHiddenLevels', () => {
     expect(packHiddenLevels(Float32Array.of(1, NaN, 2, 3), [1, 1, 4])).toBeNull();
     expect(packHiddenLevels(new Float32Array(4), [4])).toBeNull();
   });
+
+  it('unpacks into a given buffer (the worker reuses one per part): every value overwritten, the same as a fresh unpack; a wrong length throws', () => {
+    const r = mulberry32(9);
+    const dims = [2, 3, 40];
+    const a = Float32Array.from({ length: 240 }, () => r() * 4 - 1);
+    const b = Float32Array.from({ length: 240 }, () => Math.max(0, r() - 0.5) * 7);
+    const pa = packHiddenLevels(a, dims)!;
+    const pb = packHiddenLevels(b, dims)!;
+    const scratch = new Float32Array(240).fill(NaN);
+    expect(unpackHiddenLevels(pa, scratch)).toBe(scratch);
+    expect(Array.from(scratch)).toEqual(Array.from(unpackHiddenLevels(pa)));
+    // a second batch into the same buffer: nothing of the first one left
+    unpackHiddenLevels(pb, scratch);
+    expect(Array.from(scratch)).toEqual(Array.from(unpackHiddenLevels(pb)));
+    expect(() => unpackHiddenLevels(pa, new Float32Array(239))).toThrow(/240 values into an array of 239/);
+  });
 });
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');

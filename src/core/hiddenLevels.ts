@@ -50,10 +50,14 @@ export function packHiddenLevels(data: Float32Array, dims: readonly number[]): H
   return { dims, levels, mins, steps };
 }
 
-/** The float values of packed levels (min + level · step, within step / 2 of the packed ones). */
-export function unpackHiddenLevels(p: HiddenLevels): Float32Array {
+/**
+ * The float values of packed levels (min + level · step, within step / 2 of the packed ones),
+ * written into `into` when given (its length must be the levels'), else into a new array.
+ */
+export function unpackHiddenLevels(p: HiddenLevels, into?: Float32Array): Float32Array {
   const { levels, mins, steps } = p;
-  const out = new Float32Array(levels.length);
+  if (into && into.length !== levels.length) throw new Error(`unpackHiddenLevels: ${levels.length} values into an array of ${into.length}`);
+  const out = into ?? new Float32Array(levels.length);
   const rows = mins.length;
   const n = rows ? levels.length / rows : 0;
   for (let r = 0; r < rows; r++) {

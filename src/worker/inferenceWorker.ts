@@ -63,10 +63,30 @@ function packHidden(h: ort.Tensor[], levelsCount: number): Hidden {
   };
 }
 
-function unpackHidden(h: Hidden): ort.Tensor[] {
-  return Array.isArray(h)
-    ? h
-    : h.parts.map((p) => new ort.Tensor('float32', p.levels ? unpackHiddenLevels(p.levels) : p.data instanceof Float32Array ? p.data : Float32Array.from(p.data as ArrayLike<number>), p.dims));
+/**
+ * One float32 buffer per part index that packed hidden outputs are unpacked into for the model
+ * run in progress (issue 12: a fresh array per batch and part was megabytes of garbage per
+ * decoder batch, collected late). Only used inside exclusive(): one model run at a time, and ORT
+ * copies its inputs when a run starts, so the next batch can overwrite them.
+ */
+const unpackScratch: Float32Array[] = [];
+function scratchFor(i: number, length: number): Float32Array {
+  let s = unpackScratch[i];
+  if (!s || s.length !== length) unpackScratch[i] = s = new Float32Array(length);
+  return s;
+}
+
+/** The decoder's float32 inputs of hidden outputs; `reuse`: into the scratch buffers (only inside exclusive()). */
+function unpackHidden(h: Hidden, reuse = false): ort.Tensor[] {
+  if (Array.isArray(h)) return h;
+  return h.parts.map((p, i) => {
+    if (!p.levels && p.data instanceof Float32Array) return new ort.Tensor('float32', p.data, p.dims);
+    const n = p.levels ? p.levels.levels.length : p.data!.length;
+    const out = reuse ? scratchFor(i, n) : new Float32Array(n);
+    if (p.levels) unpackHiddenLevels(p.levels, out);
+    else out.set(p.data as ArrayLike<number>);
+    return new ort.Tensor('float32', out, p.dims);
+  });
 }
 
 /** The largest difference between the masks of the first item's top class decoded from `h` and from its packed form. */
@@ -150,14 +170,14 @@ const runner: ModelRunner<Hidden> = {
     return manifest().classifier.inputKind;
   },
   runClassifier: (m, b, ph) => exclusive(() => current().runClassifier(m, b, ph)),
-  runDecoder: (h, t) => exclusive(() => current().runDecoder(unpackHidden(h), t)),
+  runDecoder: (h, t) => exclusive(() => current().runDecoder(unpackHidden(h, true), t)),
   get hasTimeDecoder() {
     return inner?.hasTimeDecoder === true;
   },
   runTimeDecoder: (h, w, t) => {
     const r = current();
     if (!r.runTimeDecoder) return Promise.reject(new Error(`bundle "${manifest().name}" has no time decoder: LMAC-TD explanations are not available`));
-    return exclusive(() => r.runTimeDecoder!(unpackHidden(h), w, t));
+    return exclusive(() => r.runTimeDecoder!(unpackHidden(h, true), w, t));
   },
   get textDim() {
     return manifest().textEncoder?.dim ?? 0;
@@ -170,7 +190,7 @@ const runner: ModelRunner<Hidden> = {
   runDecoderText: (h, e, b) => {
     const r = current();
     if (!r.runDecoderText) return Promise.reject(new Error(`bundle "${manifest().name}" has no prompt-conditioned decoder`));
-    return exclusive(() => r.runDecoderText!(unpackHidden(h), e, b));
+    return exclusive(() => r.runDecoderText!(unpackHidden(h, true), e, b));
   },
   hiddenBytes: (h) => (Array.isArray(h) ? tensorBytes(h) : h.parts.reduce((n, p) => n + (p.levels ? hiddenLevelsBytes(p.levels) : p.data!.byteLength), 0)),
   releaseHidden: (h) => {
