@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import type { Analysis, ExplainerKind, Explanation, LatentSettings, Progress } from '../client/explainerClient';
+import { releaseReplacedAudio } from './releaseAudio';
 
 export type Track = 'original' | 'in' | 'out';
 export type FileStatus = 'queued' | 'analyzing' | 'ready' | 'error' | 'cancelled';
@@ -92,9 +93,17 @@ export const useUi = create<UiState>()((set) => ({
       selectedId: s.selectedId ?? e.id,
     })),
   patchFile: (id, patch) =>
-    set((s) => ({ files: s.files.map((f) => (f.id === id ? { ...f, ...patch } : f)) })),
+    set((s) => ({
+      files: s.files.map((f) => {
+        if (f.id !== id) return f;
+        // a replaced explanation's WAV files are let go at once (issue 12: 2 × 110 MiB an hour)
+        if ('explanation' in patch) releaseReplacedAudio(f.explanation?.audio, patch.explanation?.audio);
+        return { ...f, ...patch };
+      }),
+    })),
   removeFile: (id) =>
     set((s) => {
+      releaseReplacedAudio(s.files.find((f) => f.id === id)?.explanation?.audio, undefined);
       const files = s.files.filter((f) => f.id !== id);
       const selectedId = s.selectedId === id ? (files[0]?.id ?? null) : s.selectedId;
       return { files, selectedId, view: s.selectedId === id ? null : s.view };
