@@ -122,6 +122,25 @@ describe('WAV files a part at a time', () => {
     expectSame(await bytesOf(w.finish()), new Uint8Array(encodeWav(full, 16000, 'pcm16')));
   });
 
+  it('WavBlobWriter: two writers written in turn (explanation and residual share one conversion buffer) keep their own bytes', async () => {
+    const n = (1 << 19) + 70_001;
+    const a = noiseTone(n, 6);
+    const b = noiseTone(n, 7);
+    const wa = new WavBlobWriter(16000, n);
+    const wb = new WavBlobWriter(16000, n);
+    for (let o = 0; o < n; o += 300_000) {
+      wa.write(a.subarray(o, Math.min(n, o + 300_000)));
+      wb.write(b.subarray(o, Math.min(n, o + 300_000)));
+    }
+    // a block over one part (several parts from one write), then the other writer
+    const wc = new WavBlobWriter(16000, n);
+    wc.write(a);
+    wb.silence(0);
+    expectSame(await bytesOf(wa.finish()), new Uint8Array(encodeWav(a, 16000, 'pcm16')));
+    expectSame(await bytesOf(wb.finish()), new Uint8Array(encodeWav(b, 16000, 'pcm16')));
+    expectSame(await bytesOf(wc.finish()), new Uint8Array(encodeWav(a, 16000, 'pcm16')));
+  });
+
   it('says when fewer or more samples are written than the header declares', () => {
     const w = new WavBlobWriter(16000, 10);
     w.write(new Float32Array(4));

@@ -80,6 +80,12 @@ function pcm16Into(block: ArrayLike<number>, o: number, n: number, buf: ArrayBuf
 /** Samples per part of a WavBlobWriter (1 MiB of 16-bit PCM). */
 const PART_SAMPLES = 1 << 19;
 let silencePart: Blob | null = null;
+/**
+ * The one buffer parts are converted in: the Blob constructor copies its bytes, so the buffer
+ * is free again at once (issue 12: a fresh buffer per part was an hour's explanation and
+ * residual, 2 × 110 MiB, of garbage in the worker at the end of every render).
+ */
+let partScratch: ArrayBuffer | null = null;
 
 /**
  * A 16-bit PCM mono WAV file written a block at a time into a Blob (issue 12: a long file's
@@ -109,11 +115,11 @@ export class WavBlobWriter {
   /** Append samples (float, converted as encodeWav does). */
   write(block: ArrayLike<number>): void {
     if (this.written + block.length > this.totalSamples) throw new Error(`WavBlobWriter: ${this.written + block.length} samples written, the header says ${this.totalSamples}`);
+    partScratch ??= new ArrayBuffer(2 * PART_SAMPLES);
     for (let o = 0; o < block.length; o += PART_SAMPLES) {
       const n = Math.min(PART_SAMPLES, block.length - o);
-      const buf = new ArrayBuffer(2 * n);
-      pcm16Into(block, o, n, buf, 0);
-      this.parts.push(new Blob([buf]));
+      pcm16Into(block, o, n, partScratch, 0);
+      this.parts.push(new Blob([new Uint8Array(partScratch, 0, 2 * n)]));
     }
     this.written += block.length;
   }
