@@ -44,7 +44,8 @@ npm run bench -- [options]     headless Chromium (WASM) timings of the productio
                  occlusion attribution, synthesis, class evidence, a β change) instead of L-MAC and the long file
   --hour         also a generated long MP3 (sox or lame encode it; WAV when neither can): times to classes (provisional, final), to the
                  explanation of the part on screen and of the whole file, to another class (on screen / whole file),
-                 and the peak PSS summed over the Chromium processes (/proc/<pid>/smaps_rollup)
+                 and the peak PSS summed over the Chromium processes (/proc/<pid>/smaps_rollup); with the
+                 environment variable BENCH_PSS_TRACE=1 also a line every 2 s with the PSS by process type and phase
   --minutes M    length of the --hour file (default 60)
   --first        also the first file after opening the page: --first-runs R fresh pages (default 3; ?backend=wasm),
                  --idle S seconds idle after the model is ready (default 5), then the first clip
@@ -545,8 +546,16 @@ async function hourRun(page: Page) {
   let peakPhase = 'before the file';
   const typeMax: Record<string, number> = { ...first.byType };
   let phase = 'decode + classifier';
+  // BENCH_PSS_TRACE=1: a line per 2 s with the PSS by process type (where the memory goes, over time)
+  const trace = process.env.BENCH_PSS_TRACE === '1';
+  const t0 = Date.now();
+  let lastTrace = 0;
   const sampler = setInterval(() => {
     const p = chromiumPss();
+    if (trace && Date.now() - lastTrace >= 2000) {
+      lastTrace = Date.now();
+      console.log(`  [pss ${((Date.now() - t0) / 1000).toFixed(0)} s] ${mib(p.kb)} MiB (${phase}): ${types(p.byType)}`);
+    }
     for (const [k, v] of Object.entries(p.byType)) typeMax[k] = Math.max(typeMax[k] ?? 0, v);
     if (p.kb > peak) {
       peak = p.kb;
