@@ -45,8 +45,10 @@ async function recordExplanations(page: Page) {
     type A = { durationS: number; samples?: Float32Array; original: { wav: Blob }; provisional?: { windowsDone: number; windowsTotal: number } };
     type F = { name: string; explanation?: E; analysis?: A };
     type W = { __lmac: { ui: { subscribe(l: (s: { files: F[] }) => void): () => void } }; __ev: Ev[]; __an: { t: number; provisional: A['provisional'] | null }[]; __view?: { t0: number; t1: number } };
-    const w = window as unknown as W;
+    const w = window as unknown as W & { __audio: E['audio'][] };
     w.__ev = [];
+    // every explanation's audio object (issue 12: a replaced one lets go of its WAV files)
+    w.__audio = [];
     w.__an = [];
     let last: E | undefined;
     let lastA: A | undefined;
@@ -68,6 +70,7 @@ async function recordExplanations(page: Page) {
       const e = f?.explanation;
       if (!e || e === last || !f.analysis) return;
       last = e;
+      if (!w.__audio.includes(e.audio)) w.__audio.push(e.audio);
       const d = f.analysis.durationS;
       const p = e.audio.peaks.explanation;
       w.__ev.push({
@@ -201,6 +204,34 @@ test('a 20-minute file: the part around the play head first, then the whole file
   expect(m1).toBeGreaterThanOrEqual(view.t1 - 0.05);
   expect(m1 - m0).toBeLessThan(view.t1 - view.t0 + 12);
   await expect(page.getByTestId('metric-lmac-AI')).not.toHaveText('—');
+
+  // the replaced explanations (focused parts, the old class) let go of their WAV files: only the
+  // shown one's are whole-length (issue 12: the browser process held two hours' pairs before)
+  const sizes = await page.evaluate(() => (window as unknown as { __audio: { explanation: Blob; residual: Blob }[] }).__audio.map((a) => [a.explanation.size, a.residual.size]));
+  expect(sizes.length, 'focused parts and whole files of two classes').toBeGreaterThanOrEqual(3);
+  expect(sizes.slice(0, -1)).toEqual(sizes.slice(0, -1).map(() => [44, 44]));
+  expect(sizes[sizes.length - 1]).toEqual([44 + 2 * 16000 * 60 * MINUTES, 44 + 2 * 16000 * 60 * MINUTES]);
+  // each track of the long file plays: its own whole-length WAV, media time advancing
+  const player = () =>
+    page.evaluate(() => {
+      const a = document.querySelector<HTMLAudioElement>('audio[data-testid="player"]')!;
+      return { t: a.currentTime, paused: a.paused, src: a.src, duration: a.duration };
+    });
+  const srcs = new Set<string>();
+  for (const track of ['in', 'out', 'original'] as const) {
+    await page.getByTestId(`solo-${track}`).click();
+    await expect(page.getByTestId(`solo-${track}`)).toHaveAttribute('aria-pressed', 'true');
+    if (!(await player()).paused) await page.getByTestId('play').click();
+    await expect.poll(async () => (await player()).paused).toBe(true);
+    await page.keyboard.press('Home');
+    await page.getByTestId('play').click();
+    await expect.poll(async () => (await player()).t, { timeout: 20_000 }).toBeGreaterThan(0.3);
+    const st = await player();
+    expect(st.duration).toBeCloseTo(60 * MINUTES, 1);
+    srcs.add(st.src);
+    await page.getByTestId('play').click();
+  }
+  expect(srcs.size, 'three different sources').toBe(3);
   console.log(
     `${MINUTES}-minute WAV: provisional classes ${((tReady - t0) / 1000).toFixed(1)} s, final classes ${((fin!.t - an[0].t) / 1000).toFixed(1)} s later; focused part ${((tFocus - tReady) / 1000).toFixed(1)} s after;` +
       ` another class (view ${view.t0.toFixed(1)}-${view.t1.toFixed(1)} s): its focused part ${((tNewFocus - tSwitch) / 1000).toFixed(1)} s, whole file ${((tNewAll - tSwitch) / 1000).toFixed(1)} s after the click; load average ${loadavg()[0].toFixed(2)}`,
