@@ -27,6 +27,11 @@ Loss per example (S = the mask before the similarity gate, M = gate · S):
       other prompts, s_floor = the unmatched median = τ − 4/κ (train_zs_decoder.gate_constants' definitions
       of τ, κ solved for it). The diversity term of stage 2 is left out: T_A and T_B do not overlap,
       so the BCE already asks the two prompts' masks for disjoint bins.
+  + λ_empty · mean(−log(1 − S)) for the random-target examples (--lambda_empty; their T is empty, so this
+      is the balanced BCE's negative half at λ_g = 2 λ_empty). finetune_decoder.loss_fn gives them only
+      λ_sparsity · mean(M), on the gated mask: enough for the class decoder's sharp belief gate, but the
+      similarity gate is soft (sigmoid(κ(s − τ)), κ ≈ 12), and without this term the first run (zs-ft1)
+      raised the mask mean for an unrelated class name from 0.011 to 0.086 in 200 steps (40 fold-4 clips).
 The similarity gate (τ, κ) is kept as shipped, so an unrelated prompt still gives a near-empty mask.
 
 At the first step of each (re)start the run checks that loss_fn's mask through BatchPrompts equals
@@ -80,6 +85,7 @@ class ZsFinetuneConfig:
     p_random_target: float = 0.15
     snr_lo: float = -6.0
     snr_hi: float = 6.0
+    lambda_empty: float = 0.0  # random-target (unrelated prompt) examples: λ · mean(−log(1 − S)), S before the gate
     lambda_zin: float = 8.0  # train_zs_decoder.py's λ_in, λ_out
     lambda_zout: float = 2.0
     zs_every: int = 2  # the faithfulness terms (two encoder passes with gradients) every n-th step
@@ -195,7 +201,7 @@ def main():
         g.set_state(st["gen"]); torch.set_rng_state(st["rng"]); rng.bit_generator.state = st["np_rng"]
         prng.setstate(st["py_rng"])
         step, wall, sched = st["step"], st["wall"], tuple(st["sched"])
-        log(event="resume", step=step, wall=round(wall, 1))
+        log(event="resume", step=step, wall=round(wall, 1), config=asdict(cfg))
     else:
         log(event="start", config=asdict(cfg), s_floor=round(s_floor, 4), seen=len(seen), train_clips=len(tr))
     if sched is None:
@@ -235,6 +241,12 @@ def main():
                 diff = float((mask - decoder(*hidden, text)).abs().max())
             log(event="adapter_check", mask_max_abs_diff=diff)
             assert diff <= 1e-6, f"BatchPrompts mask differs from PromptMaskDecoder's by {diff}"
+        if cfg.lambda_empty > 0 and rnd.any():
+            r = rnd.nonzero()[:, 0]
+            shape_r = torch.sigmoid(decoder.decode(*[h[r] for h in hidden], decoder.cond(text[r])))
+            empty = -torch.log((1 - shape_r).clamp_min(1e-6)).mean((1, 2))
+            loss = loss + cfg.lambda_empty * empty.sum() / len(cls)
+            parts["empty_bce"] = float(empty.mean())
         if with_zs:
             l_in, l_out, d_sim = zs_faithfulness_terms(at, decoder, mag, mask, hidden[3], text, s_floor)
             loss = loss + (cfg.lambda_zin * l_in + cfg.lambda_zout * l_out).mean()
