@@ -174,13 +174,18 @@ def make_examples(classifier, waves, targets, idx, cfg, rng, g):
     return _rep(mag), [_rep(h) for h in hidden], target, T, w, rnd, p2, audio
 
 
+def valid_frames(length, n_frames, hop=256):
+    """Frames of an n_frames STFT whose centre (t × hop) lies inside a signal of `length` samples (evaluate.py's time-AUC range)."""
+    return min(n_frames, (length - 1) // hop + 1)
+
+
 def frame_labels(b, n_frames, hop=256):
     """[B, n_frames] bool: frame t's centre (t × hop) inside the placed interval, as evaluate.py's time-AUC;
     frames past the mixture's end ((L − 1) // hop + 1 of them are valid) are False."""
     L = b["mix"].shape[1]
     frames = torch.arange(n_frames) * hop
     inside = (frames[None] >= b["off"][:, None]) & (frames[None] < (b["off"] + b["len"])[:, None])
-    return inside & (torch.arange(n_frames) < (L - 1) // hop + 1)[None]
+    return inside & (torch.arange(n_frames) < valid_frames(L, n_frames, hop))[None]
 
 
 def time_rank_loss(shape, frames, valid, tau):
@@ -267,8 +272,7 @@ def loss_fn(classifier, decoder, mag, hidden, target, T, w, rnd, cfg, with_ce=Tr
         parts["sisdr"] = (sdr * real).sum() / real.sum().clamp_min(1)
     if cfg.lambda_time > 0 and audio is not None:
         use = (audio["has_time"] & ~rnd).float()
-        L = audio["src"].shape[1]
-        rank = time_rank_loss(shape, audio["frames"], min(shape.shape[2], (L - 1) // 256 + 1), cfg.time_tau)
+        rank = time_rank_loss(shape, audio["frames"], valid_frames(audio["src"].shape[1], shape.shape[2]), cfg.time_tau)
         per = per + cfg.lambda_time * use * rank
         parts["time_rank"] = (rank * use).sum() / use.sum().clamp_min(1)
     parts = {"loss": per.mean(), "ce_in": ce_in.mean(), "ce_out": ce_out.mean(), "r_c": r_c.mean(),
@@ -313,7 +317,7 @@ def main():
     vmag = vspec.abs()
     vta, _, _ = source_bins(vb["event"], vb["bg"])
     vframes = frame_labels(vb, vmag.shape[2])
-    vvalid = min(vmag.shape[2], (vb["mix"].shape[1] - 1) // 256 + 1)
+    vvalid = valid_frames(vb["mix"].shape[1], vmag.shape[2])
 
     def val():
         with torch.no_grad():
