@@ -33,7 +33,7 @@ from common import RUNS, load_trained, predict, setup
 from data import coloured_noise, load_esc50, mix_at_snr
 from export import ROOT
 from frontend import istft, magnitude, stft
-from placed import placed_batch
+from placed import frame_labels, placed_batch, valid_frames
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder, count_params
 
 PAPER = {
@@ -127,7 +127,6 @@ def placed_events(c, d, ds, idx, snr_db=0.0, seed=2025, batch=20):
     acc = {k: {"timeAuc": [], "tfAuc": [], "detTimeAuc": [], "detTfAuc": [], "siSdrIn": [], "siSdrOut": [],
                "energyShare": [], "maskMean": []} for k in names}
     hits = []
-    hop = 256
     for i in range(0, len(idx), batch):
         pairs = list(zip(idx[i:i + batch].tolist(), partner[i:i + batch].tolist()))
         b = placed_batch(ds.waves, ds.targets, pairs, snr_db, rng)
@@ -144,9 +143,8 @@ def placed_events(c, d, ds, idx, snr_db=0.0, seed=2025, batch=20):
                  "random (equal mean)": equal_mean_random(mag.shape, mean, g)}
         L = b["mix"].shape[1]
         T = mag.shape[2]
-        valid = min(T, (L - 1) // hop + 1)
-        frames = torch.arange(valid) * hop
-        tlab = ((frames[None] >= b["off"][:, None]) & (frames[None] < (b["off"] + b["len"])[:, None])).numpy()
+        valid = valid_frames(L, T)
+        tlab = frame_labels(b, T)[:, :valid].numpy()
         for name, m in masks.items():
             x_in, x_out = istft(m * spec, L), istft((1 - m) * spec, L)
             sdr_in, sdr_out = metrics.si_sdr(x_in, b["event"]), metrics.si_sdr(x_out, b["bg"])

@@ -80,7 +80,7 @@ from common import cli_help, RUNS, Logger, load_trained, parse_config, save_ckpt
 from frontend import istft, stft
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder
 from metrics import roc_auc, si_sdr
-from placed import placed_batch, source_bins
+from placed import frame_labels, placed_batch, source_bins, valid_frames
 
 
 @dataclass
@@ -172,20 +172,6 @@ def make_examples(classifier, waves, targets, idx, cfg, rng, g):
              "frames": torch.cat([frame_labels(b, mag.shape[2]), torch.zeros(len(pairs), mag.shape[2], dtype=torch.bool)]),
              "has_time": torch.cat([torch.ones(len(pairs), dtype=torch.bool), torch.zeros(len(pairs), dtype=torch.bool)])}
     return _rep(mag), [_rep(h) for h in hidden], target, T, w, rnd, p2, audio
-
-
-def valid_frames(length, n_frames, hop=256):
-    """Frames of an n_frames STFT whose centre (t × hop) lies inside a signal of `length` samples (evaluate.py's time-AUC range)."""
-    return min(n_frames, (length - 1) // hop + 1)
-
-
-def frame_labels(b, n_frames, hop=256):
-    """[B, n_frames] bool: frame t's centre (t × hop) inside the placed interval, as evaluate.py's time-AUC;
-    frames past the mixture's end ((L − 1) // hop + 1 of them are valid) are False."""
-    L = b["mix"].shape[1]
-    frames = torch.arange(n_frames) * hop
-    inside = (frames[None] >= b["off"][:, None]) & (frames[None] < (b["off"] + b["len"])[:, None])
-    return inside & (torch.arange(n_frames) < valid_frames(L, n_frames, hop))[None]
 
 
 def time_rank_loss(shape, frames, valid, tau):

@@ -17,7 +17,7 @@ import torch
 import metrics
 from data import load_esc50
 from frontend import FE, istft, mel_filterbank, mel_to_linear, stft
-from placed import placed_batch
+from placed import frame_labels, placed_batch, valid_frames
 
 
 def main():
@@ -47,9 +47,8 @@ def main():
                  "all-ones": torch.ones_like(mag)}
         L = b["mix"].shape[1]
         # frame labels as evaluate.py: the frame's centre (frame index × hop) inside the placed interval
-        valid = min(mag.shape[2], (L - 1) // 256 + 1)
-        frames = torch.arange(valid) * 256
-        tlab = ((frames[None] >= b["off"][:, None]) & (frames[None] < (b["off"] + b["len"])[:, None])).numpy()
+        valid = valid_frames(L, mag.shape[2])
+        tlab = frame_labels(b, mag.shape[2])[:, :valid].numpy()
         for name, m in masks.items():
             a = acc.setdefault(name, {"timeAuc": [], "tfAuc": [], "siSdrIn": [], "siSdrOut": [], "energyShare": []})
             a["timeAuc"] += [metrics.roc_auc(m[k, :, :valid].mean(0).numpy(), tlab[k]) for k in range(len(pairs))]

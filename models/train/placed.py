@@ -70,3 +70,17 @@ def source_bins(event: torch.Tensor, bg: torch.Tensor):
 def explanation_audio(mask: torch.Tensor, spec: torch.Tensor, length: int):
     """(x_in, x_out) = ISTFT(M⊙X), ISTFT((1−M)⊙X)."""
     return istft(mask * spec, length), istft((1 - mask) * spec, length)
+
+
+def valid_frames(length, n_frames, hop=FE.hop_length):
+    """Frames of an n_frames STFT whose centre (t × hop) lies inside a signal of `length` samples (the time-AUC range)."""
+    return min(n_frames, (length - 1) // hop + 1)
+
+
+def frame_labels(b, n_frames, hop=FE.hop_length):
+    """[B, n_frames] bool: frame t's centre (t × hop) inside the placed interval of placed_batch's `b` (the
+    time-AUC labels of evaluate.py, oracle_masks.py and finetune_decoder.py); frames past the mixture's end are False."""
+    L = b["mix"].shape[1]
+    frames = torch.arange(n_frames) * hop
+    inside = (frames[None] >= b["off"][:, None]) & (frames[None] < (b["off"] + b["len"])[:, None])
+    return inside & (torch.arange(n_frames) < valid_frames(L, n_frames, hop))[None]
