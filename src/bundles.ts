@@ -2,7 +2,7 @@
 // UI offers them in its model picker. The first is the default.
 export const BUNDLES = [
   { id: 'esc50', title: 'ESC-50 classes (L-MAC)' },
-  { id: 'esc50-guided', title: 'ESC-50 classes (L-MAC, fine-tuned)' },
+  { id: 'esc50-stage1', title: 'ESC-50 classes (L-MAC, stage 1)' },
   { id: 'esc50-zs', title: 'Text prompts, zero-shot (LMAC-ZS)' },
   { id: 'drums', title: 'Drum instruments (waveform model, lmac-train)' },
   { id: 'drums-cue', title: 'Drums — learned a shortcut (beep → clap)' },

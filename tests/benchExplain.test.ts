@@ -2,7 +2,9 @@
 // (esc50.csv + audio/*.wav written to a temp dir; no dataset file is copied anywhere).
 // Always with the band-energy fixture bundle (no decoder; its decision is known by construction,
 // so the ground-truth AUC of the perturbation explainer must be high); also with models/esc50
-// (L-MAC rows) when that bundle is present.
+// (L-MAC rows) when that bundle is present, on the generated tone bursts (outside ESC-50's classes:
+// the CLI's plumbing, L-MAC above a random mask) and, when the data set is here, on 8 real fold-4
+// clips (where the default's fine-tuned decoder must find the placed event; stage 1 does not).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +14,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../src/core/wav';
 import { mulberry32 } from '../src/core/perturbation';
+import { esc50Dir } from '../src/node/esc50';
 import { skipUnless } from './skip';
 
 const run = promisify(execFile);
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const ESC50_BUNDLE = join(ROOT, 'models', 'esc50');
+const ESC50_DATA = esc50Dir(ROOT);
 
 /** 2.5 s at 22.05 kHz (resampled by the CLI): class 0 = a 1250 Hz tone burst, class 1 = a 3 kHz one; weak noise. */
 function clip(cls: number, k: number): Uint8Array {
@@ -51,8 +55,8 @@ afterAll(() => {
   if (data) rmSync(data, { recursive: true, force: true });
 });
 
-async function cli(bundle: string, out: string, extra: string[] = []) {
-  const args = ['--import', 'tsx', 'bench/explain.ts', '--bundle', bundle, '--data', data, '--folds', '4', '--seed', '3', '--out', out, '--quiet', ...extra];
+async function cli(bundle: string, out: string, extra: string[] = [], dataDir = data) {
+  const args = ['--import', 'tsx', 'bench/explain.ts', '--bundle', bundle, '--data', dataDir, '--folds', '4', '--seed', '3', '--out', out, '--quiet', ...extra];
   await run('nice', ['-n', '19', process.execPath, ...args], { cwd: ROOT, timeout: 600_000 });
   return {
     json: JSON.parse(readFileSync(join(out, 'explain-bench.json'), 'utf8')),
@@ -133,16 +137,38 @@ describe('bench:explain CLI', () => {
       const rnd = r.json.faithfulness[kind]['random (equal mean)'];
       expect(l.n).toBe(2);
       expect(rnd.MM).toBeCloseTo(l.MM, 2);
-      console.log(`esc50 ${kind}: L-MAC FF ${l.FF.toFixed(3)} AD ${l.AD.toFixed(1)}; random FF ${rnd.FF.toFixed(3)} AD ${rnd.AD.toFixed(1)}`);
+      console.log(`esc50 tones ${kind}: L-MAC FF ${l.FF.toFixed(3)} AD ${l.AD.toFixed(1)}; random FF ${rnd.FF.toFixed(3)} AD ${rnd.AD.toFixed(1)}`);
       // L-MAC beats a random mask of the same mean: higher FF, lower AD
+      expect(l.FF).toBeGreaterThan(rnd.FF + 0.03);
+      expect(l.AD).toBeLessThan(rnd.AD);
+    }
+    const gt = r.json.groundTruth.perMethod;
+    console.log(`esc50 tones ground truth: L-MAC time AUC ${gt['L-MAC'].timeAuc.toFixed(3)} TF AUC ${gt['L-MAC'].tfAuc.toFixed(3)}; random ${gt['random (equal mean)'].timeAuc.toFixed(3)} / ${gt['random (equal mean)'].tfAuc.toFixed(3)}`);
+    // tone bursts are no ESC-50 class: where the classifier looks for "dog" in them is not known, so
+    // only the count here; localisation is asserted on real clips below
+    expect(gt['L-MAC'].nTime).toBe(2);
+    expect(r.md).toMatch(/\| L-MAC \|/);
+  }, 900_000);
+
+  const hasRealData = existsSync(join(ESC50_DATA, 'esc50.csv')) && existsSync(join(ESC50_BUNDLE, 'manifest.json'));
+  it.skipIf(skipUnless(hasRealData, 'bench:explain on real fold-4 clips', `no ${join(ESC50_DATA, 'esc50.csv')} or no models/esc50`))('models/esc50 on 8 real fold-4 clips: faithful, and the placed event is found', async () => {
+    const r = await cli('models/esc50', join(data, 'outReal'), ['--limit', '8', '--perturbations', '8'], ESC50_DATA);
+    for (const kind of ['in', 'out']) {
+      const l = r.json.faithfulness[kind]['L-MAC'];
+      const rnd = r.json.faithfulness[kind]['random (equal mean)'];
+      expect(l.n).toBe(8);
+      console.log(`esc50 fold 4 ${kind}: L-MAC FF ${l.FF.toFixed(3)} AD ${l.AD.toFixed(1)} AI ${l.AI.toFixed(1)}; random FF ${rnd.FF.toFixed(3)} AD ${rnd.AD.toFixed(1)}`);
       expect(l.FF).toBeGreaterThan(rnd.FF + 0.03);
       expect(l.AD).toBeLessThan(0.5 * rnd.AD);
     }
     const gt = r.json.groundTruth.perMethod;
-    console.log(`esc50 ground truth: L-MAC time AUC ${gt['L-MAC'].timeAuc.toFixed(3)} TF AUC ${gt['L-MAC'].tfAuc.toFixed(3)}; random ${gt['random (equal mean)'].timeAuc.toFixed(3)} / ${gt['random (equal mean)'].tfAuc.toFixed(3)}`);
-    expect(gt['L-MAC'].nTime).toBe(2);
-    expect(gt['L-MAC'].timeAuc).toBeGreaterThan(gt['random (equal mean)'].timeAuc + 0.2);
-    expect(gt['L-MAC'].tfAuc).toBeGreaterThan(gt['random (equal mean)'].tfAuc + 0.1);
-    expect(r.md).toMatch(/\| L-MAC \|/);
+    const l = gt['L-MAC'];
+    const rnd = gt['random (equal mean)'];
+    console.log(`esc50 fold 4 ground truth: L-MAC time AUC ${l.timeAuc.toFixed(3)} TF AUC ${l.tfAuc.toFixed(3)}; random ${rnd.timeAuc.toFixed(3)} / ${rnd.tfAuc.toFixed(3)}`);
+    expect(l.nTime).toBe(8);
+    // the fine-tuned decoder (issue 13): 0.833 / 0.762 on these 8 placements; the stage-1 decoder 0.617 / 0.575
+    expect(l.timeAuc).toBeGreaterThan(0.75);
+    expect(l.tfAuc).toBeGreaterThan(0.7);
+    expect(l.timeAuc).toBeGreaterThan(rnd.timeAuc + 0.2);
   }, 900_000);
 });

@@ -1,6 +1,11 @@
-"""Export the trained classifier and decoder to an lmac-bundle/1 folder (models/esc50/).
+"""Export the trained classifier and its stage-1 decoder to an lmac-bundle/1 folder.
 
     /usr/bin/python3 models/train/export.py [--out models/esc50] [--allow-untrained-decoder]
+
+Since session 24 the shipped models/esc50 carries the fine-tuned decoder (export_finetuned.py
+after this script) and the stage-1 decoder lives in models/esc50-stage1, written by
+`export.py --out models/esc50-stage1 --fixture models/fixtures/esc50-stage1-parity`
+(the manifest's name is the folder's name).
 
 Checks ONNX (onnxruntime-node) against PyTorch (max abs diff <= 1e-4), writes the manifest with
 sha256s and the parity fixture models/fixtures/esc50-parity.{json,bin} used by `npm test`.
@@ -156,7 +161,7 @@ def main():
         prev_td = old.get("timeDecoder")
     manifest = {
         "format": "lmac-bundle/1",
-        "name": "esc50",
+        "name": os.path.basename(os.path.normpath(args.out)),
         "description": "ESC-50 environmental sound classifier (compact CNN, log-mel inside the graph) "
                        "with a class-conditioned L-MAC mask decoder, trained from scratch on folds 1-3.",
         "license": "Weights trained on ESC-50 (CC BY-NC 3.0, Karol J. Piczak): non-commercial use only.",

@@ -1,12 +1,13 @@
 """PyTorch modules rebuilt from the shipped ONNX files (models/esc50/*.onnx).
 
     /usr/bin/python3 models/train/from_onnx.py      # writes runs/classifier/final.pt, runs/decoder-stage1/final.pt
-    /usr/bin/python3 models/train/from_onnx.py models/esc50-guided decoder-guided   # + runs/decoder-guided/final.pt
+    /usr/bin/python3 models/train/from_onnx.py models/esc50 decoder-default   # + runs/decoder-default/final.pt
     /usr/bin/python3 models/train/from_onnx.py --zs [BUNDLE [STAGE]]   # runs/zs_encoder/final.pt, runs/zs_decoder-stage1/final.pt
 
-With a bundle folder and a stage name, the decoder is rebuilt from that bundle's decoder.onnx (same
-architecture as models/esc50's, e.g. the fine-tuned models/esc50-guided) and written as that stage,
-so finetune_decoder.py --init=<stage> can continue from a shipped decoder.
+The classifier comes from models/esc50; the stage-1 decoder from models/esc50-stage1 (since session
+24 models/esc50 ships the fine-tuned decoder). With a bundle folder and a stage name, the decoder is
+rebuilt from that bundle's decoder.onnx (same architecture, e.g. the fine-tuned default models/esc50)
+and written as that stage, so finetune_decoder.py --init=<stage> can continue from a shipped decoder.
 
 The stage-1 PyTorch checkpoints (runs/classifier, runs/decoder) are not in git and were not on this
 machine; the ONNX graphs are. torch.onnx.export folds every BatchNorm that follows a Conv into the
@@ -37,6 +38,7 @@ from model import (AudioTextConfig, AudioTextModel, Classifier, ClassifierConfig
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUNDLE = os.path.join(ROOT, "models", "esc50")
+STAGE1_BUNDLE = os.path.join(ROOT, "models", "esc50-stage1")
 
 
 def _inits(path):
@@ -149,7 +151,7 @@ def main_zs(bundle=ZS_BUNDLE, decoder_stage="zs_decoder-stage1"):
     _save_stage(decoder_stage, d, bundle)
 
 
-def main(bundle=BUNDLE, decoder_stage="decoder-stage1"):
+def main(bundle=STAGE1_BUNDLE, decoder_stage="decoder-stage1"):
     from export import run_onnx, test_signal, HIDDEN
     from frontend import magnitude
     c, d = classifier_from_onnx(), decoder_from_onnx(os.path.join(bundle, "decoder.onnx"))

@@ -1,7 +1,7 @@
-// Model test: the real bundles (models/esc50, and models/esc50-guided: the same classifier with the
-// guidance fine-tuned decoder, issue 13) through the core pipeline with onnxruntime-web's Node build.
+// Model test: the real bundles (models/esc50 with the guidance fine-tuned decoder of issue 13, and
+// models/esc50-stage1: the same classifier with the stage-1 decoder) through the core pipeline with onnxruntime-web's Node build.
 // (a) parity with the PyTorch fixture written by models/train/export.py (export_finetuned.py for
-// esc50-guided); (b) models/esc50 only (the classifier is the same file in both): ESC-50 fold-4
+// the fine-tuned decoder of esc50); (b) models/esc50 only (the classifier is the same file in both): ESC-50 fold-4
 // accuracy equals manifest.results.fold4Accuracy (when the data set is present).
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -25,12 +25,12 @@ function maxAbs(a: Float32Array): number {
   return a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 }
 
-for (const id of ['esc50', 'esc50-guided']) {
+for (const id of ['esc50', 'esc50-stage1']) {
   const bundleDir = join(repoRoot, 'models', id);
   const fixtureJson = join(repoRoot, 'models', 'fixtures', `${id}-parity.json`);
   const hasBundle = existsSync(join(bundleDir, 'manifest.json'));
   const hasFixture = existsSync(fixtureJson);
-  const writer = id === 'esc50' ? 'models/train/export.py' : 'models/train/export_finetuned.py';
+  const writer = id === 'esc50' ? 'models/train/export_finetuned.py' : 'models/train/export.py';
 
   function readFixtureArrays(): { target: number; arrays: Record<string, Float32Array> } {
     const { meta, arrays } = readFixture<{ target: number }>(fixtureJson);

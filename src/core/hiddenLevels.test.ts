@@ -65,7 +65,7 @@ describe('packHiddenLevels', () => {
 });
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
-const BUNDLES = ['esc50', 'esc50-guided'].filter((b) => existsSync(join(ROOT, 'models', b, 'manifest.json')));
+const BUNDLES = ['esc50', 'esc50-stage1'].filter((b) => existsSync(join(ROOT, 'models', b, 'manifest.json')));
 const ESC50 = esc50Dir(ROOT);
 const hasEsc50 = existsSync(join(ESC50, 'esc50.csv'));
 skipUnless(hasEsc50, 'ESC-50 clips in hiddenLevels.test', `no ${join(ESC50, 'esc50.csv')} (the generated signal only)`);
@@ -77,7 +77,7 @@ function noiseTone(n: number, seed: number): Float32Array {
   return x;
 }
 
-describe.skipIf(skipUnless(BUNDLES.length === 2, 'hidden levels on the shipped decoders', 'models/esc50 or models/esc50-guided missing'))('decoder masks from 8-bit hidden outputs', () => {
+describe.skipIf(skipUnless(BUNDLES.length === 2, 'hidden levels on the shipped decoders', 'models/esc50 or models/esc50-stage1 missing'))('decoder masks from 8-bit hidden outputs', () => {
   it.each(BUNDLES)('%s: within HIDDEN_LEVELS_TOLERANCE of the float32 masks (top class, the clip class, another), mean ≤ 1e-3', async (bundle) => {
     const files = await loadBundleDir(join(ROOT, 'models', bundle));
     const cfg = pipelineConfig(files.manifest);

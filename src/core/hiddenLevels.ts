@@ -6,7 +6,7 @@
 /**
  * A decoder's mask from 8-bit hidden outputs may differ from its float32 mask by at most this
  * much (the worker checks a long file's first batch against it, else keeps float16). Measured on
- * the shipped bundles' decoders: ≤ 0.009 (esc50, esc50-guided; hiddenLevels.test.ts).
+ * the shipped bundles' decoders: ≤ 0.009 (esc50, esc50-stage1; hiddenLevels.test.ts).
  */
 export const HIDDEN_LEVELS_TOLERANCE = 0.02;
 
