@@ -51,10 +51,51 @@ class TextProjectorOnnx(torch.nn.Module):
         return self.text(pooled)
 
 
+def label_embeddings(model: AudioTextModel, vocab: Vocab, labels) -> torch.Tensor:
+    """The text embeddings of the label prompts [50, D] that the audio encoder's logits compare against."""
+    with torch.no_grad():
+        return model.text(torch.from_numpy(np.stack([vocab.pool(class_prompt(l)) for l in labels])))
+
+
+@torch.no_grad()
+def parity(enc: AudioEncoderOnnx, model: AudioTextModel, decoder: PromptMaskDecoder, vocab: Vocab, onnx_dir: str):
+    """PyTorch vs the ONNX files in onnx_dir on the generated test signal + 2 random signals and FIXTURE_PROMPTS:
+    (max abs diff of logits, embedding, text and mask, the fixture's arrays from the PyTorch side)."""
+    sig = torch.from_numpy(test_signal())
+    rnd = torch.from_numpy(np.random.default_rng(1).standard_normal((2, FE.window_samples)).astype(np.float32) * 0.1)
+    mag = magnitude(torch.cat([sig[None], rnd]))
+    pooled = torch.from_numpy(np.stack([vocab.pool(p) for p in FIXTURE_PROMPTS]))
+    logits, z, *hidden = enc(mag)
+    temb = model.text(pooled)
+    text_in = temb[[0, 1, 2]]
+    mask = decoder(*hidden, text_in)
+    o_enc = run_onnx(os.path.join(onnx_dir, "audio_encoder.onnx"), [("magnitude", mag.numpy())])
+    o_txt = run_onnx(os.path.join(onnx_dir, "text_projector.onnx"), [("pooled", pooled.numpy())])
+    o_dec = run_onnx(os.path.join(onnx_dir, "decoder.onnx"),
+                     [(h, t.numpy()) for h, t in zip(HIDDEN, hidden)] + [("text", text_in.numpy())])
+    diffs = {"logits": float(np.abs(o_enc["logits"] - logits.numpy()).max()),
+             "embedding": float(np.abs(o_enc["embedding"] - z.numpy()).max()),
+             "text": float(np.abs(o_txt["embedding"] - temb.numpy()).max()),
+             "mask": float(np.abs(o_dec["mask"] - mask.numpy()).max())}
+    arrays = [("signal", sig.numpy()), ("logits", logits[0].numpy()), ("embedding", z[0].numpy()),
+              ("mask", mask[0].numpy()), ("pooled", pooled.numpy()), ("textEmbedding", temb.numpy())]
+    return diffs, arrays
+
+
+def write_parity_fixture(path: str, arrays, vocab: Vocab, script: str) -> None:
+    """models/fixtures/esc50-zs-parity.{json,bin} for the TypeScript tests, from parity()'s arrays."""
+    write_fixture(path, arrays, {"description": f"PyTorch reference for models/esc50-zs ({script}): prompts with "
+                                 "their tokens, SIF-pooled GloVe vectors and text embeddings; the generated test "
+                                 "signal's logits, audio embedding and its mask for prompt 0",
+                  "bundle": "models/esc50-zs", "prompts": FIXTURE_PROMPTS,
+                  "tokens": [[{"word": t, "known": t in vocab.index} for t in vocab.tokens(p)] for p in FIXTURE_PROMPTS],
+                  "maskPrompt": 0})
+
+
 def load(allow_untrained_decoder: bool):
     p = stage_weights("zs_encoder")
     model, _ = load_trained(p, AudioTextModel, AudioTextConfig)
-    dp = stage_weights("zs_decoder")
+    dp = stage_weights("zs_decoder-stage1")
     if os.path.exists(dp):
         decoder, _ = load_trained(dp, PromptMaskDecoder, PromptDecoderConfig)
     elif allow_untrained_decoder:
@@ -62,7 +103,7 @@ def load(allow_untrained_decoder: bool):
         decoder.attach_head(model.audio)
         dp = None
     else:
-        raise SystemExit("no runs/zs_decoder checkpoint (use --allow-untrained-decoder for a provisional bundle)")
+        raise SystemExit("no runs/zs_decoder-stage1 checkpoint (use --allow-untrained-decoder for a provisional bundle)")
     return model, decoder.eval(), p, dp
 
 
@@ -74,8 +115,7 @@ def main():
     model, decoder, enc_path, dec_path = load(args.allow_untrained_decoder)
     vocab = Vocab(OUT)
     labels = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "labels.json")))
-    with torch.no_grad():
-        label_emb = model.text(torch.from_numpy(np.stack([vocab.pool(class_prompt(l)) for l in labels])))
+    label_emb = label_embeddings(model, vocab, labels)
     enc = AudioEncoderOnnx(model, label_emb).eval()
     mag = torch.rand(2, FE.freq_bins, FE.frames)
     enc_file = os.path.join(OUT, "audio_encoder.onnx")
@@ -97,36 +137,12 @@ def main():
                       dynamic_axes={**{h: {0: "batch"} for h in HIDDEN}, "text": {0: "batch"}, "mask": {0: "batch"}})
     decoder.eval()
 
-    # parity: the generated test signal + 2 random signals; fixture prompts
-    sig = torch.from_numpy(test_signal())
-    rnd = torch.from_numpy(np.random.default_rng(1).standard_normal((2, FE.window_samples)).astype(np.float32) * 0.1)
-    mag = magnitude(torch.cat([sig[None], rnd]))
-    pooled = torch.from_numpy(np.stack([vocab.pool(p) for p in FIXTURE_PROMPTS]))
-    with torch.no_grad():
-        logits, z, *hidden = enc(mag)
-        temb = model.text(pooled)
-        text_in = temb[[0, 1, 2]]
-        mask = decoder(*hidden, text_in)
-    o_enc = run_onnx(enc_file, [("magnitude", mag.numpy())])
-    o_txt = run_onnx(txt_file, [("pooled", pooled.numpy())])
-    o_dec = run_onnx(dec_file, [(h, t.numpy()) for h, t in zip(HIDDEN, hidden)] + [("text", text_in.numpy())])
-    diffs = {"logits": float(np.abs(o_enc["logits"] - logits.numpy()).max()),
-             "embedding": float(np.abs(o_enc["embedding"] - z.numpy()).max()),
-             "text": float(np.abs(o_txt["embedding"] - temb.numpy()).max()),
-             "mask": float(np.abs(o_dec["mask"] - mask.numpy()).max())}
+    diffs, arrays = parity(enc, model, decoder, vocab, OUT)
     print("ONNX vs PyTorch max abs diff:", json.dumps(diffs))
     bad = {k: v for k, v in diffs.items() if v > 1e-4}
     if bad:
         raise SystemExit(f"ONNX parity failed (> 1e-4): {bad}")
-
-    arrays = [("signal", sig.numpy()), ("logits", logits[0].numpy()), ("embedding", z[0].numpy()),
-              ("mask", mask[0].numpy()), ("pooled", pooled.numpy()), ("textEmbedding", temb.numpy())]
-    write_fixture(FIXTURE, arrays, {"description": "PyTorch reference for models/esc50-zs (models/train/export_zs.py): prompts with "
-                              "their tokens, SIF-pooled GloVe vectors and text embeddings; the generated test "
-                              "signal's logits, audio embedding and its mask for prompt 0",
-               "bundle": "models/esc50-zs", "prompts": FIXTURE_PROMPTS,
-               "tokens": [[{"word": t, "known": t in vocab.index} for t in vocab.tokens(p)] for p in FIXTURE_PROMPTS],
-               "maskPrompt": 0})
+    write_parity_fixture(FIXTURE, arrays, vocab, "models/train/export_zs.py")
 
     prev = {}
     mpath = os.path.join(OUT, "manifest.json")
