@@ -95,7 +95,7 @@ def write_parity_fixture(path: str, arrays, vocab: Vocab, script: str) -> None:
 def load(allow_untrained_decoder: bool):
     p = stage_weights("zs_encoder")
     model, _ = load_trained(p, AudioTextModel, AudioTextConfig)
-    dp = stage_weights("zs_decoder-stage1")
+    dp = stage_weights("zs_decoder")
     if os.path.exists(dp):
         decoder, _ = load_trained(dp, PromptMaskDecoder, PromptDecoderConfig)
     elif allow_untrained_decoder:
@@ -103,7 +103,7 @@ def load(allow_untrained_decoder: bool):
         decoder.attach_head(model.audio)
         dp = None
     else:
-        raise SystemExit("no runs/zs_decoder-stage1 checkpoint (use --allow-untrained-decoder for a provisional bundle)")
+        raise SystemExit("no runs/zs_decoder checkpoint (use --allow-untrained-decoder for a provisional bundle)")
     return model, decoder.eval(), p, dp
 
 
