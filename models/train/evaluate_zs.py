@@ -3,7 +3,7 @@ similarity plot (models/esc50-zs/mask_mean_vs_similarity.png) and manifest.resul
 
     nice -n 10 /usr/bin/python3 models/train/evaluate_zs.py   # ZS_DECODER=... ZS_ENCODER=... to override
 
-The decoder measured is the shipped one's checkpoint, runs/zs-ft1/ckpt.pt (guidance fine-tuned, step 250;
+The decoder measured is the shipped one: run zs-ft1 (runs/zs-ft1/final.pt, or its ckpt.pt, step 250, guidance fine-tuned by
 finetune_zs_decoder.py), unless ZS_DECODER names another. RESULTS.md is rewritten except the guidance
 fine-tuning section (report_zs_finetune.py's markers), which is kept as it is.
 
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 import metrics
 from captions import HELD_OUT, Vocab, class_prompt
-from common import RUNS, load_trained, setup
+from common import RUNS, load_trained, setup, stage_weights
 from data import load_esc50
 from evaluate import METRICS, fmt, mixtures
 from export import ROOT
@@ -34,7 +34,7 @@ from frontend import magnitude
 from model import AudioTextConfig, AudioTextModel, PromptDecoderConfig, PromptMaskDecoder, count_params
 
 BUNDLE = os.path.join(ROOT, "models", "esc50-zs")
-SHIPPED_DECODER = os.path.join(RUNS, "zs-ft1", "ckpt.pt")  # the checkpoint models/esc50-zs/decoder.onnx was exported from
+SHIPPED_DECODER = stage_weights("zs-ft1")  # models/esc50-zs/decoder.onnx was exported from its step-250 ckpt.pt
 
 
 def load(smoke: bool):
