@@ -242,9 +242,11 @@ def write_md(res, path):
       "makes low-similarity prompts give near-empty masks.\n")
     w("## Size and speed\n")
     p, s, b, t = res["params"], res["sizes"], res["onnxruntimeNode"], res["trainWallS"]
+    # runs/zs_encoder rebuilt by from_onnx.py --zs keeps no training time: the original run's, measured in session 23
+    enc_time = f"{t['encoder'] / 60:.1f} min" if t["encoder"] else "29.3 min (session 23's run; the rebuilt checkpoint keeps no time)"
     w("| part | parameters | file | onnxruntime-node (median of 30) | training wall time |")
     w("|---|---|---|---|---|")
-    w(f"| audio encoder | {p['audio']:,} | audio_encoder.onnx {s['audio_encoder.onnx'] / 1e6:.2f} MB | {b['classifierMs']:.1f} ms per 5 s window | {t['encoder'] / 60:.1f} min (with the text projector) |")
+    w(f"| audio encoder | {p['audio']:,} | audio_encoder.onnx {s['audio_encoder.onnx'] / 1e6:.2f} MB | {b['classifierMs']:.1f} ms per 5 s window | {enc_time} (with the text projector) |")
     w(f"| text projector | {p['text']:,} | text_projector.onnx {s['text_projector.onnx'] / 1e3:.0f} kB | {b['textMs']:.2f} ms per prompt | – |")
     w(f"| vocabulary | {res['vocabulary']:,} words × 100 (int8) | vocab.bin {s['vocab.bin'] / 1e6:.1f} MB + vocab.txt {s['vocab.txt'] / 1e6:.1f} MB | – | – |")
     w(f"| LMAC-ZS decoder | {p['decoder']:,} | decoder.onnx {s['decoder.onnx'] / 1e6:.2f} MB | {b['decoderMs']:.1f} ms per 5 s window | {t['decoder'] / 60:.1f} min |")
