@@ -1,4 +1,5 @@
 """Small helpers shared by the training stages: seeding, logging, checkpoints, batched eval."""
+import calendar
 import json
 import os
 import sys
@@ -157,3 +158,43 @@ def si_sdr_db(est, ref, eps=1e-8):
     alpha = (est * ref).sum(1, keepdim=True) / (ref.pow(2).sum(1, keepdim=True) + eps)
     s = alpha * ref
     return 10 * torch.log10((s.pow(2).sum(1) + eps) / ((s - est).pow(2).sum(1) + eps))
+
+
+def deadline_of(stop_at: str) -> float:
+    """Unix time of the next HH:MM (UTC) of a --stop_at (a time earlier than now means tomorrow); inf for ''."""
+    if not stop_at:
+        return float("inf")
+    hh, mm = (int(x) for x in stop_at.split(":"))
+    now = time.gmtime()
+    t = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0))
+    return t + 86400 if t < time.time() else t
+
+
+class StepStats:
+    """Means of the loss parts and seconds per step of two step kinds between two log lines of a fine-tuning loop.
+
+    kinds: {True: name, False: name}, e.g. {True: "ce_step", False: "guide_step"}. A part is averaged over the
+    steps that reported it (steps of one kind may add parts the other lacks)."""
+
+    def __init__(self, kinds: dict):
+        self.kinds = kinds
+        self.reset()
+
+    def reset(self):
+        self.sums, self.counts = {}, {}
+        self.time = {k: [0.0, 0] for k in self.kinds}
+
+    def add(self, kind: bool, seconds: float, parts: dict):
+        """Count one step of `kind` that took `seconds` and reported `parts`."""
+        self.time[kind][0] += seconds
+        self.time[kind][1] += 1
+        for k, v in parts.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+            self.counts[k] = self.counts.get(k, 0) + 1
+
+    def take(self) -> dict:
+        """The means since the last take (parts rounded to 4 digits, s_per_<kind> to 2), then start again."""
+        out = {k: round(v / self.counts[k], 4) for k, v in self.sums.items()}
+        out.update({f"s_per_{name}": round(t / n, 2) for kind, name in self.kinds.items() for t, n in [self.time[kind]] if n})
+        self.reset()
+        return out

@@ -65,7 +65,6 @@ applies to cached examples as well. The log's s_per_ce_step / s_per_guide_step a
 times of the two kinds. `--stop_at=HH:MM` (UTC) ends the run at that time as well as at `minutes` (the next such time: a time
 earlier than now is tomorrow's).
 """
-import calendar
 import math
 import os
 import sys
@@ -76,7 +75,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import cli_help, RUNS, Logger, load_trained, parse_config, save_ckpt, setup, si_sdr_db
+from common import cli_help, deadline_of, RUNS, Logger, load_trained, parse_config, save_ckpt, setup, si_sdr_db, StepStats
 from frontend import istft, stft
 from model import Classifier, ClassifierConfig, DecoderConfig, MaskDecoder
 from metrics import roc_auc, si_sdr
@@ -336,21 +335,15 @@ def main():
     if cfg.cache_n > 0:
         from placed_cache import build_pool
         pool = build_pool(classifier, ds.waves, ds.targets, tr, cfg.cache_n, cfg.cache_seed, cfg.snr_lo, cfg.snr_hi, log=log)
-    deadline = float("inf")
+    deadline = deadline_of(cfg.stop_at)
     if cfg.stop_at:
-        hh, mm_ = (int(x) for x in cfg.stop_at.split(":"))
-        now = time.gmtime()
-        deadline = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm_, 0))
-        if deadline < time.time():  # a time earlier than now means tomorrow (runs across midnight)
-            deadline += 86400
         log(event="stop_at", utc=time.strftime("%Y-%m-%d %H:%M", time.gmtime(deadline)))
     val_every = cfg.val_every or cfg.ckpt_every * 3
     if sched is None:
         sched = (step, wall)
     if step == 0 or cfg.lambda_sisdr > 0 or cfg.lr_schedule != "constant":
         log(step=step, start=True, **val())
-    agg, n = {}, 0
-    tkind = {True: [0.0, 0], False: [0.0, 0]}  # seconds, steps: classifier-term steps, guidance-only steps
+    stats = StepStats({True: "ce_step", False: "guide_step"})  # classifier-term steps, guidance-only steps
     while step < cfg.max_steps and wall < cfg.minutes * 60 and time.time() < deadline:
         t0 = time.time()
         lr = lr_at(cfg, step, wall, *sched)
@@ -367,16 +360,9 @@ def main():
         step += 1
         dt = time.time() - t0
         wall += dt
-        tkind[with_ce][0] += dt; tkind[with_ce][1] += 1
-        for k, v in parts.items():
-            agg[k] = agg.get(k, 0.0) + v
-        n += 1
+        stats.add(with_ce, dt, parts)
         if step % cfg.log_every == 0:
-            times = {f"s_per_{k}": round(tkind[c][0] / tkind[c][1], 2) for c, k in ((True, "ce_step"), (False, "guide_step"))
-                     if tkind[c][1]}
-            log(step=step, wall=round(wall, 1), **{k: round(v / n, 4) for k, v in agg.items()}, **times)
-            agg, n = {}, 0
-            tkind = {True: [0.0, 0], False: [0.0, 0]}
+            log(step=step, wall=round(wall, 1), **stats.take())
         if step % cfg.ckpt_every == 0:
             save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
                       rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,

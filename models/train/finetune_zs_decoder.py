@@ -42,7 +42,6 @@ faithfulness part (placed events, own vs unrelated class-name mask means). Learn
 constant or cosine to 0 at `minutes` of step time (finetune_decoder.lr_at). `--stop_at=HH:MM` (UTC)
 also ends the run (a time earlier than now is tomorrow's); the run then writes final.pt.
 """
-import calendar
 import os
 import random
 import sys
@@ -54,7 +53,7 @@ import torch
 import torch.nn.functional as F
 
 from captions import Vocab, caption
-from common import cli_help, RUNS, Logger, load_trained, parse_config, save_ckpt, setup
+from common import cli_help, deadline_of, RUNS, Logger, load_trained, parse_config, save_ckpt, setup, StepStats
 from data import load_esc50
 from evaluate_zs import BUNDLE
 from evaluate_zs_placed import PromptsAsClassifier, evaluate, label_prompts, load_encoder
@@ -147,16 +146,6 @@ def zs_faithfulness_terms(at, decoder, mag, mask, h4, text, s_floor):
     return w * (F.relu(s - s_in) + no_raise), w * F.relu(s_out - s_floor), (s_in - s).detach()
 
 
-def deadline_of(stop_at: str) -> float:
-    """Unix time of the next HH:MM (UTC); inf for ''. (Same rule as finetune_decoder.py's --stop_at.)"""
-    if not stop_at:
-        return float("inf")
-    hh, mm = (int(x) for x in stop_at.split(":"))
-    now = time.gmtime()
-    t = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0))
-    return t + 86400 if t < time.time() else t
-
-
 def val_summary(res):
     p = res["placed"]["L-MAC"]
     return {"val_tauc_all": round(p["timeAuc"], 4), "val_tfauc_all": round(p["tfAuc"], 4),
@@ -221,7 +210,7 @@ def main():
 
     if step == 0:
         val(start=True)
-    agg, tkind, checked = {}, {True: [0.0, 0], False: [0.0, 0]}, False
+    stats, checked = StepStats({True: "zs_step", False: "guide_step"}), False
     while step < cfg.max_steps and wall < cfg.minutes * 60 and time.time() < deadline:
         t0 = time.time()
         lr = lr_at(gcfg, step, wall, *sched)
@@ -256,16 +245,9 @@ def main():
         step += 1
         dt = time.time() - t0
         wall += dt
-        tkind[with_zs][0] += dt; tkind[with_zs][1] += 1
-        for k, v in parts.items():
-            agg[k] = agg.get(k, 0.0) + v
-            agg["n_" + k] = agg.get("n_" + k, 0) + 1
+        stats.add(with_zs, dt, parts)
         if step % cfg.log_every == 0:
-            times = {f"s_per_{k}": round(tkind[c][0] / tkind[c][1], 2) for c, k in ((True, "zs_step"), (False, "guide_step"))
-                     if tkind[c][1]}
-            log(step=step, wall=round(wall, 1), **{k: round(v / agg["n_" + k], 4) for k, v in agg.items()
-                                                   if not k.startswith("n_")}, **times)
-            agg, tkind = {}, {True: [0.0, 0], False: [0.0, 0]}
+            log(step=step, wall=round(wall, 1), **stats.take())
         if step % cfg.ckpt_every == 0:
             save()
         if step % cfg.val_every == 0:
