@@ -14,8 +14,9 @@ mixtures and over those where the classifier's top class is A ("detected"), and 
 ones SI-SDR of the explanation vs the clean A, of the residual vs the clean B, and the share of the
 explanation's energy in A's bins (metrics.py).
 
---decoder: the decoder's final.pt (default runs/decoder/final.pt, else runs/decoder-stage1/final.pt,
-the stage-1 decoder rebuilt from models/esc50/decoder.onnx by from_onnx.py). --no-write: leave
+--decoder: the decoder's final.pt (default: the shipped models/esc50 decoder, i.e. runs/ft-time4/final.pt,
+else runs/decoder-default/final.pt rebuilt from models/esc50/decoder.onnx by
+`from_onnx.py models/esc50 decoder-default`; the stage-1 decoder is runs/decoder-stage1/final.pt). --no-write: leave
 RESULTS.md and manifest.json alone. --fast: in-domain faithfulness, placed events and the
 belief-gate check only (no saliency, out-of-domain or onnxruntime timings), for sweeps.
 """
@@ -43,15 +44,20 @@ PAPER = {
 METRICS = ["AI", "AD", "AG", "FF", "Fid-In", "SPS", "COMP", "MM"]
 
 
+# training wall times recorded from the original stage-1 checkpoints (from_onnx.py's rebuilds keep none)
+RECORDED_WALL_S = {"classifier": 60.6 * 60, "decoder-stage1": 32.5 * 60}
+SHIPPED_RUN = "ft-time4"  # the run models/esc50/decoder.onnx was exported from (RESULTS.md, "Guidance fine-tuning")
+
+
 def default_decoder():
-    p = os.path.join(RUNS, "decoder", "final.pt")
-    return p if os.path.exists(p) else os.path.join(RUNS, "decoder-stage1", "final.pt")
+    p = os.path.join(RUNS, SHIPPED_RUN, "final.pt")
+    return p if os.path.exists(p) else os.path.join(RUNS, "decoder-default", "final.pt")
 
 
 def load(decoder_path=None):
     c, st = load_trained(os.path.join(RUNS, "classifier", "final.pt"), Classifier, ClassifierConfig, frozen=True)
     d, d_st = load_trained(decoder_path or default_decoder(), MaskDecoder, DecoderConfig, frozen=True)
-    return c, d, st.get("wall"), d_st.get("wall")
+    return c, d, st.get("wall") or RECORDED_WALL_S["classifier"], d_st.get("wall")
 
 
 def saliency(c, mag, target):
@@ -227,7 +233,8 @@ def main():
     bench = json.loads(subprocess.run(["node", os.path.join(os.path.dirname(__file__), "onnx_bench.mjs"),
                                        bundle, "30"], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
     sizes = {f: os.path.getsize(os.path.join(bundle, f)) for f in ("classifier.onnx", "decoder.onnx")}
-    res = {"fold4Accuracy": acc, "perClass": per_class, "faithfulness": faith, "placed": placed,
+    dec_path = os.path.relpath(os.path.abspath(args.decoder or default_decoder()), os.path.dirname(os.path.abspath(__file__)))
+    res = {"decoder": dec_path, "fold4Accuracy": acc, "perClass": per_class, "faithfulness": faith, "placed": placed,
            "maskMeanPredicted": mm_top, "maskMeanUnlikely": mm_low, "clips": int(len(va)),
            "params": {"classifier": count_params(c), "decoder": count_params(d)}, "sizes": sizes,
            "onnxruntimeNode": bench, "trainWallS": {"classifier": cls_wall, "decoder": dec_wall},
@@ -244,7 +251,7 @@ def main():
     man = json.load(open(mpath))
     man["results"] = {"fold4Accuracy": round(acc, 4), "fold4Clips": int(len(va)),
                       "maskMeanPredicted": round(mm_top, 4), "maskMeanUnlikely": round(mm_low, 4)}
-    json.dump(man, open(mpath, "w"), indent=1)
+    open(mpath, "w").write(json.dumps(man, indent=1, ensure_ascii=False) + "\n")
     if not args.limit:
         write_results_md(res, os.path.join(bundle, "RESULTS.md"))
     print(json.dumps({k: res[k] for k in ("fold4Accuracy", "maskMeanPredicted", "maskMeanUnlikely")}))
@@ -259,8 +266,12 @@ def write_results_md(res, path):
       "All numbers below were produced by the commands shown, on ESC-50 fold 4 "
       f"({res['clips']} clips) with the model trained on folds 1-3.\n")
     w("Reproduce: `/usr/bin/python3 models/train/train_classifier.py && /usr/bin/python3 "
-      "models/train/train_decoder.py && /usr/bin/python3 models/train/export.py && "
-      "/usr/bin/python3 models/train/evaluate.py` (the last one writes this file).\n")
+      "models/train/train_decoder.py && /usr/bin/python3 models/train/export.py`, then the guidance fine-tuning "
+      "runs of the section \"Guidance fine-tuning (issue 13)\" below and `export_finetuned.py`; "
+      "`/usr/bin/python3 models/train/evaluate.py` writes this file.\n")
+    w(f"**Decoder measured:** `models/train/{res['decoder']}`. Since session 24 `decoder.onnx` is the guidance "
+      f"fine-tuned decoder (run {SHIPPED_RUN}); the stage-1 decoder is in `models/esc50-stage1` (its row is in "
+      "\"Guidance fine-tuning\"). The `bench:explain` section further down says which decoder it measured.\n")
     w("## Classification (clean fold 4)\n")
     w(f"**Accuracy: {100 * res['fold4Accuracy']:.2f} %** ({res['clips']} clips; floor 72 %).\n")
     w("| class | acc | class | acc | class | acc | class | acc | class | acc |")
@@ -293,8 +304,10 @@ def write_results_md(res, path):
     w("|---|---|---|---|---|")
     w(f"| classifier | {p['classifier']:,} | {s['classifier.onnx'] / 1e6:.2f} MB | {b['classifierMs']:.1f} ms | "
       f"{t['classifier'] / 60:.1f} min |")
-    w(f"| decoder | {p['decoder']:,} | {s['decoder.onnx'] / 1e6:.2f} MB | {b['decoderMs']:.1f} ms | "
-      f"{t['decoder'] / 60:.1f} min |")
+    dec_wall = f"{RECORDED_WALL_S['decoder-stage1'] / 60:.1f} min stage 1"
+    if t["decoder"]:
+        dec_wall += f" + {t['decoder'] / 60:.1f} min in the last fine-tuning run (earlier runs: \"Guidance fine-tuning\")"
+    w(f"| decoder | {p['decoder']:,} | {s['decoder.onnx'] / 1e6:.2f} MB | {b['decoderMs']:.1f} ms | {dec_wall} |")
     w(f"\nTimings: `node models/train/onnx_bench.mjs models/esc50 30` ({b['threads']} threads, {b['cpu']}). "
       "Training wall time is the sum of epoch times in `models/train/runs/*/log.jsonl` on this machine "
       "(2 cores, shared with other work during training).\n")
@@ -308,6 +321,10 @@ def write_results_md(res, path):
       "(`MaskDecoder.belief_gate`, sigmoid(2·(log p_c − log 0.02))): without it the mask means for "
       "the top class and for unlikely classes stayed equal. Run history (resumed from checkpoints): "
       "epochs 1-6 plain loss, 7-9 with an extra (1−p_c)-weighted sparsity term, 10-20 with the gate.")
+    w("- Decoder, fine-tuning (issue 13, `finetune_decoder.py`): the paper's guidance term with its cosine "
+      "criterion (λ_g 2) on placed-event mixtures with the target's own bins as BCE targets, completeness and "
+      "smoothness terms, −SI-SDR against the target's clean source, a frame-ranking term for time-AUC; "
+      "the runs, their order and commands are in \"Guidance fine-tuning (issue 13)\".")
     w("- Both stages ran on this 2-core machine while the app was being built beside them.\n")
     text = "\n".join(L) + "\n"
     marker = "<!-- bench:explain -->"
