@@ -11,7 +11,7 @@ import { createNodeModel, loadBundleDir, type NodeModel } from '../node/ortNode'
 import { analyze, pipelineConfig, renderExplanation, renderExplanationAudio, stitchedMask, type PipelineConfig } from './explain';
 import { explanationMetrics, windowsInRange } from './faithfulness';
 import { magnitudeLevels, sourceLevels } from './levels';
-import { binaryMaskLevels, maskLevel, quantizeMask } from './maskLevels';
+import { binaryMaskLevels, levelsOf, maskLevel, quantizeMask } from './maskLevels';
 import { mulberry32 } from './perturbation';
 import { istft, istftFrames, istftFrom, magnitude, signalSource, specSource, stft, stftFrames } from './stft';
 import { MaskStitcher, padToPlan, planWindows, stitchWeights } from './windows';
@@ -178,6 +178,12 @@ describe('float32 stitching', () => {
       const out = levels.result();
       expect(out).toBeInstanceOf(Uint8Array);
       expect(out).toEqual(ref);
+      // in shared memory: the page gets these very levels (no copy); other levels are copied
+      expect(out.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(levelsOf(out)).toBe(out);
+      const plain = ref.slice();
+      expect(levelsOf(plain)).not.toBe(plain);
+      expect(levelsOf(plain)).toEqual(plain);
       const fm = floats.result();
       let worst = 0;
       for (let i = 0; i < fm.length; i++) worst = Math.max(worst, Math.abs(out[i] / 255 - fm[i]));

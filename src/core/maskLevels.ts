@@ -44,9 +44,19 @@ export function binaryMaskLevels(soft: ArrayLike<number> | Uint8Array, threshold
   return out;
 }
 
-/** A mask's levels: levels as they are (a copy), a float mask quantised (quantizeMask). */
+/**
+ * A zeroed levels array of `n` values, in shared memory where there is SharedArrayBuffer (a
+ * cross-origin isolated page and its worker): the worker's stitched mask and the page's levels are
+ * then one copy (issue 12: 115 MB for an hour), which neither side writes once stitched.
+ */
+export function sharedLevels(n: number): Uint8Array {
+  return typeof SharedArrayBuffer === 'function' ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
+}
+
+/** A mask's levels for the page: shared levels as they are (sharedLevels), other levels copied, a float mask quantised (quantizeMask). */
 export function levelsOf(mask: SoftMask): Uint8Array {
-  return mask instanceof Uint8Array ? mask.slice() : quantizeMask(mask);
+  if (!(mask instanceof Uint8Array)) return quantizeMask(mask);
+  return typeof SharedArrayBuffer === 'function' && mask.buffer instanceof SharedArrayBuffer ? mask : mask.slice();
 }
 
 /** Levels back to values in [0, 1] (level / 255). */

@@ -1,6 +1,6 @@
 // Windowing of audio of any length into model windows, and overlap-add stitching of the
 // per-window masks into one mask over the whole-file STFT (docs/DESIGN.md "Long and short audio").
-import { maskLevel, type SoftMask } from './maskLevels';
+import { maskLevel, sharedLevels, type SoftMask } from './maskLevels';
 
 export interface WindowPlan {
   /** Original signal length (samples). */
@@ -122,7 +122,7 @@ export function stitchWeights(plan: WindowPlan): Float64Array[] {
  * float32 — the same value whatever order the windows come in (progressive stitching). A window's
  * mask is kept (a copy) only until every segment it covers is written. With `levels` the mask is
  * kept as 8-bit levels instead (maskLevel of the float64 sum: a quarter of the memory, issue 12),
- * written in place as the segments complete.
+ * written in place as the segments complete, in shared memory where it exists (sharedLevels).
  */
 export class MaskStitcher<M extends SoftMask = Float32Array> {
   readonly mask: M;
@@ -146,7 +146,7 @@ export class MaskStitcher<M extends SoftMask = Float32Array> {
     levels = false,
   ) {
     const { windowFrames: T, totalFrames: TT, frameOffsets } = plan;
-    this.mask = (levels ? new Uint8Array(bins * TT) : new Float32Array(bins * TT)) as M;
+    this.mask = (levels ? sharedLevels(bins * TT) : new Float32Array(bins * TT)) as M;
     this.weights = stitchWeights(plan);
     this.added = plan.starts.map(() => false);
     const cuts = new Set<number>([0, TT]);
