@@ -9,6 +9,7 @@ import { binaryMaskLevels, levelsOf, quantizeMask, type SoftMask } from './maskL
 import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
 import { WavBlobWriter, wavBlob } from './wav';
 import { yieldToEventLoop } from './macrotask';
+import { floatSamples, sampleScale, type Samples } from './samples';
 
 export interface Progress {
   stage: string;
@@ -256,8 +257,9 @@ export interface AnalysisState<H = unknown> {
   /**
    * The analysed signal (original length, model rate), kept so that the residual is the original
    * minus the explanation (one ISTFT per target); null when not kept (the residual is then ISTFT'd).
+   * Long files in the app keep it as 16-bit PCM (src/core/samples.ts).
    */
-  original: Float32Array | null;
+  original: Samples | null;
   /** Whether hidden outputs are cached (false when over the memory budget). */
   cached: boolean;
   timings: Record<string, number>;
@@ -378,7 +380,7 @@ export function windowPhase(state: Pick<AnalysisState, 'plan'> & { source?: Spec
  * per-window and pooled probabilities, hidden outputs cached per batch.
  */
 export async function analyze<H>(
-  samples: Float32Array,
+  samples: Samples,
   config: PipelineConfig,
   runner: ModelRunner<H>,
   opts: AnalyzeOptions = {},
@@ -398,7 +400,7 @@ export async function analyze<H>(
   let t = now();
   // short files: the whole-file STFT and |X| (as before issue 12); long ones: frames by window
   const whole = samples.length <= (opts.wholeStftMaxS ?? WHOLE_STFT_MAX_S) * config.sampleRate;
-  let spec: Spectrogram | null = whole ? stft(padToPlan(samples, plan), sp) : null;
+  let spec: Spectrogram | null = whole ? stft(padToPlan(floatSamples(samples), plan), sp) : null;
   const magnitude = spec ? stftMagnitude(spec) : null;
   const source = spec ? specSource(spec) : signalSource(samples, plan.paddedLength, sp);
   const timings: Record<string, number> = { stft: now() - t };
@@ -420,7 +422,7 @@ export async function analyze<H>(
   const result = { config, plan, source, magnitude, maxMagnitude: 0, logits, windowProbs, probs: new Float32Array(classes), embeddings, chunks, original: samples, cached, timings, lastSoft: null } as Omit<AnalysisState<H>, 'spec'>;
   // the whole-file STFT of a long file only if something asks for it (not enumerable: a spread does not compute it)
   Object.defineProperty(result, 'spec', {
-    get: () => (spec ??= stft(padToPlan(samples, plan), sp)),
+    get: () => (spec ??= stft(padToPlan(floatSamples(samples), plan), sp)),
     enumerable: false,
     configurable: true,
   });
@@ -768,7 +770,7 @@ export async function explain<H>(
  * istftIn, istftOut, istft and total (since `t0`).
  */
 export function renderExplanation(
-  state: Pick<AnalysisState, 'plan' | 'config'> & { original?: Float32Array | null; source?: SpecSource; spec?: Spectrogram },
+  state: Pick<AnalysisState, 'plan' | 'config'> & { original?: Samples | null; source?: SpecSource; spec?: Spectrogram },
   target: number,
   soft: Float32Array,
   threshold: number | null,
@@ -848,7 +850,7 @@ export interface RenderedExplanation {
  * may be 8-bit levels (a long file's stitched mask): the ISTFT then applies level / 255.
  */
 export function renderExplanationAudio(
-  state: Pick<AnalysisState, 'plan' | 'config'> & { original?: Float32Array | null; source?: SpecSource; spec?: Spectrogram },
+  state: Pick<AnalysisState, 'plan' | 'config'> & { original?: Samples | null; source?: SpecSource; spec?: Spectrogram },
   target: number,
   soft: SoftMask,
   threshold: number | null,
@@ -874,6 +876,7 @@ export function renderExplanationAudio(
   const pIn = new PeakAccumulator(len, PEAK_BUCKETS);
   const pOut = new PeakAccumulator(len, PEAK_BUCKETS);
   const orig = state.original && state.original.length === len ? state.original : null;
+  const sc = orig ? sampleScale(orig) : 1;
   let res = new Float32Array(0);
   let tOut = 0;
   istftStream(src, sp, len, { mask: istftMask }, (start, x) => {
@@ -884,7 +887,7 @@ export function renderExplanationAudio(
     // ISTFT is linear: the residual ISTFT((1−M)⊙X) is the original minus the explanation
     if (res.length < x.length) res = new Float32Array(x.length);
     const r = res.subarray(0, x.length);
-    for (let i = 0; i < x.length; i++) r[i] = orig[start + i] - x[i];
+    for (let i = 0; i < x.length; i++) r[i] = orig[start + i] * sc - x[i];
     wOut.write(r);
     pOut.add(start, r);
     tOut += now() - tr;
@@ -909,9 +912,10 @@ export function renderExplanationAudio(
 }
 
 /** original − explanation: the residual without a second ISTFT (ISTFT(X) = original). */
-export function residualOf(original: Float32Array, maskedIn: Float32Array): Float32Array {
+export function residualOf(original: Samples, maskedIn: Float32Array): Float32Array {
   const out = new Float32Array(maskedIn.length);
-  for (let i = 0; i < out.length; i++) out[i] = original[i] - maskedIn[i];
+  const sc = sampleScale(original);
+  for (let i = 0; i < out.length; i++) out[i] = original[i] * sc - maskedIn[i];
   return out;
 }
 

@@ -13,6 +13,7 @@ import { yieldToEventLoop } from './macrotask';
 import { WaveStitcher, windowWaveformInto } from './lmactd';
 import { clipMetrics, maskMetrics, type ClipMetrics } from './metrics';
 import type { WindowPlan } from './windows';
+import type { Samples } from './samples';
 
 export interface LatentGraphSpec {
   file: string;
@@ -403,7 +404,7 @@ export async function latentProbabilities(graphs: LatentGraphs, audio: Float32Ar
 export interface LatentFileInput {
   plan: WindowPlan;
   /** The analysed signal (original length, model rate). */
-  original: Float32Array | null;
+  original: Samples | null;
 }
 
 export interface LatentFileOptions {
@@ -428,7 +429,7 @@ export interface LatentFileAttribution {
   timings: Record<string, number>;
 }
 
-function fileSignal(state: LatentFileInput): Float32Array {
+function fileSignal(state: LatentFileInput): Samples {
   const x = state.original;
   if (!x || x.length !== state.plan.length) throw new Error('the latent explainer needs the analysed signal (the analysis did not keep it)');
   return x;

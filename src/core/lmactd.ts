@@ -13,6 +13,7 @@ import type { ModelRunner } from './modelRunner';
 import { BLOCK_FRAMES, magnitude as stftMagnitude, signalSource, specSource, stft, stftFrames, type SpecSource, type Spectrogram } from './stft';
 import { padToPlan, signalPart, type WindowPlan } from './windows';
 import { yieldToEventLoop } from './macrotask';
+import { sampleScale, samplesInto, type Samples } from './samples';
 
 const now = (): number => performance.now();
 
@@ -49,11 +50,11 @@ export function crossfadeWeights(plan: WindowPlan, w: number, tap: Float64Array 
 }
 
 /** Window `w` of the signal zero-padded to the plan (the samples the classifier's |X| of that window came from). */
-export function windowWaveformInto(x: Float32Array, plan: WindowPlan, w: number, dst: Float32Array, offset: number): void {
+export function windowWaveformInto(x: Samples, plan: WindowPlan, w: number, dst: Float32Array, offset: number): void {
   const s = plan.starts[w];
   const end = Math.min(x.length, s + plan.windowSamples);
   dst.fill(0, offset, offset + plan.windowSamples);
-  if (end > s) dst.set(x.subarray(s, end), offset);
+  if (end > s) samplesInto(x, s, end, dst, offset);
 }
 
 /** Accumulates per-window explanations [windowSamples] into one of the original length, cross-faded. */
@@ -319,7 +320,8 @@ export async function timeDomainExplain<H>(
   let t = now();
   const explanation = stitcher.result();
   const residual = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) residual[i] = x[i] - explanation[i];
+  const sc = sampleScale(x);
+  for (let i = 0; i < x.length; i++) residual[i] = x[i] * sc - explanation[i];
   tStitch += now() - t;
   timings.timeDecoder = tDec;
   if (tCls > 0) timings.classifier = tCls;

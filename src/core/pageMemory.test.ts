@@ -6,8 +6,9 @@ import { explanationAudio, renderExplanation, renderExplanationAudio, thresholdM
 import { binaryMaskLevels, maskFromLevels, maskLevel, quantizeMask } from './maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
 import { mulberry32 } from './perturbation';
-import { istft, istftFrames, istftFrom, istftStream, signalSource, specSource, stft } from './stft';
-import { encodeWav, WavBlobWriter, wavBlob } from './wav';
+import { floatSamples, pcm16Samples, samplesInto } from './samples';
+import { istft, istftFrames, istftFrom, istftStream, signalSource, specSource, stft, stftFrames } from './stft';
+import { decodeWav, encodeWav, WavBlobWriter, wavBlob } from './wav';
 import { padToPlan, planWindows, signalMaskMean } from './windows';
 
 const SP = { nFft: 1024, winLength: 1024, hopLength: 256 };
@@ -242,6 +243,78 @@ describe('renderExplanationAudio (long files: no full-length floats)', () => {
     expectSame(await bytesOf(got.audio.residual), new Uint8Array(encodeWav(ref.maskedOut, 16000, 'pcm16')));
     expectSame(got.audio.peaks.residual, peaks(ref.maskedOut, PEAK_BUCKETS));
   });
+});
+
+describe("a long file's samples as 16-bit PCM (the worker's, issue 12)", () => {
+  const len = 16000 * 41 + 123;
+  const x = noiseTone(len, 21); // |x| < 1: no clipping
+  const q = pcm16Samples(x);
+  // louder than full scale in places: the conversion clips as the WAV encoder does
+  const loud = x.map((v, i) => (i % 50000 < 300 ? 1.7 * v : v));
+  const qLoud = pcm16Samples(loud);
+  const plan = planWindows(len, W, SP.hopLength);
+  const stateOf = (s: Float32Array | Int16Array) => ({ config: CONFIG, plan, source: signalSource(s, plan.paddedLength, SP), original: s });
+  const soft = randomMask(513 * plan.totalFrames, 22);
+  const LSB = 1 / 32768;
+  const wav = async (blob: Blob) => decodeWav(await bytesOf(blob)).channels[0];
+
+  it("are the values of the original's WAV that the page plays (wavBlob), clipping included, read back as q / 32768", async () => {
+    const played = await wav(wavBlob(loud, 16000));
+    expect(played.length).toBe(len);
+    const f = floatSamples(qLoud);
+    let bad = -1;
+    for (let i = 0; i < len && bad < 0; i++) if (f[i] !== played[i] || qLoud[i] / 32768 !== played[i]) bad = i;
+    expect(bad, 'first sample that differs from the played WAV').toBe(-1);
+    expect(Math.max(...played.subarray(0, 300))).toBeLessThanOrEqual(1);
+    const part = new Float32Array(10);
+    samplesInto(qLoud, 1000, 1010, part, 0);
+    expectSame(part, played.subarray(1000, 1010));
+    expect(floatSamples(x)).toBe(x);
+  });
+
+  it('stftFrames of the PCM samples is stftFrames of their float values bit for bit (edges included)', () => {
+    const f = floatSamples(q);
+    for (const [a, b] of [[0, 40], [1200, 1300], [plan.totalFrames - 30, plan.totalFrames]]) {
+      const got = stftFrames(q, plan.paddedLength, SP, a, b);
+      const ref = stftFrames(f, plan.paddedLength, SP, a, b);
+      expectSame(got.re, ref.re);
+      expectSame(got.im, ref.im);
+    }
+  });
+
+  it('the explanation of the PCM samples is that of the played original byte for byte (WAVs, peaks, levels)', async () => {
+    const a = renderExplanationAudio(stateOf(floatSamples(qLoud)), 3, soft, null);
+    const b = renderExplanationAudio(stateOf(qLoud), 3, soft, null);
+    expectSame(b.maskLevels, a.maskLevels);
+    expectSame(await bytesOf(b.audio.explanation), await bytesOf(a.audio.explanation));
+    expectSame(await bytesOf(b.audio.residual), await bytesOf(a.audio.residual));
+    expectSame(b.audio.peaks.residual, a.audio.peaks.residual);
+  });
+
+  for (const threshold of [null, 0.55]) {
+    it(`explanation and residual within 2 LSB of the float32 ones; together they are the played original (threshold ${threshold})`, async () => {
+      const a = renderExplanationAudio(stateOf(x), 3, soft, threshold);
+      const b = renderExplanationAudio(stateOf(q), 3, soft, threshold);
+      expectSame(b.maskLevels, a.maskLevels);
+      expect(b.maskMean).toBe(a.maskMean);
+      const [e32, r32, e16, r16] = await Promise.all([a.audio.explanation, a.audio.residual, b.audio.explanation, b.audio.residual].map(wav));
+      let de = 0;
+      let dr = 0;
+      let sum = 0;
+      let energy = 0;
+      for (let i = 0; i < len; i++) {
+        de = Math.max(de, Math.abs(e16[i] - e32[i]));
+        dr = Math.max(dr, Math.abs(r16[i] - r32[i]));
+        // each track is rounded to 16 bits on its own: their sum is the played original within one step
+        sum = Math.max(sum, Math.abs(e16[i] + r16[i] - q[i] / 32768));
+        energy += e16[i] * e16[i];
+      }
+      expect(energy / len).toBeGreaterThan(1e-3); // the explanation is not silence
+      expect(de / LSB).toBeLessThanOrEqual(2);
+      expect(dr / LSB).toBeLessThanOrEqual(2);
+      expect(sum / LSB).toBeLessThanOrEqual(1);
+    });
+  }
 });
 
 describe('WavBlobWriter sample conversion', () => {

@@ -2,6 +2,7 @@
 // reflect padding (see docs/DESIGN.md "DSP conventions"). FFTs come from the `fft.js` package.
 import FFT from 'fft.js';
 import { LEVEL_VALUES } from './maskLevels';
+import { sampleScale, type Samples } from './samples';
 
 export interface StftParams {
   nFft: number;
@@ -195,7 +196,7 @@ export function specSource(spec: Spectrogram): SpecSource {
  * computed without the whole-file STFT or the padded copy: bit for bit the same values (the same
  * arithmetic per frame).
  */
-export function stftFrames(x: Float32Array, paddedLength: number, p: StftParams, frame0: number, frame1: number): Spectrogram {
+export function stftFrames(x: Samples, paddedLength: number, p: StftParams, frame0: number, frame1: number): Spectrogram {
   checkParams(p);
   const { nFft, winLength, hopLength } = p;
   const n = paddedLength;
@@ -212,14 +213,16 @@ export function stftFrames(x: Float32Array, paddedLength: number, p: StftParams,
   const re = new Float32Array(bins * frames);
   const im = new Float32Array(bins * frames);
   const len = x.length;
+  // 16-bit PCM samples are q / 32768 (a power of two: the products are the same as of the float values); float ones × 1, exactly
+  const sc = sampleScale(x);
   for (let t = 0; t < frames; t++) {
     const start = (frame0 + t) * hopLength - half;
     if (start >= 0 && start + nFft <= len) {
-      for (let i = 0; i < nFft; i++) buf[i] = x[start + i] * win[i];
+      for (let i = 0; i < nFft; i++) buf[i] = x[start + i] * sc * win[i];
     } else {
       for (let i = 0; i < nFft; i++) {
         const k = reflectIndex(start + i, n);
-        buf[i] = (k < len ? x[k] : 0) * win[i];
+        buf[i] = (k < len ? x[k] * sc : 0) * win[i];
       }
     }
     fft.realTransform(out, buf);
@@ -232,7 +235,7 @@ export function stftFrames(x: Float32Array, paddedLength: number, p: StftParams,
 }
 
 /** A SpecSource computing frames from the signal on demand (`stftFrames`). */
-export function signalSource(x: Float32Array, paddedLength: number, p: StftParams): SpecSource {
+export function signalSource(x: Samples, paddedLength: number, p: StftParams): SpecSource {
   return {
     bins: p.nFft / 2 + 1,
     frames: frameCount(paddedLength, p.hopLength),

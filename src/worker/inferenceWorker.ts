@@ -13,6 +13,7 @@ import { binaryMaskLevels, LEVEL_VALUES, quantizeMask, type SoftMask } from '../
 import { HIDDEN_LEVELS_TOLERANCE, hiddenLevelsBytes, packHiddenLevels, unpackHiddenLevels, type HiddenLevels } from '../core/hiddenLevels';
 import { PeakAccumulator, PEAK_BUCKETS } from '../core/peaks';
 import { WavBlobWriter } from '../core/wav';
+import { pcm16Samples, sampleScale } from '../core/samples';
 import { istftFrames } from '../core/stft';
 import { magnitudeLevels, sourceLevels } from '../core/levels';
 import { explanationMetrics, maskedPromptSimilarity, promptSimilarity, windowsInRange } from '../core/faithfulness';
@@ -455,7 +456,8 @@ function focusTracks(st: AnalysisState<Hidden>, start: number, part: Float32Arra
   const sr = st.config.sampleRate;
   const orig = st.original;
   const outPart = new Float32Array(part.length);
-  if (orig) for (let i = 0; i < part.length; i++) outPart[i] = orig[start + i] - part[i];
+  const sc = orig ? sampleScale(orig) : 1;
+  if (orig) for (let i = 0; i < part.length; i++) outPart[i] = orig[start + i] * sc - part[i];
   const track = (x: Float32Array) => {
     const w = new WavBlobWriter(sr, len);
     w.silence(start);
@@ -665,6 +667,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       const cfg = pipelineConfig(m);
       const C = cfg.classes;
       const sr = cfg.sampleRate;
+      const durationS = req.samples.length / sr;
       /** The message of an analysis: of the windows classified so far (all of them once final). */
       const message = (st: AnalysisState<Hidden>, levels: Uint8Array): AnalysisMsg => {
         const fill = st.fill && !st.fill.complete ? st.fill : null;
@@ -672,7 +675,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         return {
           fileId: req.fileId,
           sampleRate: sr,
-          durationS: req.samples.length / sr,
+          durationS,
           bins: st.source.bins,
           frames: st.source.frames,
           hopLength: cfg.stft.hopLength,
@@ -704,7 +707,12 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       let state: AnalysisState<Hidden>;
       try {
         const long = req.samples.length > FLOAT16_HIDDEN_FROM_S * cfg.sampleRate;
-        state = await analyze(req.samples, cfg, long ? packingRunner() : runner, {
+        // files without float arrays keep their samples as 16-bit PCM (issue 12: half the memory),
+        // the values of the original's WAV that the page plays; the float32 copy is dropped with the request
+        const samples = req.samples.length > FLOAT_ARRAYS_MAX_S * sr ? pcm16Samples(req.samples) : req.samples;
+        // closures of the analysis (its two-pass fill) may keep the request alive: it lets go of the float32 copy
+        if (samples !== req.samples) req.samples = new Float32Array(0);
+        state = await analyze(samples, cfg, long ? packingRunner() : runner, {
           signal,
           onProgress,
           batchSize: 4,
