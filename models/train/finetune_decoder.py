@@ -344,6 +344,11 @@ def main():
     if step == 0 or cfg.lambda_sisdr > 0 or cfg.lr_schedule != "constant":
         log(step=step, start=True, **val())
     stats = StepStats({True: "ce_step", False: "guide_step"})  # classifier-term steps, guidance-only steps
+
+    def save():
+        save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
+                  rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,
+                  config=asdict(cfg), model_config=asdict(decoder.cfg), sched=(cfg.lr_schedule, *sched))
     while step < cfg.max_steps and wall < cfg.minutes * 60 and time.time() < deadline:
         t0 = time.time()
         lr = lr_at(cfg, step, wall, *sched)
@@ -364,15 +369,11 @@ def main():
         if step % cfg.log_every == 0:
             log(step=step, wall=round(wall, 1), **stats.take())
         if step % cfg.ckpt_every == 0:
-            save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
-                      rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,
-                      config=asdict(cfg), model_config=asdict(decoder.cfg), sched=(cfg.lr_schedule, *sched))
+            save()
         if step % val_every == 0:
             log(step=step, **val())
     log(step=step, final=True, **val())
-    save_ckpt(ckpt_path, model=decoder.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
-              rng=torch.get_rng_state(), np_rng=rng.bit_generator.state, step=step, wall=wall,
-              config=asdict(cfg), model_config=asdict(decoder.cfg), sched=(cfg.lr_schedule, *sched))
+    save()
     torch.save({"model": decoder.state_dict(), "model_config": asdict(decoder.cfg), "wall": wall,
                 "config": asdict(cfg), "steps": step}, os.path.join(log.dir, "final.pt"))
     log(event="done", step=step, wall=round(wall, 1))

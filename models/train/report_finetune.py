@@ -17,6 +17,25 @@ MARK = "<!-- finetune -->"
 END = "<!-- /finetune -->"
 
 
+def load_runs(specs):
+    """[(NAME, the JSON at PATH)] for NAME=PATH arguments."""
+    return [(a.split("=", 1)[0], json.load(open(a.split("=", 1)[1]))) for a in specs]
+
+
+def write_section(path, mark, end, lines, legacy_next=None):
+    """Replace the part of the file at `path` from `mark` to `end` by `lines` (which end with `end`; appended
+    when `mark` is absent), keep what follows `end`, and print the lines. A file without `end` keeps
+    what follows from the first `legacy_next` on (sections written before the end marker existed)."""
+    head, _, rest = open(path).read().partition(mark)
+    if end in rest:
+        tail = rest.split(end, 1)[1]
+    else:
+        k = rest.find(legacy_next) if legacy_next else -1
+        tail = rest[k:] if k >= 0 else ""
+    open(path, "w").write(head.rstrip() + "\n\n" + "\n".join(lines) + "\n" + tail.lstrip("\n"))
+    print("\n".join(lines))
+
+
 def row(name, r, ones_ff):
     f = r["faithfulness"]["in"]["L-MAC"]
     p = r["placed"]["L-MAC"]
@@ -34,7 +53,7 @@ def main():
     ap.add_argument("--notes", default=None, help="markdown appended after the table")
     ap.add_argument("--results", default=os.path.join(ROOT, "models", "esc50", "RESULTS.md"))
     args = ap.parse_args()
-    runs = [(a.split("=", 1)[0], json.load(open(a.split("=", 1)[1]))) for a in args.runs]
+    runs = load_runs(args.runs)
     ref = runs[0][1]
     ones = ref["faithfulness"]["in"]["all-ones"]
     ones_p = ref["placed"]["all-ones"]
@@ -68,17 +87,7 @@ def main():
     if args.notes:
         L.append(open(args.notes).read().rstrip() + "\n")
     L.append(END)
-    old = open(args.results).read()
-    head, _, rest = old.partition(MARK)
-    # keep what others appended after the section (the end marker, or, for files written before
-    # it existed, the first "## " heading that is not this section's own)
-    if END in rest:
-        tail = rest.split(END, 1)[1]
-    else:
-        k = rest.find("\n## LMAC-TD")
-        tail = rest[k:] if k >= 0 else ""
-    open(args.results, "w").write(head.rstrip() + "\n\n" + "\n".join(L) + "\n" + tail.lstrip("\n"))
-    print("\n".join(L))
+    write_section(args.results, MARK, END, L, legacy_next="\n## LMAC-TD")
 
 
 if __name__ == "__main__":

@@ -4,14 +4,13 @@
     /usr/bin/python3 models/train/report_zs_finetune.py NAME=runs/eval200-X.json [NAME=...] [--notes FILE]
 
 Replaces the part of RESULTS.md between `<!-- zs-finetune -->` and `<!-- /zs-finetune -->` (appended
-at the end the first time), so rerunning it is idempotent. evaluate_zs.py rewrites the whole file:
-rerun this after it.
+at the end the first time), so rerunning it is idempotent; evaluate_zs.py keeps that section.
 """
 import argparse
-import json
 import os
 
 from export import ROOT
+from report_finetune import load_runs, write_section
 
 MARK = "<!-- zs-finetune -->"
 END = "<!-- /zs-finetune -->"
@@ -50,7 +49,7 @@ def main():
     ap.add_argument("--notes", default=None, help="markdown placed before the table")
     ap.add_argument("--results", default=os.path.join(ROOT, "models", "esc50-zs", "RESULTS.md"))
     args = ap.parse_args()
-    runs = [(a.split("=", 1)[0], json.load(open(a.split("=", 1)[1]))) for a in args.runs]
+    runs = load_runs(args.runs)
     ref = runs[0][1]
     L = [MARK, "## Guidance fine-tuning of the prompt decoder (issue 13)\n"]
     if args.notes:
@@ -59,11 +58,7 @@ def main():
     L += [row(name, r) for name, r in runs] + baseline_rows(ref)
     L.append("")
     L.append(END)
-    old = open(args.results).read()
-    head, _, rest = old.partition(MARK)
-    tail = rest.split(END, 1)[1] if END in rest else ""
-    open(args.results, "w").write(head.rstrip() + "\n\n" + "\n".join(L) + "\n" + tail.lstrip("\n"))
-    print("\n".join(L))
+    write_section(args.results, MARK, END, L)
 
 
 if __name__ == "__main__":
