@@ -18,7 +18,7 @@ the name 25 classes away on clean clips (evaluate_zs.py's maskMeanOwn / maskMean
 Spearman correlation of mask mean vs similarity over 80 clips × 50 names (evaluate_zs.selectivity_and_scatter).
 evaluate_zs.py itself runs on all 400 fold-4 clips; here the first --limit (200, evaluate.py's set).
 
---decoder: a PromptMaskDecoder final.pt (default runs/zs_decoder-stage1/final.pt, the shipped decoder
+--decoder: a PromptMaskDecoder final.pt (default runs/zs_decoder-default/final.pt, the shipped decoder
 rebuilt by `from_onnx.py --zs`); the audio–text model is runs/zs_encoder/final.pt (ZS_ENCODER overrides).
 """
 import argparse
@@ -104,7 +104,7 @@ def evaluate(m, d, ds, va, T, faith=True):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--decoder", default=os.path.join(RUNS, "zs_decoder-stage1", "final.pt"))
+    ap.add_argument("--decoder", default=os.path.join(RUNS, "zs_decoder-default", "final.pt"))
     ap.add_argument("--limit", type=int, default=200, help="the first N fold-4 clips (evaluate.py's --limit 200)")
     ap.add_argument("--json", default=None, help="also write the results here")
     ap.add_argument("--threads", type=int, default=1)

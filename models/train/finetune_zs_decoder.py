@@ -65,7 +65,7 @@ from train_zs import held_out_split, text_batch
 @dataclass
 class ZsFinetuneConfig:
     name: str = "zs-ft"
-    init: str = "zs_decoder-stage1"  # stage whose final.pt is the starting point
+    init: str = "zs_decoder-default"  # stage whose final.pt is the starting point (from_onnx.py --zs: the shipped decoder)
     seed: int = 1414
     minutes: float = 60.0  # step-time budget (resumable); the cosine reaches 0 here
     max_steps: int = 100000

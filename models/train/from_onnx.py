@@ -2,7 +2,7 @@
 
     /usr/bin/python3 models/train/from_onnx.py      # writes runs/classifier/final.pt, runs/decoder-stage1/final.pt
     /usr/bin/python3 models/train/from_onnx.py models/esc50 decoder-default   # + runs/decoder-default/final.pt
-    /usr/bin/python3 models/train/from_onnx.py --zs [BUNDLE [STAGE]]   # runs/zs_encoder/final.pt, runs/zs_decoder-stage1/final.pt
+    /usr/bin/python3 models/train/from_onnx.py --zs [BUNDLE [STAGE]]   # runs/zs_encoder/final.pt, runs/zs_decoder-default/final.pt
 
 The classifier comes from models/esc50; the stage-1 decoder from models/esc50-stage1 (since session
 24 models/esc50 ships the fine-tuned decoder). With a bundle folder and a stage name, the decoder is
@@ -20,7 +20,8 @@ mode when it is fine-tuned (finetune_decoder.py does this).
 --zs: the zero-shot bundle (default models/esc50-zs): the audio–text model (AudioTextModel: the audio
 encoder from audio_encoder.onnx, the text projector from text_projector.onnx) as runs/zs_encoder and
 the LMAC-ZS decoder (PromptMaskDecoder, its gate τ, κ from the manifest) as runs/<STAGE> (default
-zs_decoder-stage1), checked against onnxruntime-node the same way (logits, embedding, text, mask).
+zs_decoder-default: the shipped decoder, since session 24 the fine-tuned zs-ft1; runs/zs_decoder-stage1
+on this machine is the session-23 decoder rebuilt before that), checked against onnxruntime-node the same way (logits, embedding, text, mask).
 The zero-shot training checkpoints (runs/zs_encoder, runs/zs_decoder) are not in git either.
 """
 import json
@@ -118,7 +119,7 @@ def _save_stage(stage, m, source):
     print("wrote", out)
 
 
-def main_zs(bundle=ZS_BUNDLE, decoder_stage="zs_decoder-stage1"):
+def main_zs(bundle=ZS_BUNDLE, decoder_stage="zs_decoder-default"):
     """Rebuild, check against onnxruntime-node (≤ 1e-4) and save the zero-shot stages."""
     from export import run_onnx, test_signal, HIDDEN
     from export_zs import FIXTURE_PROMPTS, AudioEncoderOnnx
