@@ -20,7 +20,8 @@
  */
 import { chromium, type Page } from '@playwright/test';
 import { spawn, execSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../src/core/wav';
@@ -50,6 +51,8 @@ npm run bench -- [options]     headless Chromium (WASM) timings of the productio
   --first        also the first file after opening the page: --first-runs R fresh pages (default 3; ?backend=wasm),
                  --idle S seconds idle after the model is ready (default 5), then the first clip
   --dist DIR     serve this build folder (default dist; built there unless --no-build)
+  --private      a private window (Playwright's new context) instead of a normal window of a fresh profile:
+                 there the browser keeps the origin's files (OPFS) in memory, so a long file's WAV files cost memory
   --help         this text`;
 const args = parseCli(USAGE, {
   clips: { type: 'string' },
@@ -63,6 +66,7 @@ const args = parseCli(USAGE, {
   minutes: { type: 'string' },
   dist: { type: 'string' },
   first: { type: 'boolean' },
+  private: { type: 'boolean' },
   idle: { type: 'string' },
   'first-runs': { type: 'string' },
 });
@@ -72,7 +76,7 @@ if (!BUNDLES.some((b) => b.id === BUNDLE)) {
   process.exit(2);
 }
 const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'models', BUNDLE, 'manifest.json'), 'utf8')) as { name: string; labels: string[]; timeDecoder?: unknown; latent?: unknown; decoder?: unknown };
-const opt = (name: 'no-long' | 'no-lmactd' | 'no-build' | 'prompts' | 'hour' | 'first') => args[name] === true;
+const opt = (name: 'no-long' | 'no-lmactd' | 'no-build' | 'prompts' | 'hour' | 'first' | 'private') => args[name] === true;
 const MINUTES = numberArg('minutes', args.minutes, 60);
 const DIST = typeof args.dist === 'string' ? args.dist : 'dist';
 const N = numberArg('clips', args.clips, 10);
@@ -159,13 +163,12 @@ interface Run {
  * The first file after opening the page (issue 12): a fresh page per run (its own worker and
  * sessions), idle for --idle s once the model is ready (a user picking a file), then the clip.
  */
-async function firstFileRuns(browser: import('@playwright/test').Browser, url: string, clip: Clip): Promise<void> {
+async function firstFileRuns(freshPage: () => Promise<{ page: Page; close: () => Promise<void> }>, url: string, clip: Clip): Promise<void> {
   const idleS = numberArg('idle', args.idle, 5);
   const R = numberArg('first-runs', args['first-runs'], 3);
   const rs: Run[] = [];
   for (let k = 0; k < R; k++) {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
+    const { page, close } = await freshPage();
     const t0 = Date.now();
     await page.goto(`${url}?backend=wasm`);
     await page.getByTestId('backend-in-use').filter({ hasText: /^WASM$/ }).waitFor({ timeout: 240_000 });
@@ -174,7 +177,7 @@ async function firstFileRuns(browser: import('@playwright/test').Browser, url: s
     const r = await runFile(page, clip, 120_000);
     rs.push(r);
     console.log(`first file after opening the page (model ready ${readyS.toFixed(1)} s after goto, then ${idleS} s idle): in app file → audible ${r.inApp.shownMs.toFixed(0)} ms, + metrics ${r.inApp.wallMs.toFixed(0)} ms (classifier ${r.analysis.classifier?.toFixed(0)}, decoder ${r.explanation.decoder?.toFixed(0)}, metrics ${r.explanation.metrics?.toFixed(0)} ms)`);
-    await ctx.close();
+    await close();
   }
   console.log(`  first file, median of ${rs.length}: file → audible ${median(rs.map((r) => r.inApp.shownMs)).toFixed(0)} ms, + metrics ${median(rs.map((r) => r.inApp.wallMs)).toFixed(0)} ms`);
 }
@@ -366,9 +369,20 @@ async function main() {
   process.on('exit', stop);
   const url = `http://localhost:${PORT}/`;
   await waitServer(url);
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--autoplay-policy=no-user-gesture-required'] });
+  const launch = { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--autoplay-policy=no-user-gesture-required'] };
+  // a normal window of a fresh profile, as a new user's browser (its origin files are on disk),
+  // or with --private a private one (Playwright's new context)
+  const profile = opt('private') ? null : mkdtempSync(join(tmpdir(), 'lmac-bench-profile-'));
+  const browser = profile ? null : await chromium.launch(launch);
+  const ctx = profile ? await chromium.launchPersistentContext(profile, launch) : await browser!.newContext();
+  console.log(profile ? `normal window, fresh profile ${profile}` : 'private window (--private)');
+  const freshPage = async () => {
+    const c = browser ? await browser.newContext() : ctx;
+    const page = await c.newPage();
+    return { page, close: () => (browser ? c.close() : page.close()) };
+  };
   try {
-    const page = await browser.newPage();
+    const page = await ctx.newPage();
     await page.goto(url);
     await page.getByTestId('backend-select').selectOption('wasm');
     await page.getByTestId('backend-in-use').filter({ hasText: /^WASM$/ }).waitFor({ timeout: 120_000 });
@@ -387,7 +401,7 @@ async function main() {
       await latentBench(page, list);
       return;
     }
-    if (opt('first')) await firstFileRuns(browser, url, list[0]);
+    if (opt('first')) await firstFileRuns(freshPage, url, list[0]);
     console.log(`warm-up on ${list[0].name}`);
     await runFile(page, list[0], 120_000);
     const runs: Run[] = [];
@@ -459,7 +473,9 @@ async function main() {
       console.log(`  median: audible ${median(pr.map((r) => r.shownMs)).toFixed(0)} ms, similarities ${median(pr.map((r) => r.doneMs)).toFixed(0)} ms`);
     }
   } finally {
-    await browser.close();
+    await ctx.close();
+    await browser?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
     stop();
   }
 }

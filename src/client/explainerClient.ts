@@ -25,7 +25,7 @@ import type {
   ResultMap,
   SerializedError,
 } from '../worker/protocol';
-import { FLOAT_ARRAYS_MAX_S, transferablesOf } from '../worker/protocol';
+import { DISK_AUDIO_PREFIX, FLOAT_ARRAYS_MAX_S, transferablesOf } from '../worker/protocol';
 import { peaks, PEAK_BUCKETS } from '../core/peaks';
 import { wavBlob } from '../core/wav';
 
@@ -420,31 +420,39 @@ export class ExplainerClient {
     const { samples, timings: dt } = await decodeToMono(file, name, info.sampleRate, this.decodeBudget);
     if (signal?.aborted) throw abortError();
     onProgress?.({ stage: 'decode', done: 1, total: 1 });
-    // the player's WAV written a part at a time (no whole-file ArrayBuffer), peaks for the view
-    const original = (): OriginalAudio => {
-      const t = performance.now();
+    // peaks for the view, and the player's WAV (files up to 2 min) written a part at a time
+    const view = (): Omit<OriginalAudio, 'wav'> => {
       let maxAbs = 0;
       for (let i = 0; i < samples.length; i++) {
         const v = Math.abs(samples[i]);
         if (v > maxAbs) maxAbs = v;
       }
-      const o: OriginalAudio = { wav: wavBlob(samples, info.sampleRate), peaks: peaks(samples, PEAK_BUCKETS), maxAbs };
+      return { peaks: peaks(samples, PEAK_BUCKETS), maxAbs };
+    };
+    const original = (): OriginalAudio => {
+      const t = performance.now();
+      const o: OriginalAudio = { wav: wavBlob(samples, info.sampleRate), ...view() };
       dt.originalWav = performance.now() - t;
       return o;
     };
     // files up to 2 min: the page keeps the samples and the worker gets a copy, sent first (the
     // player's WAV and peaks are written while the worker computes the STFT); longer ones (issue
-    // 12): the WAV first, then the samples move to the worker (no copy) and the page keeps none
+    // 12): the peaks first, then the samples move to the worker (no copy) and the page keeps none;
+    // the worker writes the player's WAV (to disk where it can) and sends it with the analysis
     const keep = samples.length <= FLOAT_ARRAYS_MAX_S * info.sampleRate;
-    const orig = keep ? null : original();
+    const longView = keep ? null : view();
     const t = performance.now();
     const sent = keep ? samples.slice() : movedOrCopied(samples);
     dt.handover = performance.now() - t;
     const { onProvisional } = opts;
-    // written right after the samples are posted (below), before any message from the worker
-    let originalAudio: OriginalAudio | null = orig;
+    // short files: written right after the samples are posted (below), before any message from the worker
+    let originalAudio: OriginalAudio | null = null;
     const toAnalysis = (r: AnalysisMsg): Analysis => {
-      const { timings: wt, levelsInPartial: _, ...rest } = r;
+      const { timings: wt, levelsInPartial: _, originalWav, ...rest } = r;
+      if (!originalAudio && longView) {
+        if (!originalWav) throw new Error(`${name}: the worker sent no WAV of the original`);
+        originalAudio = { wav: originalWav, ...longView };
+      }
       return {
         ...rest,
         name,
@@ -466,7 +474,7 @@ export class ExplainerClient {
         },
       },
     );
-    originalAudio ??= original();
+    if (keep) originalAudio = original();
     const res: AnalysisMsg = await pending;
     if (res.levelsInPartial) {
       const p = early as AnalysisMsg | null;
@@ -547,6 +555,12 @@ export class ExplainerClient {
       { type: 'latent', key: `${key}@${start}`, samples: copy, beta: opts.beta, method: opts.method, baseline: opts.baseline, target: opts.target ?? null },
       { transfer: transferablesOf(copy), signal },
     );
+  }
+
+  /** The page no longer plays these WAV files (the worker's, on disk): the worker removes them. */
+  releaseAudio(files: Blob[]): void {
+    const names = files.flatMap((f) => (f instanceof File && f.name.startsWith(DISK_AUDIO_PREFIX) ? [f.name] : []));
+    if (names.length) void this.call<'releaseAudio'>({ type: 'releaseAudio', names }).catch(() => undefined);
   }
 
   /** Drop a file's cached analysis in the worker. */

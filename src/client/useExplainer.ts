@@ -46,6 +46,8 @@ export interface UseExplainer extends ExplainerState {
   analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal, opts?: AnalyzeOptions): Promise<Analysis>;
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
+  /** The page no longer plays these WAV files: the worker removes those it wrote to disk. */
+  releaseAudio(files: Blob[]): void;
   /** One live window (microphone): probabilities and the mask of `target` (null: top class); see ExplainerClient.live. */
   live(samples: Float32Array, target: number | null, signal?: AbortSignal): Promise<LiveResult>;
 }
@@ -197,8 +199,9 @@ export function useExplainer(opts: { bundleUrl?: string } = {}): UseExplainer {
   );
 
   const forget = useCallback((fileId: string) => getExplainerClient().forget(fileId), []);
+  const releaseAudio = useCallback((files: Blob[]) => getExplainerClient().releaseAudio(files), []);
 
   const live = useCallback((samples: Float32Array, target: number | null, signal?: AbortSignal) => getExplainerClient().live(samples, target, signal), []);
 
-  return { ...s, loadBundle, loadFiles, inspectModel, setModelError, setBackend, analyze, explain, forget, live };
+  return { ...s, loadBundle, loadFiles, inspectModel, setModelError, setBackend, analyze, explain, forget, releaseAudio, live };
 }

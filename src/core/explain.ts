@@ -7,7 +7,7 @@ import { istft, istftFrom, istftStream, magnitude as stftMagnitude, signalSource
 import { MaskStitcher, padToPlan, planWindows, signalMaskMean, type WindowPlan } from './windows';
 import { binaryMaskLevels, levelsOf, quantizeMask, type SoftMask } from './maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
-import { WavBlobWriter, wavBlob } from './wav';
+import { WavBlobWriter, wavBlob, type WavSink } from './wav';
 import { yieldToEventLoop } from './macrotask';
 import { floatSamples, sampleScale, type Samples } from './samples';
 
@@ -812,11 +812,11 @@ export function renderExplanation(
  * original length; `encodeWav(x, rate, 'pcm16')` byte for byte) and their waveform peaks, so the
  * page never holds the signals as float32.
  */
-export interface ExplanationAudio {
+export interface ExplanationAudio<F = Blob> {
   /** The masked-in audio (what the classifier relied on). */
-  explanation: Blob;
+  explanation: F;
   /** The masked-out audio: original − explanation. */
-  residual: Blob;
+  residual: F;
   /** `peaks(signal, PEAK_BUCKETS)` of each (src/core/peaks.ts). */
   peaks: { explanation: Float32Array; residual: Float32Array };
 }
@@ -831,25 +831,30 @@ export function explanationAudio(maskedIn: Float32Array, maskedOut: Float32Array
 }
 
 /** What `renderExplanationAudio` gives: the mask as 8-bit levels and the audio as WAV files, no full-length floats. */
-export interface RenderedExplanation {
+export interface RenderedExplanation<F = Blob> {
   target: number;
   threshold: number | null;
   /** [bins × totalFrames] levels 0..255 (value = level / 255; 0 or 255 when threshold != null), src/core/maskLevels.ts. */
   maskLevels: Uint8Array;
   /** As ExplainResult.maskMean, of the float mask (soft, or 0/1). */
   maskMean: number;
-  audio: ExplanationAudio;
+  audio: ExplanationAudio<F>;
   timings: Record<string, number>;
 }
+
+/** The two WAV files renderExplanationAudio writes into (default: Blobs in memory, WavBlobWriter). */
+export type TrackSinks<F = Blob> = { explanation: WavSink<F>; residual: WavSink<F> };
 
 /**
  * `renderExplanation` for long files (issue 12) without its full-length float arrays: the mask
  * goes out as 8-bit levels, the ISTFT runs a block of frames at a time (istftStream) straight into
  * the explanation's and the residual's WAV files and peaks. The same audio bytes and mask mean as
  * `renderExplanation` + `explanationAudio`, and the levels `quantizeMask` gives of its mask. `soft`
- * may be 8-bit levels (a long file's stitched mask): the ISTFT then applies level / 255.
+ * may be 8-bit levels (a long file's stitched mask): the ISTFT then applies level / 255. `sinks`
+ * (fresh writers of the file's length) decide where the WAV files go: the worker writes an hour's
+ * to disk (src/worker/diskAudio.ts), not into Blobs the browser holds in memory.
  */
-export function renderExplanationAudio(
+export function renderExplanationAudio<F = Blob>(
   state: Pick<AnalysisState, 'plan' | 'config'> & { original?: Samples | null; source?: SpecSource; spec?: Spectrogram },
   target: number,
   soft: SoftMask,
@@ -857,7 +862,8 @@ export function renderExplanationAudio(
   opts: RunOptions = {},
   timings: Record<string, number> = {},
   t0: number = now(),
-): RenderedExplanation {
+  sinks?: TrackSinks<F>,
+): RenderedExplanation<F> {
   opts.signal?.throwIfAborted();
   let t = now();
   const maskLevels = threshold === null ? levelsOf(soft) : binaryMaskLevels(soft, threshold);
@@ -871,8 +877,7 @@ export function renderExplanationAudio(
   const src = sourceOf(state);
   // the ISTFT takes the soft mask as is, a binary one as its levels (0 and 255 are exactly 0 and 1)
   const istftMask = threshold === null ? soft : maskLevels;
-  const wIn = new WavBlobWriter(sr, len);
-  const wOut = new WavBlobWriter(sr, len);
+  const { explanation: wIn, residual: wOut } = sinks ?? ({ explanation: new WavBlobWriter(sr, len), residual: new WavBlobWriter(sr, len) } as unknown as TrackSinks<F>);
   const pIn = new PeakAccumulator(len, PEAK_BUCKETS);
   const pOut = new PeakAccumulator(len, PEAK_BUCKETS);
   const orig = state.original && state.original.length === len ? state.original : null;
@@ -906,7 +911,7 @@ export function renderExplanationAudio(
   timings.istftIn = now() - t - tOut;
   timings.istft = timings.istftIn + timings.istftOut;
   opts.onProgress?.({ stage: 'istft', done: 2, total: 2 });
-  const audio: ExplanationAudio = { explanation: wIn.finish(), residual: wOut.finish(), peaks: { explanation: pIn.result(), residual: pOut.result() } };
+  const audio: ExplanationAudio<F> = { explanation: wIn.finish(), residual: wOut.finish(), peaks: { explanation: pIn.result(), residual: pOut.result() } };
   timings.total = now() - t0;
   return { target, threshold, maskLevels, maskMean, audio, timings };
 }

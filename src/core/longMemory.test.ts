@@ -65,6 +65,27 @@ describe('STFT frames by range', () => {
   });
 });
 
+describe('signalSource: blocks computed into one pair of arrays', () => {
+  it('reuses its arrays from block to block, each block equal to stftFrames of its frames (larger blocks grow them)', () => {
+    const len = 16000 * 4 + 77;
+    const x = noiseTone(len, 8);
+    const src = signalSource(x, len, SP);
+    const b1 = src.block(0, 50);
+    const v1 = { re: b1.re.slice(), im: b1.im.slice() };
+    expect(v1).toEqual({ re: stftFrames(x, len, SP, 0, 50).re, im: stftFrames(x, len, SP, 0, 50).im });
+    const b2 = src.block(50, 90);
+    expect(b2.re.buffer).toBe(b1.re.buffer);
+    expect(b2.im.buffer).toBe(b1.im.buffer);
+    const f2 = stftFrames(x, len, SP, 50, 90);
+    expect([b2.frames, b2.re, b2.im]).toEqual([40, f2.re, f2.im]);
+    const b3 = src.block(90, 200);
+    const f3 = stftFrames(x, len, SP, 90, 200);
+    expect([b3.re, b3.im]).toEqual([f3.re, f3.im]);
+    // asked for again, a block is computed again into the shared arrays
+    expect(src.block(0, 50).re).toEqual(v1.re);
+  });
+});
+
 describe('ISTFT a block at a time', () => {
   it('istftFrom equals istft bit for bit (mask, inverted mask, no mask; odd and even frame counts; small blocks)', () => {
     for (const len of [16000 * 7 + 300, 16000 * 3 + 256 * 11]) {

@@ -165,6 +165,7 @@ export function istftFrames(
 export interface SpecSource {
   bins: number;
   frames: number;
+  /** Frames [t0, t1), bin-major; the arrays may be reused by the next call (signalSource): use them before asking for another block. */
   block(t0: number, t1: number): Spectrogram;
   /** The whole-file spectrogram when the source is one (short files), for the faster whole-file paths. */
   whole?: Spectrogram;
@@ -196,7 +197,7 @@ export function specSource(spec: Spectrogram): SpecSource {
  * computed without the whole-file STFT or the padded copy: bit for bit the same values (the same
  * arithmetic per frame).
  */
-export function stftFrames(x: Samples, paddedLength: number, p: StftParams, frame0: number, frame1: number): Spectrogram {
+export function stftFrames(x: Samples, paddedLength: number, p: StftParams, frame0: number, frame1: number, scratch?: BlockScratch): Spectrogram {
   checkParams(p);
   const { nFft, winLength, hopLength } = p;
   const n = paddedLength;
@@ -210,8 +211,7 @@ export function stftFrames(x: Samples, paddedLength: number, p: StftParams, fram
   const fft = getFft(nFft);
   const buf = new Float64Array(nFft);
   const out = new Float64Array(2 * nFft);
-  const re = new Float32Array(bins * frames);
-  const im = new Float32Array(bins * frames);
+  const { re, im } = scratch ? scratch.take(bins * frames) : { re: new Float32Array(bins * frames), im: new Float32Array(bins * frames) };
   const len = x.length;
   // 16-bit PCM samples are q / 32768 (a power of two: the products are the same as of the float values); float ones × 1, exactly
   const sc = sampleScale(x);
@@ -234,12 +234,36 @@ export function stftFrames(x: Samples, paddedLength: number, p: StftParams, fram
   return { bins, frames, re, im };
 }
 
-/** A SpecSource computing frames from the signal on demand (`stftFrames`). */
+/**
+ * The arrays a SpecSource's blocks are computed into, grown to the largest block asked for and
+ * reused (issue 12: a fresh pair per block was an hour's STFT, ≈ 740 MB, of garbage per pass over
+ * the file; V8 collects such large arrays late, and the renderer's memory rose by 250 MiB at the
+ * end of each whole-file render).
+ */
+export class BlockScratch {
+  private re = new Float32Array(0);
+  private im = new Float32Array(0);
+
+  /** Views of `n` values each (their previous contents are overwritten by the caller). */
+  take(n: number): { re: Float32Array; im: Float32Array } {
+    if (this.re.length < n) {
+      this.re = new Float32Array(n);
+      this.im = new Float32Array(n);
+    }
+    return { re: this.re.subarray(0, n), im: this.im.subarray(0, n) };
+  }
+}
+
+/**
+ * A SpecSource computing frames from the signal on demand (`stftFrames`). Its blocks share one
+ * pair of arrays (BlockScratch): a block is valid until the source's next `block()` call.
+ */
 export function signalSource(x: Samples, paddedLength: number, p: StftParams): SpecSource {
+  const scratch = new BlockScratch();
   return {
     bins: p.nFft / 2 + 1,
     frames: frameCount(paddedLength, p.hopLength),
-    block: (t0, t1) => stftFrames(x, paddedLength, p, t0, t1),
+    block: (t0, t1) => stftFrames(x, paddedLength, p, t0, t1, scratch),
   };
 }
 

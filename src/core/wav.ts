@@ -90,58 +90,122 @@ let silencePart: Blob | null = null;
  */
 let partScratch: ArrayBuffer | null = null;
 
+/** Where a WAV file is written a block at a time (memory: WavBlobWriter; disk: the worker's DiskWavWriter); F is what `finish()` gives. */
+export interface WavSink<F = Blob> {
+  /** Samples written so far. */
+  readonly length: number;
+  /** Append samples (float, converted as encodeWav does). */
+  write(block: ArrayLike<number>): void;
+  /** Append `n` zero samples. */
+  silence(n: number): void;
+  /** The WAV file; throws when fewer samples were written than the header says. */
+  finish(): F;
+}
+
 /**
- * A 16-bit PCM mono WAV file written a block at a time into a Blob (issue 12: a long file's
- * explanation audio is never held whole as float32 or as one ArrayBuffer). Each block becomes a
- * Blob part at once (browsers keep large blob data outside the JS heap), silence is one shared
- * zero part referenced again; `finish()` gives the same bytes as `encodeWav(all, rate, 'pcm16')`.
- * Hand-written: the RIFF header and sample conversion are the ones of encodeWav above.
+ * A 16-bit PCM mono WAV file written a block at a time (issue 12: a long file's audio is never
+ * held whole as float32 or as one ArrayBuffer): the header, then the samples converted a part at
+ * a time in one scratch buffer and handed to `put` (valid only during the call), silence as
+ * `putZeros`. The bytes are `encodeWav(all, rate, 'pcm16')`'s. Hand-written: the RIFF header and
+ * sample conversion are the ones of encodeWav above.
  */
-export class WavBlobWriter {
+export abstract class PcmWavWriter<F> implements WavSink<F> {
   readonly sampleRate: number;
   readonly totalSamples: number;
   private written = 0;
-  private readonly parts: Blob[] = [];
+  private started = false;
 
   constructor(sampleRate: number, totalSamples: number) {
     if (!Number.isInteger(totalSamples) || totalSamples < 0) throw new Error(`WavBlobWriter: bad length ${totalSamples}`);
+    wavHeader(0, sampleRate); // checks the rate now, not at the first write
     this.sampleRate = sampleRate;
     this.totalSamples = totalSamples;
-    this.parts.push(new Blob([wavHeader(totalSamples, sampleRate, 'pcm16')]));
   }
+
+  /** Take `bytes` (the next bytes of the file; the view is reused after the call). */
+  protected abstract put(bytes: Uint8Array): void;
+  /** Take `n` zero bytes. */
+  protected abstract putZeros(n: number): void;
+  /** The file, once every byte was put. */
+  protected abstract done(): F;
 
   /** Samples written so far. */
   get length(): number {
     return this.written;
   }
 
+  private begin(more: number): void {
+    if (this.written + more > this.totalSamples) throw new Error(`WavBlobWriter: ${this.written + more} samples written, the header says ${this.totalSamples}`);
+    if (this.started) return;
+    this.started = true;
+    // subclasses' fields exist only after the base constructor: the header is put on first use
+    this.put(new Uint8Array(wavHeader(this.totalSamples, this.sampleRate, 'pcm16')));
+  }
+
   /** Append samples (float, converted as encodeWav does). */
   write(block: ArrayLike<number>): void {
-    if (this.written + block.length > this.totalSamples) throw new Error(`WavBlobWriter: ${this.written + block.length} samples written, the header says ${this.totalSamples}`);
+    this.begin(block.length);
     partScratch ??= new ArrayBuffer(2 * PART_SAMPLES);
     for (let o = 0; o < block.length; o += PART_SAMPLES) {
       const n = Math.min(PART_SAMPLES, block.length - o);
       pcm16Into(block, o, n, partScratch, 0);
-      this.parts.push(new Blob([new Uint8Array(partScratch, 0, 2 * n)]));
+      this.put(new Uint8Array(partScratch, 0, 2 * n));
     }
     this.written += block.length;
   }
 
-  /** Append `n` zero samples (one shared part, referenced, not copied). */
+  /** Append 16-bit PCM samples as they are (e.g. a long file's samples, src/core/samples.ts). */
+  writePcm16(q: Int16Array): void {
+    this.begin(q.length);
+    for (let o = 0; o < q.length; o += PART_SAMPLES) {
+      const n = Math.min(PART_SAMPLES, q.length - o);
+      if (LITTLE_ENDIAN) this.put(new Uint8Array(q.buffer, q.byteOffset + 2 * o, 2 * n));
+      else {
+        partScratch ??= new ArrayBuffer(2 * PART_SAMPLES);
+        const v = new DataView(partScratch);
+        for (let i = 0; i < n; i++) v.setInt16(2 * i, q[o + i], true);
+        this.put(new Uint8Array(partScratch, 0, 2 * n));
+      }
+    }
+    this.written += q.length;
+  }
+
+  /** Append `n` zero samples. */
   silence(n: number): void {
     if (n <= 0) return;
-    if (this.written + n > this.totalSamples) throw new Error(`WavBlobWriter: ${this.written + n} samples written, the header says ${this.totalSamples}`);
-    silencePart ??= new Blob([new ArrayBuffer(2 * PART_SAMPLES)]);
-    for (let o = 0; o < n; o += PART_SAMPLES) {
-      const k = Math.min(PART_SAMPLES, n - o);
-      this.parts.push(k === PART_SAMPLES ? silencePart : silencePart.slice(0, 2 * k));
-    }
+    this.begin(n);
+    this.putZeros(2 * n);
     this.written += n;
   }
 
   /** The WAV file; throws when fewer samples were written than the header says. */
-  finish(): Blob {
+  finish(): F {
+    this.begin(0);
     if (this.written !== this.totalSamples) throw new Error(`WavBlobWriter: ${this.written} samples written, the header says ${this.totalSamples}`);
+    return this.done();
+  }
+}
+
+/**
+ * A PcmWavWriter into a Blob: each part becomes a Blob part at once (browsers keep large blob
+ * data outside the JS heap), silence is one shared zero part referenced again.
+ */
+export class WavBlobWriter extends PcmWavWriter<Blob> {
+  private readonly parts: Blob[] = [];
+
+  protected put(bytes: Uint8Array): void {
+    this.parts.push(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  }
+
+  protected putZeros(n: number): void {
+    silencePart ??= new Blob([new ArrayBuffer(2 * PART_SAMPLES)]);
+    for (let o = 0; o < n; o += 2 * PART_SAMPLES) {
+      const k = Math.min(2 * PART_SAMPLES, n - o);
+      this.parts.push(k === 2 * PART_SAMPLES ? silencePart : silencePart.slice(0, k));
+    }
+  }
+
+  protected done(): Blob {
     return new Blob(this.parts, { type: 'audio/wav' });
   }
 }

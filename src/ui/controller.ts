@@ -8,6 +8,7 @@ import type { Analysis, AnalyzeOptions, ExplainOptions, Explanation, Progress } 
 import { activePrompt, effectiveExplainer, effectiveThreshold, latentRequest, useUi, type FileEntry } from './store';
 import { topK } from './format';
 import { usePlayback } from './player';
+import { setDiskReleaser } from './releaseAudio';
 
 /** What the UI needs from `useExplainer()`. */
 export interface ExplainerOps {
@@ -15,6 +16,8 @@ export interface ExplainerOps {
   analyze(fileId: string, file: Blob & { name?: string }, onProgress?: (p: Progress) => void, signal?: AbortSignal, opts?: AnalyzeOptions): Promise<Analysis>;
   explain(fileId: string, target: number, threshold: number | null, signal?: AbortSignal, opts?: ExplainOptions): Promise<Explanation>;
   forget(fileId: string): void;
+  /** The page no longer plays these WAV files (a replaced explanation, a removed file): the worker's on disk go. */
+  releaseAudio?(files: Blob[]): void;
   /** When given and without a decoder, explanations use the perturbation explainer; `prompts`: typed prompts are explained. */
   bundle?: { hasDecoder: boolean; hasTimeDecoder?: boolean; hasLatent?: boolean; prompts?: boolean } | null;
   /** Load another bundle (the files are then analysed again with it). */
@@ -62,6 +65,11 @@ function isAbort(e: unknown): boolean {
 export function useController(ex: ExplainerOps) {
   const exRef = useRef(ex);
   exRef.current = ex;
+  // the store lets go of WAV files; those the worker wrote to disk are removed there
+  useEffect(() => {
+    setDiskReleaser((files) => exRef.current.releaseAudio?.(files));
+    return () => setDiskReleaser(null);
+  }, []);
   const analyzing = useRef(new Map<string, AbortController>());
   const queue = useRef<string[]>([]);
   const running = useRef(false);

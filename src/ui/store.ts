@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { Analysis, ExplainerKind, Explanation, LatentSettings, Progress } from '../client/explainerClient';
-import { releaseReplacedAudio } from './releaseAudio';
+import { releaseReplacedAudio, releaseReplacedOriginal } from './releaseAudio';
 
 export type Track = 'original' | 'in' | 'out';
 export type FileStatus = 'queued' | 'analyzing' | 'ready' | 'error' | 'cancelled';
@@ -98,12 +98,15 @@ export const useUi = create<UiState>()((set) => ({
         if (f.id !== id) return f;
         // a replaced explanation's WAV files are let go at once (issue 12: 2 × 110 MiB an hour)
         if ('explanation' in patch) releaseReplacedAudio(f.explanation?.audio, patch.explanation?.audio);
+        if ('analysis' in patch) releaseReplacedOriginal(f.analysis?.original, patch.analysis?.original);
         return { ...f, ...patch };
       }),
     })),
   removeFile: (id) =>
     set((s) => {
-      releaseReplacedAudio(s.files.find((f) => f.id === id)?.explanation?.audio, undefined);
+      const gone = s.files.find((f) => f.id === id);
+      releaseReplacedAudio(gone?.explanation?.audio, undefined);
+      releaseReplacedOriginal(gone?.analysis?.original, undefined);
       const files = s.files.filter((f) => f.id !== id);
       const selectedId = s.selectedId === id ? (files[0]?.id ?? null) : s.selectedId;
       return { files, selectedId, view: s.selectedId === id ? null : s.view };

@@ -13,6 +13,7 @@ import { binaryMaskLevels, LEVEL_VALUES, quantizeMask, type SoftMask } from '../
 import { HIDDEN_LEVELS_TOLERANCE, hiddenLevelsBytes, packHiddenLevels, unpackHiddenLevels, type HiddenLevels } from '../core/hiddenLevels';
 import { PeakAccumulator, PEAK_BUCKETS } from '../core/peaks';
 import { WavBlobWriter } from '../core/wav';
+import { openDiskAudio, type DiskAudio } from './diskAudio';
 import { pcm16Samples, sampleScale } from '../core/samples';
 import { istftFrames } from '../core/stft';
 import { magnitudeLevels, sourceLevels } from '../core/levels';
@@ -573,13 +574,39 @@ function postTimeFocus(id: number, req: Extract<Request, { type: 'explain' }>, s
 /** An explanation as the worker posts it (ExplanationMsg's arrays), before the metrics. */
 type Rendered = Pick<ExplanationMsg, 'target' | 'threshold' | 'maskLevels' | 'mask' | 'maskMean' | 'audio' | 'maskedIn' | 'maskedOut' | 'timings'>;
 
+/** This worker's folder of WAV files on disk (opened on first use; null where the browser has none). */
+let diskAudio: Promise<DiskAudio | null> | null = null;
+function disk(): Promise<DiskAudio | null> {
+  diskAudio ??= openDiskAudio();
+  return diskAudio;
+}
+
 /**
  * The explanation of a soft mask: for files up to FLOAT_ARRAYS_MAX_S the float arrays as before
  * (renderExplanation) plus their levels and WAV files; for longer ones only the levels and the
- * WAV files, written as the ISTFT goes (renderExplanationAudio: no full-length float copies).
+ * WAV files, written as the ISTFT goes (renderExplanationAudio: no full-length float copies),
+ * to disk where the browser lets the worker (issue 12: an hour's two files are 220 MiB the
+ * browser would otherwise hold in memory), else into Blobs.
  */
-function render(st: AnalysisState<Hidden>, target: number, soft: SoftMask, threshold: number | null, opts: RunOptions, timings: Record<string, number>, t0: number): Rendered {
-  if (!withFloats(st) || soft instanceof Uint8Array) return renderExplanationAudio(st, target, soft, threshold, opts, timings, t0);
+async function render(st: AnalysisState<Hidden>, target: number, soft: SoftMask, threshold: number | null, opts: RunOptions, timings: Record<string, number>, t0: number): Promise<Rendered> {
+  if (!withFloats(st) || soft instanceof Uint8Array) {
+    const store = await disk();
+    if (store) {
+      let sinks: Awaited<ReturnType<DiskAudio['trackSinks']>> | undefined;
+      try {
+        sinks = await store.trackSinks(st.config.sampleRate, st.plan.length);
+        const r = renderExplanationAudio(st, target, soft, threshold, opts, timings, t0, sinks);
+        const [explanation, residual] = await Promise.all([r.audio.explanation, r.audio.residual]);
+        return { ...r, audio: { ...r.audio, explanation, residual } };
+      } catch (e) {
+        await store.abort(sinks?.explanation, sinks?.residual);
+        if (opts.signal?.aborted) throw e;
+        // the disk is full or refuses: the files in memory, as without one
+        console.warn(`explanation audio kept in memory: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return renderExplanationAudio(st, target, soft, threshold, opts, timings, t0);
+  }
   const r = renderExplanation(st, target, soft, threshold, opts, timings, t0);
   const t = performance.now();
   const audio = explanationAudio(r.maskedIn, r.maskedOut, st.config.sampleRate);
@@ -587,6 +614,27 @@ function render(st: AnalysisState<Hidden>, target: number, soft: SoftMask, thres
   r.timings.wav = performance.now() - t;
   r.timings.total = performance.now() - t0;
   return { ...r, maskLevels, audio };
+}
+
+/**
+ * The original's WAV file of a long file's 16-bit samples (the bytes the page's wavBlob would
+ * write): on disk where the browser lets the worker, else a Blob.
+ */
+async function originalWav(samples: Int16Array, sampleRate: number): Promise<Blob> {
+  const store = await disk();
+  const w = store ? await store.writer(sampleRate, samples.length).catch(() => null) : null;
+  if (store && w) {
+    try {
+      w.writePcm16(samples);
+      return await w.finish();
+    } catch (e) {
+      await store.abort(w);
+      console.warn(`the original's audio kept in memory: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const m = new WavBlobWriter(sampleRate, samples.length);
+  m.writePcm16(samples);
+  return m.finish();
 }
 
 /**
@@ -687,7 +735,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
             probs: st.windowProbs.slice(w * C, (w + 1) * C),
           })),
           cached: st.cached,
-          timings: { ...st.timings },
+          ...(original ? { originalWav: original } : {}),
+          timings: { ...st.timings, ...(original ? { originalWav: wavMs } : {}) },
           ...(fill ? { provisional: { windowsDone: fill.windowsDone, windowsTotal: fill.windowsTotal } } : {}),
         };
       };
@@ -705,6 +754,8 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       };
       let early: AnalysisState<Hidden> | null = null;
       let state: AnalysisState<Hidden>;
+      let original: Blob | undefined;
+      let wavMs = 0;
       try {
         const long = req.samples.length > FLOAT16_HIDDEN_FROM_S * cfg.sampleRate;
         // files without float arrays keep their samples as 16-bit PCM (issue 12: half the memory),
@@ -712,6 +763,12 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         const samples = req.samples.length > FLOAT_ARRAYS_MAX_S * sr ? pcm16Samples(req.samples) : req.samples;
         // closures of the analysis (its two-pass fill) may keep the request alive: it lets go of the float32 copy
         if (samples !== req.samples) req.samples = new Float32Array(0);
+        // the page plays a long file's original from the worker's WAV file (on disk: no memory)
+        if (samples instanceof Int16Array) {
+          const tw = performance.now();
+          original = await originalWav(samples, sr);
+          wavMs = performance.now() - tw;
+        }
         state = await analyze(samples, cfg, long ? packingRunner() : runner, {
           signal,
           onProgress,
@@ -829,7 +886,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           segments = { segmentS: pr.segmentS, importance: pr.importance.slice(), r2: pr.r2, samples: pr.evaluated - 1 };
         } else throw new Error(`unknown explainer "${String(kind)}"`);
         // LMAC-TD: the audio is the decoder's waveform (copies: the kept one is reused), the mask its ratio overlay
-        r = td ? timeDomainResult(td, a.state, req.threshold, timings, t0) : render(a.state, pe ? -1 : req.target, soft, req.threshold, opts, timings, t0);
+        r = td ? timeDomainResult(td, a.state, req.threshold, timings, t0) : await render(a.state, pe ? -1 : req.target, soft, req.threshold, opts, timings, t0);
         if (req.metrics !== false) {
           // show the explanation now; the metrics (two more classifier runs per window) follow
           const partial: ExplanationMsg = {
@@ -908,6 +965,11 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       // (its graph runs queue in exclusive() one by one)
       const result = await lx.explain(req);
       post({ type: 'result', id, result }, transferablesOf(result.scores, result.keep, result.explanation, result.removed, result.probs, result.probsIn, result.probsOut));
+      return;
+    }
+    case 'releaseAudio': {
+      (await disk())?.release(req.names);
+      post({ type: 'result', id, result: null });
       return;
     }
     case 'forget': {

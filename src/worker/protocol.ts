@@ -13,6 +13,8 @@ export type { ExplanationAudio } from '../core/explain';
  * maskedOut), as before issue 12; longer ones only the 8-bit mask levels and the WAV files.
  */
 export const FLOAT_ARRAYS_MAX_S = 120;
+/** Names of the WAV files the worker writes to disk (src/worker/diskAudio.ts): the page tells them from its other Blobs by it. */
+export const DISK_AUDIO_PREFIX = 'lmac-track-';
 
 export type { ClipMetrics } from '../core/metrics';
 export type { GraphMeta, TensorMeta } from '../core/modelForm';
@@ -121,6 +123,8 @@ export interface AnalysisMsg {
   windows: { startS: number; endS: number; probs: Float32Array }[];
   /** Whether the classifier's hidden outputs are cached (false past the memory budget). */
   cached: boolean;
+  /** Files over FLOAT_ARRAYS_MAX_S: the original as the player plays it (the worker's WAV of its 16-bit samples; on disk where it can). */
+  originalWav?: Blob;
   timings: Record<string, number>;
   /**
    * Set on the provisional analysis of a two-pass analysis (issue 12; request `provisional`): probs
@@ -291,6 +295,8 @@ export type Request =
       target: number | null;
     }
   | { type: 'forget'; id: number; fileId: string }
+  /** The page no longer plays these WAV files the worker wrote to disk (File names): remove them. */
+  | { type: 'releaseAudio'; id: number; names: string[] }
   | { type: 'cancel'; id: number; target: number };
 
 export type RequestType = Request['type'];
@@ -305,6 +311,7 @@ export interface ResultMap {
   live: LiveMsg;
   latent: LatentMsg;
   forget: null;
+  releaseAudio: null;
   cancel: null;
 }
 
