@@ -66,3 +66,23 @@ export async function exportedWav(page: Page, dir: string, what: 'explanation' |
   expect(w.sampleRate).toBe(16000);
   return w.channels[0];
 }
+
+/** The app's files on disk (OPFS `lmac-audio/<worker>/`): name → size in bytes, over every worker's folder. */
+export async function diskAudioFiles(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(async () => {
+    type Dir = FileSystemDirectoryHandle & { entries(): AsyncIterable<[string, FileSystemHandle]> };
+    const out: Record<string, number> = {};
+    const root = (await navigator.storage.getDirectory()) as Dir;
+    let top: Dir;
+    try {
+      top = (await root.getDirectoryHandle('lmac-audio')) as Dir;
+    } catch {
+      return out;
+    }
+    for await (const [, d] of top.entries()) {
+      if (d.kind !== 'directory') continue;
+      for await (const [name, f] of (d as Dir).entries()) if (f.kind === 'file') out[name] = (await (f as FileSystemFileHandle).getFile()).size;
+    }
+    return out;
+  });
+}

@@ -232,6 +232,26 @@ test('a 20-minute file: the part around the play head first, then the whole file
     await page.getByTestId('play').click();
   }
   expect(srcs.size, 'three different sources').toBe(3);
+
+  // where the origin's files are on disk (OPFS), the three tracks are Files there, and the worker
+  // reads the samples from a file of its own (issue 12: nothing of the hour's audio in memory);
+  // removing the file from the list removes its samples at once and its tracks after a grace period
+  const shown = await page.evaluate((n) => {
+    type F = { name: string; explanation?: { audio: { explanation: Blob; residual: Blob } }; analysis?: { original: { wav: Blob } } };
+    const f = (window as unknown as { __lmac: { ui: { getState(): { files: F[] } } } }).__lmac.ui.getState().files.find((x) => x.name === n)!;
+    const name = (b: Blob | undefined) => (b instanceof File ? b.name : null);
+    return [name(f.analysis?.original.wav), name(f.explanation?.audio.explanation), name(f.explanation?.audio.residual)];
+  }, NAME);
+  const bytes = 2 * 16000 * 60 * MINUTES;
+  const onDisk = await h.diskAudioFiles(page);
+  expect(shown.every((n) => n !== null), `the tracks are Files on disk (${JSON.stringify(shown)})`).toBe(true);
+  for (const n of shown) expect(onDisk[n!], `${n} on disk`).toBe(44 + bytes);
+  const pcm = Object.keys(onDisk).filter((n) => n.endsWith('.pcm'));
+  expect(pcm.map((n) => onDisk[n]), "the worker's samples: one file of 16-bit samples").toEqual([bytes]);
+  await page.getByRole('button', { name: `Remove ${NAME}` }).click();
+  await expect(h.fileItem(page, NAME)).toHaveCount(0);
+  await expect.poll(async () => Object.keys(await h.diskAudioFiles(page)).filter((n) => n.endsWith('.pcm')), { timeout: 5_000 }).toEqual([]);
+  await expect.poll(async () => Object.keys(await h.diskAudioFiles(page)), { timeout: 30_000 }).toEqual([]);
   console.log(
     `${MINUTES}-minute WAV: provisional classes ${((tReady - t0) / 1000).toFixed(1)} s, final classes ${((fin!.t - an[0].t) / 1000).toFixed(1)} s later; focused part ${((tFocus - tReady) / 1000).toFixed(1)} s after;` +
       ` another class (view ${view.t0.toFixed(1)}-${view.t1.toFixed(1)} s): its focused part ${((tNewFocus - tSwitch) / 1000).toFixed(1)} s, whole file ${((tNewAll - tSwitch) / 1000).toFixed(1)} s after the click; load average ${loadavg()[0].toFixed(2)}`,
@@ -314,5 +334,8 @@ test('a 20-minute file: LMAC-TD says it waits for the second pass; cancelling th
   await h.expectReady(page, name, 600_000);
   await expect(item).not.toHaveAttribute('data-second-pass', 'stopped');
   await expect(page.getByTestId('fill')).toHaveAttribute('data-focus', /^\d/, { timeout: 300_000 });
+  // the analysis again: the worker's samples file of the first one was removed, its own is there
+  const pcm = Object.entries(await h.diskAudioFiles(page)).filter(([n]) => n.endsWith('.pcm'));
+  expect(pcm.map(([, size]) => size)).toEqual([2 * 16000 * 60 * MINUTES]);
   console.log(`cancel/retry: load average ${loadavg()[0].toFixed(2)}`);
 });

@@ -9,7 +9,7 @@ import { binaryMaskLevels, levelsOf, quantizeMask, type SoftMask } from './maskL
 import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
 import { WavBlobWriter, wavBlob, type WavSink } from './wav';
 import { yieldToEventLoop } from './macrotask';
-import { floatSamples, sampleScale, type Samples } from './samples';
+import { floatSamples, residualInto, type Samples } from './samples';
 
 export interface Progress {
   stage: string;
@@ -881,7 +881,6 @@ export function renderExplanationAudio<F = Blob>(
   const pIn = new PeakAccumulator(len, PEAK_BUCKETS);
   const pOut = new PeakAccumulator(len, PEAK_BUCKETS);
   const orig = state.original && state.original.length === len ? state.original : null;
-  const sc = orig ? sampleScale(orig) : 1;
   let res = new Float32Array(0);
   let tOut = 0;
   istftStream(src, sp, len, { mask: istftMask }, (start, x) => {
@@ -892,7 +891,7 @@ export function renderExplanationAudio<F = Blob>(
     // ISTFT is linear: the residual ISTFT((1−M)⊙X) is the original minus the explanation
     if (res.length < x.length) res = new Float32Array(x.length);
     const r = res.subarray(0, x.length);
-    for (let i = 0; i < x.length; i++) r[i] = orig[start + i] * sc - x[i];
+    residualInto(orig, start, x, r);
     wOut.write(r);
     pOut.add(start, r);
     tOut += now() - tr;
@@ -919,8 +918,7 @@ export function renderExplanationAudio<F = Blob>(
 /** original − explanation: the residual without a second ISTFT (ISTFT(X) = original). */
 export function residualOf(original: Samples, maskedIn: Float32Array): Float32Array {
   const out = new Float32Array(maskedIn.length);
-  const sc = sampleScale(original);
-  for (let i = 0; i < out.length; i++) out[i] = original[i] * sc - maskedIn[i];
+  residualInto(original, 0, maskedIn, out);
   return out;
 }
 

@@ -13,7 +13,7 @@ import type { ModelRunner } from './modelRunner';
 import { BLOCK_FRAMES, magnitude as stftMagnitude, signalSource, specSource, stft, stftFrames, type SpecSource, type Spectrogram } from './stft';
 import { padToPlan, signalPart, type WindowPlan } from './windows';
 import { yieldToEventLoop } from './macrotask';
-import { sampleScale, samplesInto, type Samples } from './samples';
+import { residualInto, samplesInto, type Samples } from './samples';
 
 const now = (): number => performance.now();
 
@@ -320,8 +320,7 @@ export async function timeDomainExplain<H>(
   let t = now();
   const explanation = stitcher.result();
   const residual = new Float32Array(x.length);
-  const sc = sampleScale(x);
-  for (let i = 0; i < x.length; i++) residual[i] = x[i] * sc - explanation[i];
+  residualInto(x, 0, explanation, residual);
   tStitch += now() - t;
   timings.timeDecoder = tDec;
   if (tCls > 0) timings.classifier = tCls;

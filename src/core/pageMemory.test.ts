@@ -2,11 +2,11 @@
 // written a part at a time and waveform peaks accumulated a block at a time. Each is checked
 // against the one-shot form it replaces: the same bytes, the same peaks, levels within 1/510.
 import { describe, expect, it } from 'vitest';
-import { explanationAudio, renderExplanation, renderExplanationAudio, thresholdMask, type PipelineConfig } from './explain';
+import { explanationAudio, renderExplanation, renderExplanationAudio, residualOf, thresholdMask, type PipelineConfig } from './explain';
 import { binaryMaskLevels, maskFromLevels, maskLevel, quantizeMask } from './maskLevels';
 import { PeakAccumulator, PEAK_BUCKETS, peaks } from './peaks';
 import { mulberry32 } from './perturbation';
-import { floatSamples, pcm16Samples, samplesInto } from './samples';
+import { floatSamples, memoryPcmReader, pcm16Samples, PcmStore, samplesInto, type PcmReader } from './samples';
 import { istft, istftFrames, istftFrom, istftStream, signalSource, specSource, stft, stftFrames } from './stft';
 import { decodeWav, encodeWav, WavBlobWriter, wavBlob } from './wav';
 import { padToPlan, planWindows, signalMaskMean } from './windows';
@@ -315,6 +315,55 @@ describe("a long file's samples as 16-bit PCM (the worker's, issue 12)", () => {
       expect(sum / LSB).toBeLessThanOrEqual(1);
     });
   }
+});
+
+describe("a long file's samples read by range (PcmStore: the worker's file on disk, issue 12)", () => {
+  const len = 16000 * 41 + 123;
+  const q = pcm16Samples(noiseTone(len, 31));
+  const plan = planWindows(len, W, SP.hopLength);
+  // a reader that counts what it is asked for: no read may ask for the whole signal
+  const reads: number[] = [];
+  const counted: PcmReader = { length: len, read: (start, dst) => (reads.push(dst.length), memoryPcmReader(q).read(start, dst)) };
+  const store = new PcmStore(counted);
+  const stateOf = (s: Int16Array | PcmStore) => ({ config: CONFIG, plan, source: signalSource(s, plan.paddedLength, SP), original: s });
+  const soft = randomMask(513 * plan.totalFrames, 32);
+
+  it('stftFrames reads the same samples as from the array, bit for bit, at both reflected ends and in between', () => {
+    for (const [a, b] of [[0, 1], [0, 40], [1, 3], [1200, 1300], [plan.totalFrames - 30, plan.totalFrames], [plan.totalFrames - 1, plan.totalFrames]]) {
+      const got = stftFrames(store, plan.paddedLength, SP, a, b);
+      const ref = stftFrames(q, plan.paddedLength, SP, a, b);
+      expectSame(got.re, ref.re);
+      expectSame(got.im, ref.im);
+    }
+  });
+
+  it('samplesInto and floatSamples read by range give the float values of the array', () => {
+    const part = new Float32Array(5000);
+    samplesInto(store, len - 5000, len, part, 0);
+    expectSame(part, floatSamples(q).subarray(len - 5000));
+    expectSame(floatSamples(store), floatSamples(q));
+    expect(() => store.read(len - 2, new Int16Array(3))).toThrow(/outside/);
+  });
+
+  for (const threshold of [null, 0.55]) {
+    it(`the explanation's WAVs, peaks and levels are those of the in-memory samples byte for byte, in reads of a block (threshold ${threshold})`, async () => {
+      const a = renderExplanationAudio(stateOf(q), 3, soft, threshold);
+      reads.length = 0;
+      const b = renderExplanationAudio(stateOf(store), 3, soft, threshold);
+      expectSame(b.maskLevels, a.maskLevels);
+      expect(b.maskMean).toBe(a.maskMean);
+      expectSame(await bytesOf(b.audio.explanation), await bytesOf(a.audio.explanation));
+      expectSame(await bytesOf(b.audio.residual), await bytesOf(a.audio.residual));
+      expectSame(b.audio.peaks.residual, a.audio.peaks.residual);
+      expect(reads.length).toBeGreaterThan(1);
+      expect(Math.max(...reads)).toBeLessThan(len / 2);
+    });
+  }
+
+  it('residualOf reads the original by range: original − explanation as from the array', () => {
+    const part = noiseTone(len, 33).map((v) => 0.3 * v);
+    expectSame(residualOf(store, part), residualOf(q, part));
+  });
 });
 
 describe('WavBlobWriter sample conversion', () => {

@@ -4,12 +4,56 @@
 // the residual (original − explanation) add up to what the listener hears as the original.
 import { pcm16ArrayInto } from './wav';
 
-/** Mono samples at the model rate: float values, or 16-bit PCM values (value = q / 32768). */
-export type Samples = Float32Array | Int16Array;
+/** Reads 16-bit PCM samples kept outside the JS heap: `dst.length` samples from sample `start` into `dst`. */
+export interface PcmReader {
+  readonly length: number;
+  read(start: number, dst: Int16Array): void;
+}
+
+/**
+ * 16-bit PCM samples read by range from a PcmReader (issue 12: a long file's samples in a file of
+ * the worker's on disk instead of 115 MB of memory an hour). `range` returns a view into one
+ * buffer that the next call overwrites: read what it holds before asking for another range.
+ */
+export class PcmStore {
+  readonly length: number;
+  private buf = new Int16Array(0);
+
+  constructor(private readonly reader: PcmReader) {
+    this.length = reader.length;
+  }
+
+  /** Samples [start, end) (clamped to the signal) as a view of the shared buffer. */
+  range(start: number, end: number): Int16Array {
+    const a = Math.max(0, start);
+    const b = Math.min(this.length, end);
+    const n = Math.max(0, b - a);
+    if (this.buf.length < n) this.buf = new Int16Array(Math.max(n, Math.min(this.length, 2 * this.buf.length)));
+    const v = this.buf.subarray(0, n);
+    if (n) this.reader.read(a, v);
+    return v;
+  }
+
+  /** `dst.length` samples from `start` into `dst` (not the shared buffer). */
+  read(start: number, dst: Int16Array): void {
+    if (start < 0 || start + dst.length > this.length) throw new RangeError(`PcmStore: samples ${start}..${start + dst.length} outside 0..${this.length}`);
+    if (dst.length) this.reader.read(start, dst);
+  }
+
+  /** All the samples as a new array. */
+  all(): Int16Array {
+    const out = new Int16Array(this.length);
+    if (this.length) this.reader.read(0, out);
+    return out;
+  }
+}
+
+/** Mono samples at the model rate: float values, 16-bit PCM values (value = q / 32768), or the latter read by range. */
+export type Samples = Float32Array | Int16Array | PcmStore;
 
 /** The factor a stored sample is multiplied by to get its value: 1, or 1 / 32768 for 16-bit PCM. */
 export function sampleScale(x: Samples): number {
-  return x instanceof Int16Array ? 1 / 32768 : 1;
+  return x instanceof Float32Array ? 1 : 1 / 32768;
 }
 
 /** The samples as 16-bit PCM, converted as the WAV encoder does (pcm16: clipped to [-1, 1], ·32768 rounded, at most 32767). */
@@ -26,7 +70,34 @@ export function samplesInto(x: Samples, start: number, end: number, dst: Float32
     return;
   }
   const k = 1 / 32768;
+  if (x instanceof PcmStore) {
+    // a block at a time: the store's buffer stays small
+    for (let a = start; a < end; a += PCM_READ_BLOCK) {
+      const b = Math.min(end, a + PCM_READ_BLOCK);
+      const q = x.range(a, b);
+      const o = offset + a - start;
+      for (let i = 0; i < q.length; i++) dst[o + i] = q[i] * k;
+    }
+    return;
+  }
   for (let i = start; i < end; i++) dst[offset + i - start] = x[i] * k;
+}
+
+/**
+ * original − explanation over samples [start, start + part.length) into `dst` (the residual of a
+ * linear ISTFT without a second one): bit for bit `x[i] · scale − part[i]` (q / 32768 is exact in float32).
+ */
+export function residualInto(x: Samples, start: number, part: Float32Array, dst: Float32Array): void {
+  samplesInto(x, start, start + part.length, dst, 0);
+  for (let i = 0; i < part.length; i++) dst[i] -= part[i];
+}
+
+/** Samples per read when a PcmStore's samples are converted (1 MiB of PCM). */
+const PCM_READ_BLOCK = 1 << 19;
+
+/** An in-memory PcmReader (tests, and where a file cannot be kept): reads a copy of `x`. */
+export function memoryPcmReader(x: Int16Array): PcmReader {
+  return { length: x.length, read: (start, dst) => dst.set(x.subarray(start, start + dst.length)) };
 }
 
 /** The samples as float values: float ones as they are, 16-bit PCM ones converted (a new array). */

@@ -2,7 +2,7 @@
 // reflect padding (see docs/DESIGN.md "DSP conventions"). FFTs come from the `fft.js` package.
 import FFT from 'fft.js';
 import { LEVEL_VALUES } from './maskLevels';
-import { sampleScale, type Samples } from './samples';
+import { PcmStore, sampleScale, type Samples } from './samples';
 
 export interface StftParams {
   nFft: number;
@@ -215,14 +215,19 @@ export function stftFrames(x: Samples, paddedLength: number, p: StftParams, fram
   const len = x.length;
   // 16-bit PCM samples are q / 32768 (a power of two: the products are the same as of the float values); float ones × 1, exactly
   const sc = sampleScale(x);
+  // samples read by range (PcmStore): the frames' samples in one read, sample `base` at index 0
+  const base = x instanceof PcmStore ? Math.max(0, frame0 * hopLength - half) : 0;
+  const src: ArrayLike<number> = x instanceof PcmStore ? x.range(base, (frame1 - 1) * hopLength - half + nFft) : x;
   for (let t = 0; t < frames; t++) {
     const start = (frame0 + t) * hopLength - half;
     if (start >= 0 && start + nFft <= len) {
-      for (let i = 0; i < nFft; i++) buf[i] = x[start + i] * sc * win[i];
+      for (let i = 0; i < nFft; i++) buf[i] = src[start - base + i] * sc * win[i];
     } else {
+      // the reflected ends of the signal: the samples there read on their own
+      const at = x instanceof PcmStore ? edgeSamples(x, start, nFft, n) : x;
       for (let i = 0; i < nFft; i++) {
         const k = reflectIndex(start + i, n);
-        buf[i] = (k < len ? x[k] * sc : 0) * win[i];
+        buf[i] = (k < len ? at[k] * sc : 0) * win[i];
       }
     }
     fft.realTransform(out, buf);
@@ -232,6 +237,25 @@ export function stftFrames(x: Samples, paddedLength: number, p: StftParams, fram
     }
   }
   return { bins, frames, re, im };
+}
+
+/** The samples a frame at `start` reads across the signal's reflected ends, as a sparse array by sample index (PcmStore). */
+function edgeSamples(x: PcmStore, start: number, nFft: number, n: number): Record<number, number> {
+  let lo = Infinity;
+  let hi = -1;
+  for (let i = 0; i < nFft; i++) {
+    const k = reflectIndex(start + i, n);
+    if (k < x.length) {
+      lo = Math.min(lo, k);
+      hi = Math.max(hi, k);
+    }
+  }
+  const out: Record<number, number> = {};
+  if (hi < 0) return out;
+  const q = new Int16Array(hi - lo + 1);
+  x.read(lo, q);
+  for (let i = 0; i < q.length; i++) out[lo + i] = q[i];
+  return out;
 }
 
 /**

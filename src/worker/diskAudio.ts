@@ -8,6 +8,7 @@
 // after it while it lives; at start it removes the folders whose lock is free (pages closed or
 // crashed), so files never pile up across sessions. The page says when it no longer plays a file
 // (`release`), and it is removed after a grace period (the player may still be switching away).
+import type { PcmReader } from '../core/samples';
 import { PcmWavWriter, type WavSink } from '../core/wav';
 import { DISK_AUDIO_PREFIX } from './protocol';
 
@@ -59,6 +60,37 @@ export class DiskWavWriter extends PcmWavWriter<Promise<File>> {
   }
 }
 
+/**
+ * A long file's 16-bit samples in a file that only the worker reads, by range, through a sync
+ * access handle it keeps open (issue 12: 115 MB an hour that the worker no longer holds in
+ * memory). Not the original's WAV: the page reads that one as a File while it plays.
+ */
+export class DiskPcm implements PcmReader {
+  private closed = false;
+
+  constructor(
+    private readonly owner: DiskAudio,
+    readonly name: string,
+    private readonly access: FileSystemSyncAccessHandle,
+    readonly length: number,
+  ) {}
+
+  read(start: number, dst: Int16Array): void {
+    if (this.closed) throw new Error(`the samples of this file were let go (${this.name}): analyse the file again`);
+    const bytes = new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength);
+    const n = this.access.read(bytes as Uint8Array<ArrayBuffer>, { at: 2 * start });
+    if (n !== bytes.byteLength) throw new Error(`${this.name}: read ${n} of ${bytes.byteLength} bytes at sample ${start}`);
+  }
+
+  /** Close the file and remove it (idempotent). */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.access.close();
+    void this.owner.removeNow(this.name);
+  }
+}
+
 /** This worker's folder of WAV files. */
 export class DiskAudio {
   private next = 0;
@@ -76,6 +108,29 @@ export class DiskAudio {
       return new DiskWavWriter(handle, access, sampleRate, totalSamples);
     } catch (e) {
       access.close();
+      throw e;
+    }
+  }
+
+  /** The samples written to a new file kept open for reading (DiskPcm); the file is removed when that fails. */
+  async pcm(x: Int16Array): Promise<DiskPcm> {
+    const name = `${DISK_AUDIO_PREFIX}${this.next++}.pcm`;
+    const handle = await this.dir.getFileHandle(name, { create: true });
+    const access = await handle.createSyncAccessHandle();
+    try {
+      access.truncate(0);
+      const bytes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+      // in parts of 16 MiB: one write of the whole hour is a 115 MB copy in some browsers
+      for (let o = 0; o < bytes.length; o += 1 << 24) {
+        const part = bytes.subarray(o, Math.min(bytes.length, o + (1 << 24)));
+        const n = access.write(part as Uint8Array<ArrayBuffer>, { at: o });
+        if (n !== part.byteLength) throw new DOMException(`${name}: wrote ${n} of ${part.byteLength} bytes (disk full?)`, 'QuotaExceededError');
+      }
+      access.flush();
+      return new DiskPcm(this, name, access, x.length);
+    } catch (e) {
+      access.close();
+      await this.removeNow(name);
       throw e;
     }
   }
@@ -116,6 +171,11 @@ export class DiskAudio {
     const out: string[] = [];
     for await (const n of (this.dir as unknown as { keys(): AsyncIterable<string> }).keys()) out.push(n);
     return out.sort();
+  }
+
+  /** Remove a file of this folder now (a closed DiskPcm's). */
+  removeNow(name: string): Promise<void> {
+    return this.remove(name);
   }
 
   private async remove(name: string): Promise<void> {

@@ -13,8 +13,8 @@ import { binaryMaskLevels, LEVEL_VALUES, quantizeMask, type SoftMask } from '../
 import { HIDDEN_LEVELS_TOLERANCE, hiddenLevelsBytes, packHiddenLevels, unpackHiddenLevels, type HiddenLevels } from '../core/hiddenLevels';
 import { PeakAccumulator, PEAK_BUCKETS } from '../core/peaks';
 import { WavBlobWriter } from '../core/wav';
-import { openDiskAudio, type DiskAudio } from './diskAudio';
-import { pcm16Samples, sampleScale } from '../core/samples';
+import { openDiskAudio, type DiskAudio, type DiskPcm } from './diskAudio';
+import { PcmStore, pcm16Samples, residualInto, type Samples } from '../core/samples';
 import { istftFrames } from '../core/stft';
 import { magnitudeLevels, sourceLevels } from '../core/levels';
 import { explanationMetrics, maskedPromptSimilarity, promptSimilarity, windowsInRange } from '../core/faithfulness';
@@ -385,6 +385,7 @@ async function adopt(o: Opened, otherBundle: boolean): Promise<BundleInfo> {
   if (otherBundle) {
     for (const a of analyses.values()) releaseAnalysis(a.state, runner);
     analyses.clear();
+    for (const id of [...samplesOnDisk.keys()]) dropSamplesOnDisk(id);
   }
   const old = sessions;
   files = o.files;
@@ -457,8 +458,7 @@ function focusTracks(st: AnalysisState<Hidden>, start: number, part: Float32Arra
   const sr = st.config.sampleRate;
   const orig = st.original;
   const outPart = new Float32Array(part.length);
-  const sc = orig ? sampleScale(orig) : 1;
-  if (orig) for (let i = 0; i < part.length; i++) outPart[i] = orig[start + i] * sc - part[i];
+  if (orig) residualInto(orig, start, part, outPart);
   const track = (x: Float32Array) => {
     const w = new WavBlobWriter(sr, len);
     w.silence(start);
@@ -616,6 +616,33 @@ async function render(st: AnalysisState<Hidden>, target: number, soft: SoftMask,
   return { ...r, maskLevels, audio };
 }
 
+/** A long file's samples on disk by file id (DiskPcm), while its analysis lives. */
+const samplesOnDisk = new Map<string, { pcm: DiskPcm; store: PcmStore }>();
+
+/**
+ * A long file's 16-bit samples written to a file of the worker's and read back by range (issue 12:
+ * −115 MB an hour), or null where there is no disk or it refuses (the array is then kept). The
+ * file of an earlier analysis of the same file id is removed.
+ */
+async function keepSamplesOnDisk(fileId: string, x: Int16Array): Promise<PcmStore | null> {
+  const store = await disk();
+  const pcm = store ? await store.pcm(x).catch((e: unknown) => {
+    console.warn(`samples kept in memory: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  }) : null;
+  if (!pcm) return null;
+  dropSamplesOnDisk(fileId);
+  const kept = { pcm, store: new PcmStore(pcm) };
+  samplesOnDisk.set(fileId, kept);
+  return kept.store;
+}
+
+/** Close and remove a file id's samples on disk (its analysis is gone or replaced). */
+function dropSamplesOnDisk(fileId: string): void {
+  samplesOnDisk.get(fileId)?.pcm.dispose();
+  samplesOnDisk.delete(fileId);
+}
+
 /**
  * The original's WAV file of a long file's 16-bit samples (the bytes the page's wavBlob would
  * write): on disk where the browser lets the worker, else a Blob.
@@ -760,13 +787,16 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         const long = req.samples.length > FLOAT16_HIDDEN_FROM_S * cfg.sampleRate;
         // files without float arrays keep their samples as 16-bit PCM (issue 12: half the memory),
         // the values of the original's WAV that the page plays; the float32 copy is dropped with the request
-        const samples = req.samples.length > FLOAT_ARRAYS_MAX_S * sr ? pcm16Samples(req.samples) : req.samples;
+        let samples: Samples = req.samples.length > FLOAT_ARRAYS_MAX_S * sr ? pcm16Samples(req.samples) : req.samples;
         // closures of the analysis (its two-pass fill) may keep the request alive: it lets go of the float32 copy
         if (samples !== req.samples) req.samples = new Float32Array(0);
         // the page plays a long file's original from the worker's WAV file (on disk: no memory)
         if (samples instanceof Int16Array) {
           const tw = performance.now();
           original = await originalWav(samples, sr);
+          // and the worker reads the samples from a file of its own (the 16-bit array is let go)
+          const onDisk = await keepSamplesOnDisk(req.fileId, samples);
+          if (onDisk) samples = onDisk;
           wavMs = performance.now() - tw;
         }
         state = await analyze(samples, cfg, long ? packingRunner() : runner, {
@@ -794,6 +824,9 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           releaseAnalysis(early, runner);
           analyses.delete(req.fileId);
         }
+        // this request's samples on disk go with it unless an analysis reads them
+        const kept = samplesOnDisk.get(req.fileId);
+        if (kept && analyses.get(req.fileId)?.state.original !== kept.store) dropSamplesOnDisk(req.fileId);
         throw withFileName(req.name, e);
       }
       adoptState(state);
@@ -976,6 +1009,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       const a = analyses.get(req.fileId);
       if (a && inner) releaseAnalysis(a.state, runner);
       analyses.delete(req.fileId);
+      dropSamplesOnDisk(req.fileId);
       post({ type: 'result', id, result: null });
       return;
     }
