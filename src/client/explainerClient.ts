@@ -43,7 +43,7 @@ export interface Analysis extends AnalysisMsg {
   samples?: Float32Array;
   /** The original as the player plays it: a 16-bit WAV at the model rate (wavBlob), its waveform peaks and largest |x|. */
   original: OriginalAudio;
-  /** ms: read, decode (includes resampling), downmix, checks, originalWav, stft, windows, classifier, worker, total. */
+  /** ms: read, decode (includes resampling), downmix, checks, originalWav, samplesFile (long files: the worker writing its samples to disk), stft, windows, classifier, worker, total. */
   timings: Record<string, number>;
 }
 

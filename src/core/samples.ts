@@ -39,13 +39,6 @@ export class PcmStore {
     if (start < 0 || start + dst.length > this.length) throw new RangeError(`PcmStore: samples ${start}..${start + dst.length} outside 0..${this.length}`);
     if (dst.length) this.reader.read(start, dst);
   }
-
-  /** All the samples as a new array. */
-  all(): Int16Array {
-    const out = new Int16Array(this.length);
-    if (this.length) this.reader.read(0, out);
-    return out;
-  }
 }
 
 /** Mono samples at the model rate: float values, 16-bit PCM values (value = q / 32768), or the latter read by range. */
@@ -62,6 +55,9 @@ export function pcm16Samples(x: Float32Array): Int16Array {
   pcm16ArrayInto(x, 0, x.length, out);
   return out;
 }
+
+/** Samples per read when a PcmStore's samples are converted (1 MiB of PCM). */
+const PCM_READ_BLOCK = 1 << 19;
 
 /** Samples [start, end) as float values into `dst` at `offset` (a copy of float samples; PCM ones scaled). */
 export function samplesInto(x: Samples, start: number, end: number, dst: Float32Array, offset: number): void {
@@ -92,10 +88,7 @@ export function residualInto(x: Samples, start: number, part: Float32Array, dst:
   for (let i = 0; i < part.length; i++) dst[i] -= part[i];
 }
 
-/** Samples per read when a PcmStore's samples are converted (1 MiB of PCM). */
-const PCM_READ_BLOCK = 1 << 19;
-
-/** An in-memory PcmReader (tests, and where a file cannot be kept): reads a copy of `x`. */
+/** A PcmReader over an in-memory array (tests: the same reads as the worker's file). */
 export function memoryPcmReader(x: Int16Array): PcmReader {
   return { length: x.length, read: (start, dst) => dst.set(x.subarray(start, start + dst.length)) };
 }

@@ -223,11 +223,11 @@ export function stftFrames(x: Samples, paddedLength: number, p: StftParams, fram
     if (start >= 0 && start + nFft <= len) {
       for (let i = 0; i < nFft; i++) buf[i] = src[start - base + i] * sc * win[i];
     } else {
-      // the reflected ends of the signal: the samples there read on their own
-      const at = x instanceof PcmStore ? edgeSamples(x, start, nFft, n) : x;
+      // the reflected ends of the signal: the samples there read on their own (sample `from` at index 0)
+      const { at, from } = x instanceof PcmStore ? edgeSamples(x, start, nFft, n) : { at: x, from: 0 };
       for (let i = 0; i < nFft; i++) {
         const k = reflectIndex(start + i, n);
-        buf[i] = (k < len ? at[k] * sc : 0) * win[i];
+        buf[i] = (k < len ? at[k - from] * sc : 0) * win[i];
       }
     }
     fft.realTransform(out, buf);
@@ -239,8 +239,8 @@ export function stftFrames(x: Samples, paddedLength: number, p: StftParams, fram
   return { bins, frames, re, im };
 }
 
-/** The samples a frame at `start` reads across the signal's reflected ends, as a sparse array by sample index (PcmStore). */
-function edgeSamples(x: PcmStore, start: number, nFft: number, n: number): Record<number, number> {
+/** The samples a frame at `start` reads across the signal's reflected ends (PcmStore): those from sample `from` on. */
+function edgeSamples(x: PcmStore, start: number, nFft: number, n: number): { at: Int16Array; from: number } {
   let lo = Infinity;
   let hi = -1;
   for (let i = 0; i < nFft; i++) {
@@ -250,12 +250,10 @@ function edgeSamples(x: PcmStore, start: number, nFft: number, n: number): Recor
       hi = Math.max(hi, k);
     }
   }
-  const out: Record<number, number> = {};
-  if (hi < 0) return out;
-  const q = new Int16Array(hi - lo + 1);
-  x.read(lo, q);
-  for (let i = 0; i < q.length; i++) out[lo + i] = q[i];
-  return out;
+  if (hi < 0) return { at: new Int16Array(0), from: 0 };
+  const at = new Int16Array(hi - lo + 1);
+  x.read(lo, at);
+  return { at, from: lo };
 }
 
 /**

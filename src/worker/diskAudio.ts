@@ -17,6 +17,12 @@ const TOP = 'lmac-audio';
 const RELEASE_GRACE_MS = 10_000;
 const ZEROS = new Uint8Array(1 << 20);
 
+/** Write all of `bytes` at byte `at`, or throw (a short write: the disk is full). */
+function writeAt(access: FileSystemSyncAccessHandle, name: string, bytes: Uint8Array, at: number): void {
+  const n = access.write(bytes as Uint8Array<ArrayBuffer>, { at });
+  if (n !== bytes.byteLength) throw new DOMException(`${name}: wrote ${n} of ${bytes.byteLength} bytes (disk full?)`, 'QuotaExceededError');
+}
+
 /** A PcmWavWriter into an OPFS file; `finish()` closes it and gives the File (read from disk). */
 export class DiskWavWriter extends PcmWavWriter<Promise<File>> {
   private at = 0;
@@ -32,9 +38,8 @@ export class DiskWavWriter extends PcmWavWriter<Promise<File>> {
   }
 
   protected put(bytes: Uint8Array): void {
-    const n = this.access.write(bytes as Uint8Array<ArrayBuffer>, { at: this.at });
-    if (n !== bytes.byteLength) throw new DOMException(`${this.handle.name}: wrote ${n} of ${bytes.byteLength} bytes (disk full?)`, 'QuotaExceededError');
-    this.at += n;
+    writeAt(this.access, this.handle.name, bytes, this.at);
+    this.at += bytes.byteLength;
   }
 
   protected putZeros(n: number): void {
@@ -87,7 +92,7 @@ export class DiskPcm implements PcmReader {
     if (this.closed) return;
     this.closed = true;
     this.access.close();
-    void this.owner.removeNow(this.name);
+    void this.owner.remove(this.name);
   }
 }
 
@@ -119,18 +124,12 @@ export class DiskAudio {
     const access = await handle.createSyncAccessHandle();
     try {
       access.truncate(0);
-      const bytes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-      // in parts of 16 MiB: one write of the whole hour is a 115 MB copy in some browsers
-      for (let o = 0; o < bytes.length; o += 1 << 24) {
-        const part = bytes.subarray(o, Math.min(bytes.length, o + (1 << 24)));
-        const n = access.write(part as Uint8Array<ArrayBuffer>, { at: o });
-        if (n !== part.byteLength) throw new DOMException(`${name}: wrote ${n} of ${part.byteLength} bytes (disk full?)`, 'QuotaExceededError');
-      }
+      writeAt(access, name, new Uint8Array(x.buffer, x.byteOffset, x.byteLength), 0);
       access.flush();
       return new DiskPcm(this, name, access, x.length);
     } catch (e) {
       access.close();
-      await this.removeNow(name);
+      await this.remove(name);
       throw e;
     }
   }
@@ -173,12 +172,8 @@ export class DiskAudio {
     return out.sort();
   }
 
-  /** Remove a file of this folder now (a closed DiskPcm's). */
-  removeNow(name: string): Promise<void> {
-    return this.remove(name);
-  }
-
-  private async remove(name: string): Promise<void> {
+  /** Remove a file of this folder now (ignored when it is gone already). */
+  async remove(name: string): Promise<void> {
     await this.dir.removeEntry(name).catch(() => undefined);
   }
 }

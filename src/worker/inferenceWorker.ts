@@ -763,7 +763,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
           })),
           cached: st.cached,
           ...(original ? { originalWav: original } : {}),
-          timings: { ...st.timings, ...(original ? { originalWav: wavMs } : {}) },
+          timings: { ...st.timings, ...(original ? { originalWav: wavMs, samplesFile: samplesFileMs } : {}) },
           ...(fill ? { provisional: { windowsDone: fill.windowsDone, windowsTotal: fill.windowsTotal } } : {}),
         };
       };
@@ -783,6 +783,7 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
       let state: AnalysisState<Hidden>;
       let original: Blob | undefined;
       let wavMs = 0;
+      let samplesFileMs = 0;
       try {
         const long = req.samples.length > FLOAT16_HIDDEN_FROM_S * cfg.sampleRate;
         // files without float arrays keep their samples as 16-bit PCM (issue 12: half the memory),
@@ -794,10 +795,11 @@ async function handle(req: Request, signal: AbortSignal): Promise<void> {
         if (samples instanceof Int16Array) {
           const tw = performance.now();
           original = await originalWav(samples, sr);
+          wavMs = performance.now() - tw;
           // and the worker reads the samples from a file of its own (the 16-bit array is let go)
           const onDisk = await keepSamplesOnDisk(req.fileId, samples);
           if (onDisk) samples = onDisk;
-          wavMs = performance.now() - tw;
+          samplesFileMs = performance.now() - tw - wavMs;
         }
         state = await analyze(samples, cfg, long ? packingRunner() : runner, {
           signal,
